@@ -1,0 +1,44 @@
+"""expfam: exponential-family GLMs with inference that agrees with R and statsmodels.
+
+>>> import expfam as ef
+>>> cars = ef.datasets.load("mtcars")
+>>> res = ef.GLM(cars["am"], ef.add_constant(cars[["hp", "wt"]]), family="bernoulli").fit()
+>>> print(res.summary())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from . import datasets, families
+from .errors import (
+    ConvergenceWarning,
+    DataWarning,
+    DomainError,
+    ExpfamError,
+    ExpfamWarning,
+    InputError,
+    NumericalError,
+    RankDeficientError,
+)
+from .glm import GLM, add_constant
+from .results import GLMResults
+from .summary import Summary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GLM",
+    "ConvergenceWarning",
+    "DataWarning",
+    "DomainError",
+    "ExpfamError",
+    "ExpfamWarning",
+    "GLMResults",
+    "InputError",
+    "NumericalError",
+    "RankDeficientError",
+    "Summary",
+    "__version__",
+    "add_constant",
+    "datasets",
+    "families",
+]

@@ -1,0 +1,84 @@
+"""Errors and warnings raised by expfam.
+
+Every message says what is wrong, where (which argument, column, level or rows)
+and what to do about it.  The classes subclass the built-in exception a user
+would already catch (``ValueError`` for bad input, ``ArithmeticError`` for
+numerical failure), so ``except ValueError`` keeps working.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataWarning",
+    "DomainError",
+    "ExpfamError",
+    "ExpfamWarning",
+    "InputError",
+    "NumericalError",
+    "RankDeficientError",
+    "describe_rows",
+]
+
+
+class ExpfamError(Exception):
+    """Base class of every error raised by expfam."""
+
+
+class InputError(ExpfamError, ValueError):
+    """Input that cannot be used as given: wrong shape, type, length or value."""
+
+
+class DomainError(InputError):
+    """A response value outside the support of the chosen family."""
+
+
+class RankDeficientError(ExpfamError, np.linalg.LinAlgError):
+    """The design matrix does not have full column rank.
+
+    Attributes
+    ----------
+    aliased : dict[str, list[str]]
+        Each aliased column, mapped to the columns it is a linear combination of.
+    """
+
+    def __init__(self, message: str, aliased: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        self.aliased = aliased or {}
+
+
+class NumericalError(ExpfamError, ArithmeticError):
+    """A computation produced non-finite values that cannot be recovered from."""
+
+
+class ExpfamWarning(UserWarning):
+    """Base class of every warning issued by expfam."""
+
+
+class ConvergenceWarning(ExpfamWarning):
+    """A fit stopped before its convergence criterion was met; the message says why."""
+
+
+class DataWarning(ExpfamWarning):
+    """Input that can be used but deserves attention (e.g. non-integer counts)."""
+
+
+def describe_rows(mask_or_index: ArrayLike, limit: int = 5) -> str:
+    """Describe offending rows for an error message: ``"rows 3, 17 and 40 more"``.
+
+    Parameters
+    ----------
+    mask_or_index : ndarray of bool, shape (n,), or sequence of int
+        Either a boolean mask over rows or the positions of the offending rows.
+    limit : int
+        How many row positions to list before summarising the rest as a count.
+    """
+    arr = np.asarray(mask_or_index)
+    rows = np.flatnonzero(arr) if arr.dtype == bool else arr.astype(np.int64).ravel()
+    shown = ", ".join(str(int(r)) for r in rows[:limit])
+    more = len(rows) - limit
+    noun = "row" if len(rows) == 1 else "rows"
+    return f"{noun} {shown}" + (f" and {more} more" if more > 0 else "")

@@ -1,0 +1,44 @@
+"""Exponential families: Bernoulli, binomial, categorical and Poisson.
+
+Each family states T(y), A(η), ∇A(η), ∇²A(η), the inverse of ∇A and log h(y);
+see :class:`ExponentialFamily` for what is derived from them.
+"""
+
+from __future__ import annotations
+
+from .base import ExponentialFamily
+from .binomial import Bernoulli, Binomial
+from .categorical import Categorical
+from .poisson import Poisson
+
+__all__ = [
+    "Bernoulli",
+    "Binomial",
+    "Categorical",
+    "ExponentialFamily",
+    "Poisson",
+    "get_family",
+]
+
+_BY_NAME: dict[str, type[ExponentialFamily]] = {
+    "bernoulli": Bernoulli,
+    "logit": Bernoulli,
+    "binomial": Binomial,
+    "categorical": Categorical,
+    "multinomial": Categorical,
+    "poisson": Poisson,
+}
+
+
+def get_family(family: str | ExponentialFamily | type[ExponentialFamily]) -> ExponentialFamily:
+    """Return a family instance from a name (``"bernoulli"``, …), a class or an instance."""
+    from ..errors import InputError
+
+    if isinstance(family, ExponentialFamily):
+        return family
+    if isinstance(family, type) and issubclass(family, ExponentialFamily):
+        return family()
+    if isinstance(family, str) and family.lower() in _BY_NAME:
+        return _BY_NAME[family.lower()]()
+    known = ", ".join(sorted({"bernoulli", "binomial", "categorical", "poisson"}))
+    raise InputError(f"unknown family {family!r}; use one of: {known}")

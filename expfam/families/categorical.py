@@ -1,0 +1,157 @@
+"""Categorical (multinomial) family with K−1 natural parameters against a reference.
+
+Class 0 is the reference: its natural parameter is fixed at 0, so
+η = (η_1, …, η_{K−1}) and T(y) is the one-hot vector of y without its
+first entry.  A(η) = log(1 + Σ_k e^{η_k}) and ∇A(η) is the softmax of
+(0, η) without its first entry; ∇²A(η) = diag(p) − p·pᵀ.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import special
+
+from ..errors import InputError, describe_rows
+from .base import ExponentialFamily, FloatArray, as_float
+
+__all__ = ["Categorical"]
+
+
+class Categorical(ExponentialFamily):
+    """Class label y ∈ {0, …, K−1}, or a row of K class counts, with softmax probabilities.
+
+    Parameters
+    ----------
+    n_classes : int, optional
+        K.  Needed only to one-hot encode integer labels when the largest class
+        does not occur; otherwise it is read from the data or from η.
+
+    Notes
+    -----
+    A(η) is computed with the maximum of (0, η) factored out, so it never
+    overflows: the implicit zero of the reference class is part of the shift.
+    A response given as a K-column matrix of counts is a multinomial row with
+    ``n = row total`` trials (log h = the multinomial coefficient); a matrix of
+    probabilities ("soft labels") gives the cross-entropy, with log h = 0.
+    """
+
+    name = "categorical"
+    link_name = "multinomial logit"
+    has_trials = True
+    vector_natural = True
+
+    def __init__(self, n_classes: int | None = None) -> None:
+        if n_classes is not None and n_classes < 2:
+            raise InputError(f"a categorical family needs at least 2 classes, got {n_classes}")
+        self.n_classes = n_classes
+
+    # -- T(y) ----------------------------------------------------------
+    def sufficient_stat(self, y: ArrayLike) -> FloatArray:
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2:
+            return as_float(y_arr)[:, 1:]
+        codes = y_arr.astype(np.int64)
+        k = self.n_classes or int(codes.max(initial=0)) + 1
+        onehot = np.zeros((*codes.shape, k), dtype=np.float64)
+        np.put_along_axis(onehot, codes[..., None], 1.0, axis=-1)
+        return onehot[..., 1:]
+
+    def implied_trials(self, y: ArrayLike) -> FloatArray | None:
+        y_arr = np.asarray(y)
+        return as_float(y_arr).sum(axis=-1) if y_arr.ndim == 2 else None
+
+    # -- A and its derivatives -----------------------------------------
+    @staticmethod
+    def _shifted_exp(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """e^{η_k − c}, the sum S = e^{−c} + Σ_k e^{η_k − c}, and the shift c.
+
+        c = max(0, max_k η_k) includes the reference class's implicit 0, so every
+        exponent is ≤ 0 (no overflow) and S ≥ 1 (no log of zero).
+        """
+        c = np.max(eta, axis=-1, initial=0.0)
+        e = np.exp(eta - c[..., None])
+        return e, np.exp(-c) + e.sum(axis=-1), c
+
+    def log_partition(self, eta: ArrayLike) -> FloatArray:
+        _, s, c = self._shifted_exp(as_float(eta))
+        return c + np.log(s)
+
+    def mean(self, eta: ArrayLike) -> FloatArray:
+        e, s, _ = self._shifted_exp(as_float(eta))
+        return e / s[..., None]
+
+    def variance(self, eta: ArrayLike) -> FloatArray:
+        return self._covariance(self.mean(eta))
+
+    def cumulants(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        e, s, c = self._shifted_exp(as_float(eta))
+        p = e / s[..., None]
+        return c + np.log(s), p, self._covariance(p)
+
+    def moments(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        p = self.mean(eta)
+        return p, self._covariance(p)
+
+    @staticmethod
+    def _covariance(p: FloatArray) -> FloatArray:
+        """diag(p) − p·pᵀ per row, shape (…, m, m)."""
+        cov = -p[..., :, None] * p[..., None, :]
+        np.einsum("...ii->...i", cov)[...] += p
+        return cov
+
+    def natural_from_mean(self, mu: ArrayLike) -> FloatArray:
+        mu_arr = as_float(mu)
+        p0 = 1.0 - mu_arr.sum(axis=-1, keepdims=True)
+        with np.errstate(divide="ignore"):
+            return np.log(mu_arr) - np.log(p0)
+
+    def dual_log_partition(self, mu: ArrayLike) -> FloatArray:
+        mu_arr = as_float(mu)
+        p0 = 1.0 - mu_arr.sum(axis=-1)
+        return special.xlogy(mu_arr, mu_arr).sum(axis=-1) + special.xlogy(p0, p0)
+
+    # -- base measure, support, start ----------------------------------
+    def log_base_measure(self, y: ArrayLike, trials: ArrayLike | None = None) -> FloatArray:
+        y_arr = np.asarray(y, dtype=np.float64)
+        if y_arr.ndim < 2:
+            return np.zeros(y_arr.shape, dtype=np.float64)
+        if np.any(y_arr != np.round(y_arr)):
+            # Soft labels: the cross-entropy has no base measure.
+            return np.zeros(y_arr.shape[:-1], dtype=np.float64)
+        total = y_arr.sum(axis=-1)
+        return special.gammaln(total + 1.0) - special.gammaln(y_arr + 1.0).sum(axis=-1)
+
+    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None) -> None:
+        y_arr = np.asarray(y, dtype=np.float64)
+        if y_arr.ndim == 2:
+            self._raise_outside(
+                np.any(y_arr < 0, axis=1), "has a negative class count or probability",
+                "give non-negative counts or probabilities per class",
+            )
+            self._raise_outside(
+                ~(y_arr.sum(axis=1) > 0), "row sums to zero",
+                "each row needs a positive total (drop empty rows)",
+            )
+            return
+        k = self.n_classes
+        bad = (y_arr != np.round(y_arr)) | (y_arr < 0) | ((y_arr >= k) if k else False)
+        if np.any(bad):
+            raise InputError(
+                f"class codes must be integers in 0..{(k or 0) - 1 if k else 'K-1'}; "
+                f"not so at {describe_rows(bad)}"
+            )
+
+    def start_mean(self, t: FloatArray, weights: FloatArray) -> FloatArray:
+        k = t.shape[-1] + 1
+        w = weights[..., None]
+        return (w * t + 1.0 / k) / (w + 1.0)
+
+    def __repr__(self) -> str:
+        return f"Categorical(n_classes={self.n_classes})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Categorical) and other.n_classes == self.n_classes
+
+    def __hash__(self) -> int:
+        return hash((Categorical, self.n_classes))

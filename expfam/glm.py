@@ -1,0 +1,237 @@
+"""Generalized linear models with a canonical link, fit from arrays.
+
+:class:`GLM` checks the input, puts it in the solver's normal form (per-trial
+statistic t = T(y)/n, weights w·n) and hands a frozen
+:class:`~expfam._problem.GLMProblem` to a solver.  Inference lives in
+:mod:`expfam.results`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from ._data import (
+    as_design,
+    as_rows,
+    check_exog_finite,
+    constant_columns,
+    default_names,
+    row_index,
+)
+from ._problem import GLMProblem
+from ._typing import FloatArray
+from .errors import ConvergenceWarning, InputError, NumericalError, describe_rows
+from .families import Binomial, Categorical, ExponentialFamily, get_family
+from .results import GLMResults
+from .solvers import get_solver
+
+__all__ = ["GLM", "add_constant"]
+
+
+
+class GLM:
+    """A generalized linear model with the canonical link of an exponential family.
+
+    Parameters
+    ----------
+    endog : array-like, shape (n,) or (n, 2)
+        The response.  Bernoulli: 0/1 (or bool).  Binomial: successes, with
+        ``trials``; or an (n, 2) array of successes and failures.  Poisson: counts.
+    exog : array-like, shape (n, p)
+        The design matrix, used as given: add an intercept column yourself
+        (:func:`add_constant`) or use a formula (which adds one).
+    family : str or ExponentialFamily
+        ``"bernoulli"`` (logistic regression), ``"binomial"``, ``"poisson"``.
+    weights : array-like, shape (n,), optional
+        Frequency weights: a weight of 2 is the same as the row appearing twice,
+        for estimates, standard errors, likelihood and degrees of freedom.
+    offset : array-like, shape (n,), optional
+        Added to the linear predictor with coefficient 1 (e.g. log exposure).
+    trials : array-like, shape (n,), optional
+        Binomial only: number of trials per row (default 1).
+
+    Examples
+    --------
+    >>> import expfam as ef
+    >>> cars = ef.datasets.load("mtcars")
+    >>> res = ef.GLM(cars["am"], ef.add_constant(cars[["hp", "wt"]])).fit()
+    >>> round(res.params["wt"], 3)
+    -8.083
+    """
+
+    def __init__(
+        self,
+        endog: ArrayLike,
+        exog: ArrayLike,
+        family: str | ExponentialFamily = "bernoulli",
+        weights: ArrayLike | None = None,
+        offset: ArrayLike | None = None,
+        trials: ArrayLike | None = None,
+    ) -> None:
+        self.family = get_family(family)
+        if isinstance(self.family, Categorical):
+            raise InputError("the categorical family is not supported by GLM yet; use a "
+                             "Bernoulli model per class (one-vs-rest) for now")
+        self.row_index = row_index(endog, exog, weights, offset, trials)
+        self.endog_name = _name_of(endog, default="y")
+        self.exog, names = as_design(exog)
+        n = self.exog.shape[0]
+        if n == 0:
+            raise InputError("no rows: exog and endog are empty")
+        if self.exog.shape[1] == 0:
+            raise InputError("exog has no columns; give at least one predictor or a constant")
+        self._constant = constant_columns(self.exog)
+        self.exog_names = names or default_names(self.exog.shape[1], self._constant)
+        self.weights = as_rows(weights, "weights", n, nonnegative=True)
+        if self.weights is not None and not np.any(self.weights > 0):
+            raise InputError("every weight is zero: there is nothing to fit")
+        self.offset = as_rows(offset, "offset", n)
+        self.endog, self.trials = self._response(endog, trials, n)
+
+    # ------------------------------------------------------------------
+    def _response(self, endog: ArrayLike, trials: ArrayLike | None,
+                  n: int) -> tuple[FloatArray, FloatArray | None]:
+        """Check the response against the family; split successes/failures."""
+        values = endog.to_numpy() if isinstance(endog, pd.Series | pd.DataFrame) else endog
+        y = np.asarray(values)
+        if y.dtype == bool:
+            y = y.astype(np.float64)
+        if isinstance(self.family, Binomial) and y.ndim == 2 and y.shape[1] == 2:
+            if trials is not None:
+                raise InputError("give either a (successes, failures) response or trials=, "
+                                 "not both")
+            trials = y.sum(axis=1)
+            y = y[:, 0]
+        y_arr = as_rows(y, "endog", n)
+        assert y_arr is not None
+        if trials is not None and not self.family.has_trials:
+            raise InputError(f"trials= applies to the binomial family, not {self.family.name}")
+        n_trials = as_rows(trials, "trials", n, positive=True)
+        self.family.check_support(y_arr, n_trials)
+        return y_arr, n_trials
+
+    @property
+    def nobs(self) -> float:
+        """Number of observations: the sum of the frequency weights."""
+        return float(self.exog.shape[0] if self.weights is None else np.sum(self.weights))
+
+    @property
+    def k_constant(self) -> int:
+        """1 if the design has an intercept column, else 0."""
+        return 1 if self._constant else 0
+
+    def problem(self) -> GLMProblem:
+        """The model in the solvers' normal form: t = y/n, weights w·n."""
+        n = self.exog.shape[0]
+        w = np.ones(n) if self.weights is None else self.weights
+        t = self.family.sufficient_stat(self.endog)
+        if self.trials is not None:
+            t = t / self.trials
+            w = w * self.trials
+        return GLMProblem(self.exog, t, w, self.offset, self.family)
+
+    def fit(
+        self,
+        method: str = "irls",
+        *,
+        start_params: ArrayLike | None = None,
+        tol: float = 1e-8,
+        max_iter: int = 100,
+    ) -> GLMResults:
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        method : {"irls", "newton"}
+            The same algorithm for a canonical link: IRLS is Newton's method.
+        start_params : array-like, shape (p,), optional
+        tol : float
+            Convergence tolerance on the relative change in deviance, on R's
+            scale (``|Δdev| / (0.1 + |dev|)``).
+        max_iter : int
+
+        Returns
+        -------
+        GLMResults
+
+        Warns
+        -----
+        ConvergenceWarning
+            If the fit stops before converging; the message says why.
+        """
+        solver = get_solver(method)
+        problem = self.problem()
+        start = None
+        if start_params is not None:
+            start = np.asarray(start_params, dtype=np.float64).reshape(problem.coef_shape)
+        try:
+            record = solver(problem, start=start, tol=tol, max_iter=max_iter,
+                            names=self.exog_names)
+        except NumericalError:
+            check_exog_finite(self.exog, self.exog_names)
+            raise
+        results = GLMResults(self, problem, record, method=method.lower())
+        if not record.converged:
+            warnings.warn(self._why_not_converged(results), ConvergenceWarning, stacklevel=2)
+        return results
+
+    def _why_not_converged(self, results: GLMResults) -> str:
+        message = f"the {self.family.name} GLM did not converge: {results.solver.message}."
+        if self.family.name in ("bernoulli", "binomial"):
+            mu = results.fittedvalues.to_numpy()
+            extreme = (mu < 1e-10) | (mu > 1 - 1e-10)
+            if extreme.any():
+                return message + (
+                    f" Fitted probabilities are numerically 0 or 1 at {describe_rows(extreme)}: "
+                    "the predictors appear to separate the outcomes, so some coefficients "
+                    "grow without bound and more iterations will not help. Check for a "
+                    "predictor that determines the outcome, or fit with a penalty.")
+        if "iteration limit" in results.solver.message:
+            return message + " Raise max_iter, or rescale predictors of very different sizes."
+        return message + " The data may be too ill-conditioned for a stable fit."
+
+    def __repr__(self) -> str:
+        return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
+                f"exog={self.exog_names})")
+
+
+def _name_of(values: Any, default: str) -> str:
+    name = getattr(values, "name", None)
+    return str(name) if name is not None else default
+
+
+def add_constant(exog: ArrayLike, prepend: bool = True) -> Any:
+    """Add a column of ones named ``const`` (skipped if there already is one).
+
+    Parameters
+    ----------
+    exog : array-like or DataFrame, shape (n, p)
+    prepend : bool
+        Put the constant first (default) or last.
+
+    Returns
+    -------
+    ndarray or DataFrame, shape (n, p + 1)
+    """
+    if isinstance(exog, pd.Series):
+        exog = exog.to_frame()
+    if isinstance(exog, pd.DataFrame):
+        numeric = exog.select_dtypes(include=["number", "bool"])
+        if constant_columns(numeric.to_numpy(dtype=np.float64)):
+            return exog
+        out = exog.copy()
+        out.insert(0 if prepend else out.shape[1], "const", 1.0)
+        return out
+    arr = np.asarray(exog, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if constant_columns(arr):
+        return arr
+    ones = np.ones((arr.shape[0], 1))
+    return np.hstack([ones, arr] if prepend else [arr, ones])
+

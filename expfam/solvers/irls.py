@@ -1,0 +1,366 @@
+"""Newton's method, which for a canonical link is exactly IRLS, over row blocks.
+
+The template (every step a sum over row blocks, :mod:`expfam._blocks`):
+
+1. **Start.**  R's IRLS start: one weighted least-squares fit of the working
+   response at μ₀ = ``family.start_mean(t, w)``.  With many rows, fit a
+   systematic sample of rows that way instead, and keep its Hessian H_s.
+2. **Chord steps** (many rows only).  Reuse H_s, scaled by the ratio of total
+   weights, with the exact full-data gradient, β ← β − (c·H_s)⁻¹ g, while that
+   contracts the gradient fast.  Such a pass reads X once and costs a fraction
+   of a Hessian pass.
+3. **Newton steps** with the exact Hessian Xᵀ W X (a symmetric rank-b update
+   per block), halving the step in η-space while the deviance rises (no extra
+   passes over X), until the Newton decrement q = gᵀH⁻¹g — the deviance the next
+   step would remove — is at most ``tol·(0.1 + deviance)``: R's criterion, one
+   step ahead.  Then take that step.
+4. **Covariance at the estimate.**  Few rows: one more Hessian pass at the
+   estimate.  Many rows: the Hessian of step 3 plus the change in Xᵀ W X between
+   the last iterate and the estimate, a correction of relative size ~√q/√n that
+   the sample of step 1 estimates to a few per cent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._blocks import Backend, NewtonSums, blas_single_threaded, default_backend
+from .._kernels import gradient_block, hessian_change, loss_at_eta, newton_block, start_block
+from .._linalg import CholeskyFactor
+from .._problem import GLMProblem
+from .._typing import FloatArray
+from ..errors import NumericalError, RankDeficientError
+from ._result import SolverResult
+
+__all__ = ["irls"]
+
+
+MAX_HALVINGS = 30
+#: Rows sampled for the warm start (when the data have at least 20 times as many),
+#: and the tolerance the sample is fit to: tight enough that its Hessian, the
+#: chord steps' curvature, is taken at its optimum (one more cheap pass).
+SAMPLE_ROWS = 50_000
+SAMPLE_TOL = 1e-6
+#: A chord step must shrink the decrement at least this much, else use Newton.
+CHORD_CONTRACTION = 0.25
+#: Largest decrement at which the chord phase hands over to exact Newton: one
+#: Newton step from there leaves an error far below 1e-8 of a standard error.
+HANDOVER_DECREMENT = 1e-2
+
+
+def irls(
+    problem: GLMProblem,
+    *,
+    start: FloatArray | None = None,
+    tol: float = 1e-8,
+    max_iter: int = 100,
+    backend: Backend | None = None,
+    names: Sequence[str] | None = None,
+) -> SolverResult:
+    """Maximum-likelihood fit by IRLS (Newton's method for the canonical link).
+
+    Parameters
+    ----------
+    problem : GLMProblem
+    start : ndarray, shape (p,) or (p, m), optional
+        Starting coefficients; by default R's IRLS start (or a sample fit).
+    tol : float
+        Relative deviance tolerance on R's scale: stop when the next Newton step
+        would change the deviance by at most ``tol·(0.1 + deviance)``.
+    max_iter : int
+        Newton iterations over the full data.
+    backend : Backend, optional
+    names : sequence of str, optional
+        Coefficient names, for errors about aliased columns.
+
+    Raises
+    ------
+    RankDeficientError
+        If the design has aliased columns.
+    NumericalError
+        If the starting point already gives non-finite values.
+    """
+    # BLAS stays single-threaded throughout: the backend parallelises over row
+    # blocks, and BLAS threads woken between passes would spin on its cores.
+    with blas_single_threaded():
+        return _irls(problem, start, tol, max_iter, backend or default_backend(), names)
+
+
+def _irls(problem: GLMProblem, start: FloatArray | None, tol: float, max_iter: int,
+          backend: Backend, names: Sequence[str] | None) -> SolverResult:
+    ev = _Evaluator(problem, backend, names)
+    sample = _sample(problem) if start is None else None
+    warm = None if sample is None else _fit_sample(sample, ev)
+    last = _fit(ev, start, warm, tol, max_iter)
+    assert last.sums.hessian is not None
+    if not last.converged:
+        loss = ev.loss_at(last.eta) if last.sums.loss is None else last.sums.loss
+        return ev.result(last.coef, last.eta, loss, last.sums.hessian, False, last.message)
+    coef_hat = last.coef - last.delta
+    if warm is None:
+        final = ev.newton_pass(coef_hat, hessian=True, eta_out=last.eta)
+        assert final.hessian is not None and final.loss is not None
+        ev.record("final", final, float(final.gradient @ ev.factor(final.hessian).solve(
+            final.gradient)))
+        return ev.result(coef_hat, last.eta, final.loss, final.hessian, True, last.message)
+    assert sample is not None
+    change = ev.backend.map_sum(
+        lambda rows: hessian_change(sample, rows, last.coef, coef_hat), sample.n_obs)
+    hessian = last.sums.hessian + change * (problem.total_weight / sample.total_weight)
+    return ev.result(coef_hat, None, None, hessian, True, last.message)
+
+
+def _fit(ev: _Evaluator, start: FloatArray | None, warm: _WarmStart | None, tol: float,
+         max_iter: int) -> _LastIterate:
+    """Start (or chord from a warm start), then Newton steps to convergence."""
+    problem = ev.problem
+    eta: FloatArray = np.empty(problem.eta_shape)
+    if warm is not None:
+        coef, sums, eta = _chord(ev, warm, eta, tol, max_iter)
+        return _newton_steps(ev, coef, sums, eta, tol, max_iter, warm.deviance)
+    coef = _irls_start(ev) if start is None else np.array(
+        start, dtype=np.float64).reshape(problem.coef_shape)
+    sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
+    if not sums.finite:
+        raise NumericalError("non-finite log-likelihood or gradient at the starting point")
+    return _newton_steps(ev, coef, sums, eta, tol, max_iter)
+
+
+# ----------------------------------------------------------------------
+# Passes over the rows.
+# ----------------------------------------------------------------------
+class _Evaluator:
+    """Runs block kernels through the backend; counts iterations, keeps history."""
+
+    def __init__(self, problem: GLMProblem, backend: Backend,
+                 names: Sequence[str] | None) -> None:
+        self.problem = problem
+        self.backend = backend
+        self.names = names
+        self.history: list[dict[str, Any]] = []
+        self.iterations = 0
+
+    def newton_pass(self, coef: FloatArray, *, hessian: bool,
+                    eta_out: FloatArray | None = None, loss: bool = True) -> NewtonSums:
+        problem = self.problem
+        return self.backend.map_sum(
+            lambda rows: newton_block(problem, rows, coef, hessian=hessian, eta_out=eta_out,
+                                      loss=loss),
+            problem.n_obs,
+        )
+
+    def gradient_pass(self, coef: FloatArray, eta_out: FloatArray) -> NewtonSums:
+        problem = self.problem
+        return self.backend.map_sum(
+            lambda rows: gradient_block(problem, rows, coef, eta_out), problem.n_obs)
+
+    def loss_at(self, eta: FloatArray) -> float:
+        problem = self.problem
+        return float(self.backend.map_sum(lambda r: loss_at_eta(problem, r, eta), problem.n_obs))
+
+    def deviance(self, loss: float | None) -> float:
+        return float("nan") if loss is None else 2.0 * (loss - self.problem.saturated_loss)
+
+    def factor(self, hessian: FloatArray | None) -> CholeskyFactor:
+        assert hessian is not None
+        return CholeskyFactor(hessian, self.names)
+
+    def record(self, kind: str, sums: NewtonSums, decrement: float, step: float = 1.0) -> None:
+        total = self.problem.total_weight
+        self.history.append({
+            "stage": self.problem.n_obs,
+            "kind": kind,
+            "loss": float("nan") if sums.loss is None else sums.loss / total,
+            "deviance": self.deviance(sums.loss),
+            "grad_norm": float(np.linalg.norm(sums.gradient)) / total,
+            "decrement": decrement,
+            "step": step,
+        })
+
+    def result(self, coef: FloatArray, eta: FloatArray | None, loss: float | None,
+               hessian: FloatArray, converged: bool, message: str) -> SolverResult:
+        return SolverResult(coef=coef, eta=eta, loss=loss, hessian=hessian,
+                            converged=converged, n_iter=self.iterations, method="irls",
+                            message=message, history=self.history)
+
+
+def _slack(loss: float) -> float:
+    """Rounding allowance when comparing two losses."""
+    return 1e-12 * (1.0 + abs(loss))
+
+
+def _decreased(new: NewtonSums, old: NewtonSums) -> bool:
+    assert new.loss is not None and old.loss is not None
+    return new.finite and new.loss <= old.loss + _slack(old.loss)
+
+
+def _backtrack(ev: _Evaluator, eta: FloatArray, eta_full: FloatArray,
+               loss0: float) -> float | None:
+    """Halve the step in η-space until the loss is finite and not above ``loss0``.
+
+    η is linear in β, so η at β + s·Δ is η + s·(η_full − η): no pass over X.
+    Returns the accepted step length, or None.
+    """
+    step = 1.0
+    trial = np.empty_like(eta)
+    with np.errstate(over="ignore", invalid="ignore"):  # for η arithmetic on inf
+        for _ in range(MAX_HALVINGS):
+            step /= 2.0
+            np.multiply(eta_full - eta, step, out=trial)
+            trial += eta
+            loss = ev.loss_at(trial)
+            if np.isfinite(loss) and loss <= loss0 + _slack(loss0):
+                return step
+    return None
+
+
+# ----------------------------------------------------------------------
+# Phases.
+# ----------------------------------------------------------------------
+def _irls_start(ev: _Evaluator) -> FloatArray:
+    problem = ev.problem
+    sums = ev.backend.map_sum(lambda rows: start_block(problem, rows), problem.n_obs)
+    if not sums.finite:
+        raise NumericalError("non-finite values at the IRLS starting point")
+    ev.iterations += 1
+    return problem.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+
+
+@dataclass
+class _LastIterate:
+    """State at the last exact Newton pass, and the step proposed from it."""
+
+    coef: FloatArray
+    sums: NewtonSums
+    eta: FloatArray
+    delta: FloatArray
+    converged: bool
+    message: str
+
+
+def _newton_steps(ev: _Evaluator, coef: FloatArray, sums: NewtonSums, eta: FloatArray,
+                  tol: float, max_iter: int, deviance_hint: float = np.nan) -> _LastIterate:
+    """Newton steps from exact sums at ``coef``.
+
+    ``sums.loss`` may be None (the chord phase's last pass skips it): the
+    deviance then comes from ``deviance_hint`` for the stopping rule's scale, and
+    the loss is computed from η only if another step is needed.
+    """
+    problem = ev.problem
+    eta_new = np.empty_like(eta)
+    message = f"iteration limit reached (max_iter={max_iter})"
+    delta = np.zeros_like(coef)
+    for _ in range(max_iter):
+        delta = problem.unflat(ev.factor(sums.hessian).solve(sums.gradient))
+        q = float(sums.gradient @ problem.flat(delta))
+        dev = deviance_hint if sums.loss is None else ev.deviance(sums.loss)
+        ev.record("newton", sums, q)
+        ev.iterations += 1
+        if q <= tol * (0.1 + abs(dev)):
+            return _LastIterate(coef, sums, eta, delta, True,
+                                f"converged: the last Newton step changed the deviance by "
+                                f"{q:.2g} (relative {q / (0.1 + abs(dev)):.2g} <= tol={tol:g})")
+        if sums.loss is None:
+            sums = NewtonSums(ev.loss_at(eta), sums.gradient, sums.hessian)
+        new = ev.newton_pass(coef - delta, hessian=True, eta_out=eta_new)
+        step = 1.0
+        if not _decreased(new, sums):
+            assert sums.loss is not None
+            found = _backtrack(ev, eta, eta_new, sums.loss)
+            if found is None:
+                message = ("step-halving failed: the deviance did not decrease along the "
+                           f"Newton direction in {MAX_HALVINGS} halvings")
+                break
+            step = found
+            new = ev.newton_pass(coef - step * delta, hessian=True, eta_out=eta_new)
+            ev.history[-1]["step"] = step
+        coef, sums = coef - step * delta, new
+        eta, eta_new = eta_new, eta
+    return _LastIterate(coef, sums, eta, delta, False, message)
+
+
+class _ScaledFactor:
+    """Solves with c·H for a factorised H: a sample's Hessian scaled to all rows."""
+
+    def __init__(self, factor: CholeskyFactor, scale: float) -> None:
+        self.factor, self.scale = factor, scale
+
+    def solve(self, b: FloatArray) -> FloatArray:
+        return self.factor.solve(b) / self.scale
+
+
+def _chord(ev: _Evaluator, warm: _WarmStart, eta: FloatArray, tol: float,
+           max_iter: int) -> tuple[FloatArray, NewtonSums, FloatArray]:
+    """Gradient passes with the sample's curvature until exact Newton pays off.
+
+    Returns the coefficients reached, the exact sums there (with Hessian and
+    loss) and η at those coefficients.  Chord passes compute neither loss nor
+    Hessian; a step that fails to shrink the decrement hands over to Newton,
+    whose line search is globally convergent.
+    """
+    problem = ev.problem
+    coef = warm.coef
+    sums = ev.gradient_pass(coef, eta)
+    if not sums.finite:
+        raise NumericalError("non-finite gradient at the warm start")
+    eta_new = np.empty_like(eta)
+    q_prev: float | None = None
+    for _ in range(max_iter):
+        delta = problem.unflat(warm.curvature.solve(sums.gradient))
+        q = float(sums.gradient @ problem.flat(delta))
+        ev.record("chord", sums, q)
+        if q_prev is not None and q > CHORD_CONTRACTION * q_prev:
+            break
+        # The decrement shrinks by about q/q_prev per pass: evaluate the exact
+        # Hessian at the first point predicted to be close enough to be the last.
+        predicted = q if q_prev is None else q * q / q_prev
+        exact = predicted <= min(HANDOVER_DECREMENT, tol * (0.1 + warm.deviance))
+        # Expected to be the last pass: skip the loss (a logarithm per row);
+        # Newton computes it from η if it turns out to be needed.
+        new = (ev.newton_pass(coef - delta, hessian=True, eta_out=eta_new, loss=False) if exact
+               else ev.gradient_pass(coef - delta, eta_new))
+        ev.iterations += 1
+        if not new.finite:
+            break
+        coef, sums, q_prev = coef - delta, new, q
+        eta, eta_new = eta_new, eta
+        if exact:
+            return coef, sums, eta
+    return coef, ev.newton_pass(coef, hessian=True, eta_out=eta), eta
+
+
+@dataclass
+class _WarmStart:
+    coef: FloatArray
+    curvature: _ScaledFactor
+    deviance: float  # the sample's deviance scaled to all rows: a guide, not a result
+
+
+def _sample(problem: GLMProblem) -> GLMProblem | None:
+    """A systematic sample of rows for the warm start, or None if too few rows."""
+    size = min(SAMPLE_ROWS, problem.n_obs // 20)
+    if size < max(10_000, 100 * problem.n_params):
+        return None
+    return problem.take(np.arange(0, problem.n_obs, problem.n_obs // size))
+
+
+def _fit_sample(sample: GLMProblem, ev: _Evaluator) -> _WarmStart | None:
+    """Fit the sample by IRLS; None if that fails there (a column constant in the
+    sample, separation), in which case the full data start from scratch."""
+    sub = _Evaluator(sample, ev.backend, None)
+    try:
+        last = _fit(sub, None, None, tol=SAMPLE_TOL, max_iter=25)
+        factor = CholeskyFactor(last.sums.hessian)  # type: ignore[arg-type]
+    except (RankDeficientError, NumericalError):
+        return None
+    finally:
+        ev.history.extend(sub.history)
+    if not last.converged or last.sums.loss is None:
+        return None
+    scale = ev.problem.total_weight / sample.total_weight
+    return _WarmStart(last.coef - last.delta, _ScaledFactor(factor, scale),
+                      scale * sub.deviance(last.sums.loss))

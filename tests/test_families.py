@@ -1,0 +1,258 @@
+"""Property tests of the exponential-family contract, for every family.
+
+∇A is the mean and ∇²A the variance (finite differences), the likelihood sums
+to one where it can be enumerated, the inverse link inverts the mean, the
+deviance is twice the gap to the saturated model, and values stay finite and
+accurate at |η| = 800 in float32 and float64.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import special
+
+import expfam as ef
+from expfam.families import Bernoulli, Binomial, Categorical, Poisson, get_family
+
+SCALAR_FAMILIES = [Bernoulli(), Binomial(), Poisson()]
+etas = st.floats(-15, 15)
+
+
+def central_difference(f, x, h=1e-5):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+# -- derivatives of the log-partition ----------------------------------------
+@pytest.mark.parametrize("family", SCALAR_FAMILIES, ids=lambda f: f.name)
+@given(eta=etas)
+def test_gradient_of_log_partition_is_the_mean(family, eta):
+    fd = central_difference(family.log_partition, np.array([eta]))
+    np.testing.assert_allclose(family.mean(np.array([eta])), fd, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("family", SCALAR_FAMILIES, ids=lambda f: f.name)
+@given(eta=etas)
+def test_hessian_of_log_partition_is_the_variance(family, eta):
+    fd = central_difference(family.mean, np.array([eta]))
+    np.testing.assert_allclose(family.variance(np.array([eta])), fd, rtol=1e-6, atol=1e-9)
+
+
+categorical_etas = st.integers(2, 6).flatmap(
+    lambda k: st.lists(st.floats(-10, 10), min_size=k - 1, max_size=k - 1)
+).map(np.array)
+
+
+@given(eta=categorical_etas)
+def test_categorical_gradient_and_hessian(eta):
+    fam = Categorical()
+    m = eta.size
+    grad = np.array([central_difference(lambda x, e=e: fam.log_partition(eta + x * e), 0.0)
+                     for e in np.eye(m)])
+    np.testing.assert_allclose(fam.mean(eta), grad, rtol=1e-6, atol=1e-9)
+    hess = np.array([central_difference(lambda x, e=e: fam.mean(eta + x * e), 0.0)
+                     for e in np.eye(m)])
+    np.testing.assert_allclose(fam.variance(eta), hess, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("family", [*SCALAR_FAMILIES, Categorical()], ids=lambda f: f.name)
+def test_cumulants_agree_with_separate_methods(family, rng):
+    shape = (200, 3) if family.vector_natural else (200,)
+    eta = rng.normal(0, 5, shape)
+    a, mu, var = family.cumulants(eta)
+    np.testing.assert_allclose(a, family.log_partition(eta), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(mu, family.mean(eta), rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(var, family.variance(eta), rtol=1e-12, atol=1e-300)
+
+
+# -- the link: natural parameter from mean ------------------------------------
+@pytest.mark.parametrize("family", SCALAR_FAMILIES, ids=lambda f: f.name)
+@given(eta=etas)
+def test_natural_from_mean_inverts_the_mean(family, eta):
+    back = family.natural_from_mean(family.mean(np.array([eta])))
+    np.testing.assert_allclose(back, [eta], rtol=1e-9, atol=1e-9)
+
+
+@given(eta=categorical_etas)
+def test_categorical_natural_from_mean_inverts_the_mean(eta):
+    fam = Categorical()
+    np.testing.assert_allclose(fam.natural_from_mean(fam.mean(eta)), eta, rtol=1e-8, atol=1e-8)
+
+
+@pytest.mark.parametrize("family", SCALAR_FAMILIES, ids=lambda f: f.name)
+@given(eta=st.floats(-8, 8))
+def test_dual_log_partition_is_the_convex_conjugate(family, eta):
+    mu = family.mean(np.array([eta]))
+    expected = mu * eta - family.log_partition(np.array([eta]))
+    np.testing.assert_allclose(family.dual_log_partition(mu), expected, rtol=1e-9, atol=1e-12)
+
+
+# -- the likelihood is a distribution -----------------------------------------
+@given(eta=etas)
+def test_bernoulli_probabilities_sum_to_one(eta):
+    ll = Bernoulli().loglike_obs(np.array([0.0, 1.0]), np.array([eta, eta]))
+    assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-12)
+
+
+@given(eta=st.floats(-6, 6), n=st.integers(1, 25))
+def test_binomial_probabilities_sum_to_one(eta, n):
+    y = np.arange(n + 1.0)
+    ll = Binomial().loglike_obs(y, np.full(n + 1, eta), trials=np.full(n + 1, n))
+    assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-10)
+    np.testing.assert_allclose(np.exp(ll), _binom_pmf(y, n, special.expit(eta)), rtol=1e-10)
+
+
+def _binom_pmf(y, n, p):
+    from scipy import stats
+
+    return stats.binom.pmf(y, n, p)
+
+
+@given(eta=st.floats(-5, 5))
+def test_poisson_probabilities_sum_to_one(eta):
+    mu = np.exp(eta)
+    y = np.arange(0.0, np.ceil(mu + 30 * np.sqrt(mu) + 50))
+    ll = Poisson().loglike_obs(y, np.full(y.size, eta))
+    assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-10)
+
+
+@given(eta=categorical_etas)
+def test_categorical_probabilities_sum_to_one(eta):
+    k = eta.size + 1
+    fam = Categorical(n_classes=k)
+    ll = fam.loglike_obs(np.arange(k), np.tile(eta, (k, 1)))
+    assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-12)
+
+
+@given(eta=st.lists(st.floats(-4, 4), min_size=2, max_size=3).map(np.array),
+       total=st.integers(1, 4))
+def test_multinomial_counts_sum_to_one(eta, total):
+    k = eta.size + 1
+    counts = np.array([c for c in itertools.product(range(total + 1), repeat=k)
+                       if sum(c) == total], dtype=float)
+    ll = Categorical().loglike_obs(counts, np.tile(eta, (len(counts), 1)))
+    assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-10)
+
+
+# -- score and deviance -------------------------------------------------------
+@pytest.mark.parametrize("family,y,trials", [
+    (Bernoulli(), 1.0, None), (Bernoulli(), 0.0, None), (Binomial(), 3.0, 7.0),
+    (Poisson(), 4.0, None),
+])
+@given(eta=st.floats(-6, 6))
+def test_score_is_the_derivative_of_the_loglikelihood(family, y, trials, eta):
+    tr = None if trials is None else np.array([trials])
+    fd = central_difference(lambda e: family.loglike_obs(np.array([y]), e, tr), np.array([eta]))
+    np.testing.assert_allclose(family.score(np.array([y]), np.array([eta]), tr), fd,
+                               rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("family,y,trials", [
+    (Bernoulli(), 1.0, None), (Binomial(), 3.0, 7.0), (Binomial(), 0.0, 5.0),
+    (Poisson(), 4.0, None), (Poisson(), 0.0, None),
+])
+@given(eta=st.floats(-6, 6))
+def test_deviance_is_twice_the_gap_to_the_saturated_model(family, y, trials, eta):
+    tr = None if trials is None else np.array([trials])
+    yy = np.array([y])
+    t = y / (1.0 if trials is None else trials)
+    # Saturated log-likelihood: A*(t) per trial, plus the base measure.
+    n = 1.0 if trials is None else trials
+    ll_sat = n * family.dual_log_partition(np.array([t])) + family.log_base_measure(yy, tr)
+    dev = family.deviance(yy, np.array([eta]), trials=tr)
+    expected = 2 * (ll_sat - family.loglike_obs(yy, np.array([eta]), tr))
+    np.testing.assert_allclose(dev, expected, rtol=1e-9, atol=1e-9)
+    assert dev >= 0
+
+
+@given(eta=categorical_etas)
+def test_categorical_deviance_vanishes_at_the_saturated_fit(eta):
+    fam = Categorical()
+    probs = fam.mean(eta)
+    assert fam.unit_deviance(probs, eta) == pytest.approx(0.0, abs=1e-9)
+
+
+# -- softmax shift invariance -------------------------------------------------
+@given(logits=st.lists(st.floats(-20, 20), min_size=2, max_size=6).map(np.array),
+       shift=st.floats(-500, 500))
+def test_softmax_is_invariant_to_a_common_shift(logits, shift):
+    fam = Categorical()
+    expected = special.softmax(logits)[1:]
+    for z in (logits, logits + shift):
+        np.testing.assert_allclose(fam.mean(z[1:] - z[0]), expected, rtol=1e-9, atol=1e-300)
+
+
+# -- numerics at the extremes -------------------------------------------------
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("family", [Bernoulli(), Binomial()], ids=lambda f: f.name)
+def test_bernoulli_family_is_finite_and_accurate_at_800(family, dtype):
+    eta = np.array([-800.0, -40.0, 0.0, 40.0, 800.0], dtype=dtype)
+    a, mu, var = family.log_partition(eta), family.mean(eta), family.variance(eta)
+    for arr in (a, mu, var):
+        assert arr.dtype == dtype
+        assert np.all(np.isfinite(arr))
+    np.testing.assert_allclose(a, [0.0, np.exp(-40.0), np.log(2.0), 40.0, 800.0], rtol=1e-6)
+    np.testing.assert_allclose(mu, [0.0, np.exp(-40.0), 0.5, 1.0, 1.0], rtol=1e-6)
+    np.testing.assert_allclose(var[1:4], [np.exp(-40.0), 0.25, np.exp(-40.0)], rtol=1e-5)
+    y = np.array([1.0, 1.0, 0.0, 0.0, 0.0])
+    ll = family.loglike_obs(y, eta)
+    np.testing.assert_allclose(ll, [-800.0, -40.0, -np.log(2.0), -40.0, -800.0], rtol=1e-6)
+    assert np.isfinite(family.deviance(y, eta))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_categorical_never_overflows(dtype):
+    fam = Categorical()
+    eta = np.array([[800.0, -800.0], [800.0, 800.0], [-800.0, -800.0], [0.0, 0.0]], dtype=dtype)
+    a, mu, var = fam.log_partition(eta), fam.mean(eta), fam.variance(eta)
+    assert all(np.all(np.isfinite(x)) for x in (a, mu, var))
+    np.testing.assert_allclose(a, [800.0, 800.0 + np.log(2.0), 0.0, np.log(3.0)], rtol=1e-6)
+    np.testing.assert_allclose(mu[1], [0.5, 0.5], rtol=1e-6)
+    np.testing.assert_allclose(mu[2], [0.0, 0.0], atol=1e-30)
+    ll = fam.loglike_obs(np.array([0, 1, 0, 2]), eta)
+    # T·η − A(η) cancels to within one unit in the last place of |η| = 800.
+    ulp = 800 * np.finfo(dtype).eps
+    np.testing.assert_allclose(ll, [-800.0, -np.log(2.0), 0.0, -np.log(3.0)], rtol=1e-6,
+                               atol=ulp)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_poisson_is_finite_wherever_the_mean_is_representable(dtype):
+    fam = Poisson()
+    top = 700.0 if dtype == np.float64 else 88.0
+    eta = np.array([-800.0, 0.0, top], dtype=dtype)
+    assert np.all(np.isfinite(fam.log_partition(eta)))
+    assert fam.mean(eta).dtype == dtype
+    # Beyond that, e^η itself is not representable: inf, without a warning.
+    with np.errstate(over="raise"):
+        assert np.isinf(fam.mean(np.array([800.0], dtype=dtype)))[0]
+
+
+# -- names and support ---------------------------------------------------------
+def test_families_by_name():
+    assert isinstance(get_family("bernoulli"), Bernoulli)
+    assert isinstance(get_family("Poisson"), Poisson)
+    assert isinstance(get_family(Binomial), Binomial)
+    assert isinstance(ef.families.Categorical(), ef.families.ExponentialFamily)
+    with pytest.raises(ef.InputError, match=r"unknown family 'gamma'.*bernoulli"):
+        get_family("gamma")
+
+
+@pytest.mark.parametrize("family,y,match", [
+    (Bernoulli(), [0, 1, 2], "not 0 or 1 at row 2"),
+    (Poisson(), [1, -1, 3], "negative at row 1"),
+    (Binomial(), [1, 5], "outside 0..trials at row 1"),
+])
+def test_support_violations_name_the_rows(family, y, match):
+    trials = np.array([4.0, 4.0]) if isinstance(family, Binomial) else None
+    with pytest.raises(ef.DomainError, match=match):
+        family.check_support(np.array(y, dtype=float), trials)
+
+
+def test_trials_only_for_families_with_trials():
+    with pytest.raises(ef.InputError, match="poisson family has no number of trials"):
+        Poisson().loglike(np.array([1.0]), np.array([0.0]), trials=np.array([2.0]))

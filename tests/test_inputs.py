@@ -1,0 +1,165 @@
+"""Bad input gets a clear error that says what is wrong and where."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import expfam as ef
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(30), rng.normal(size=(30, 2))])
+    y = (rng.random(30) < 0.5).astype(float)
+    return y, X
+
+
+def test_nan_in_exog_names_column_and_rows(data):
+    y, X = data
+    X = X.copy()
+    X[[4, 9], 2] = np.nan
+    with pytest.raises(ef.InputError, match=r"column\(s\) 'x2' at rows 4, 9"):
+        ef.GLM(y, X).fit()
+
+
+def test_inf_in_a_dataframe_column_is_named(data):
+    y, X = data
+    frame = pd.DataFrame(X, columns=["const", "age", "dose"])
+    frame.loc[7, "age"] = np.inf
+    with pytest.raises(ef.InputError, match=r"'age' at row 7"):
+        ef.GLM(y, frame).fit()
+
+
+def test_nan_in_endog(data):
+    y, X = data
+    y = y.copy()
+    y[3] = np.nan
+    with pytest.raises(ef.InputError, match="endog is NaN or infinite at row 3"):
+        ef.GLM(y, X)
+
+
+@pytest.mark.parametrize("family,y,match", [
+    ("bernoulli", 2.0, "not 0 or 1 at row 0"),
+    ("poisson", -1.0, "negative at row 0"),
+])
+def test_response_outside_the_support(data, family, y, match):
+    yy, X = data
+    yy = yy.copy()
+    yy[0] = y
+    with pytest.raises(ef.DomainError, match=match):
+        ef.GLM(yy, X, family=family)
+
+
+def test_binomial_successes_above_trials(data):
+    y, X = data
+    with pytest.raises(ef.DomainError, match=r"outside 0..trials at row 0"):
+        ef.GLM(np.r_[5.0, y[1:]], X, family="binomial", trials=np.full(30, 4.0))
+
+
+def test_nonpositive_trials(data):
+    y, X = data
+    trials = np.ones(30)
+    trials[5] = 0
+    with pytest.raises(ef.InputError, match=r"trials must be positive.*row 5"):
+        ef.GLM(y, X, family="binomial", trials=trials)
+
+
+def test_trials_for_a_family_without_trials(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="trials= applies to the binomial family"):
+        ef.GLM(y, X, family="poisson", trials=np.ones(30))
+
+
+def test_non_integer_counts_warn(data):
+    _, X = data
+    with pytest.warns(ef.DataWarning, match="non-integer counts at row 0"):
+        ef.GLM(np.r_[1.5, np.ones(29)], X, family="poisson")
+
+
+def test_negative_weights(data):
+    y, X = data
+    w = np.ones(30)
+    w[[2, 8]] = -1
+    with pytest.raises(ef.InputError, match="weights must be non-negative; negative at rows 2, 8"):
+        ef.GLM(y, X, weights=w)
+
+
+def test_all_zero_weights(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="every weight is zero"):
+        ef.GLM(y, X, weights=np.zeros(30))
+
+
+def test_nan_weights(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="weights is NaN or infinite at row 1"):
+        ef.GLM(y, X, weights=np.r_[1.0, np.nan, np.ones(28)])
+
+
+@pytest.mark.parametrize("arg", ["weights", "offset", "trials"])
+def test_mismatched_lengths(data, arg):
+    y, X = data
+    kwargs = {arg: np.ones(29)}
+    family = "binomial" if arg == "trials" else "bernoulli"
+    with pytest.raises(ef.InputError, match=f"{arg} has 29 rows but the data have 30"):
+        ef.GLM(y, X, family=family, **kwargs)
+
+
+def test_endog_and_exog_of_different_lengths(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="endog has 29 rows but the data have 30"):
+        ef.GLM(y[:29], X)
+
+
+def test_offset_of_the_wrong_shape(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match=r"offset has shape \(30, 2\); expected \(30,\)"):
+        ef.GLM(y, X, offset=np.zeros((30, 2)))
+
+
+def test_different_pandas_indexes(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="different row indexes"):
+        ef.GLM(pd.Series(y, index=np.arange(30) + 1), pd.DataFrame(X))
+
+
+def test_unknown_family_and_method(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="unknown family 'logistic'"):
+        ef.GLM(y, X, family="logistic")
+    with pytest.raises(ef.InputError, match=r"unknown method 'bfgs'.*'irls'"):
+        ef.GLM(y, X).fit(method="bfgs")
+
+
+def test_no_rows_and_no_columns():
+    with pytest.raises(ef.InputError, match="no rows"):
+        ef.GLM(np.array([]), np.empty((0, 2)))
+    with pytest.raises(ef.InputError, match="no columns"):
+        ef.GLM(np.zeros(3), np.empty((3, 0)))
+
+
+def test_non_numeric_exog_columns(data):
+    y, X = data
+    frame = pd.DataFrame({"const": 1.0, "x": X[:, 1], "group": list("ab") * 15})
+    with pytest.raises(ef.InputError, match="non-numeric columns 'group'"):
+        ef.GLM(y, frame)
+    with pytest.raises(ef.InputError, match="dtype <U1, not numbers"):
+        ef.GLM(y, np.array([["a"]] * 30))
+
+
+def test_aliased_columns_are_named(data):
+    y, X = data
+    frame = pd.DataFrame(X, columns=["const", "a", "b"]).assign(c=lambda d: 2 * d["a"] - d["b"])
+    with pytest.raises(ef.RankDeficientError, match="'c' is a linear combination of") as err:
+        ef.GLM(y, frame).fit()
+    assert set(err.value.aliased["c"]) == {"a", "b"}
+
+
+def test_a_column_of_zeros_is_named(data):
+    y, X = data
+    frame = pd.DataFrame(X, columns=["const", "a", "b"]).assign(z=0.0)
+    with pytest.raises(ef.RankDeficientError, match="'z' is zero"):
+        ef.GLM(y, frame).fit()

@@ -1,0 +1,18 @@
+"""The validation comparisons (validation/compare.py) as tests: expfam against
+statsmodels' GLM, Logit and Poisson, and against R's glm output stored in
+validation/r/results (produced by validation/r/glm_reference.R)."""
+
+from __future__ import annotations
+
+import pytest
+
+from validation.cases import CASES
+from validation.compare import compare_case
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_case_agrees_with_statsmodels_and_r(name):
+    table = compare_case(CASES[name]())
+    assert set(table["reference"]) >= {"statsmodels GLM", "R glm"}
+    failed = table[~table["ok"]]
+    assert failed.empty, "\n" + failed.to_string()

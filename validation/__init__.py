@@ -1,0 +1,1 @@
+"""Cross-checks of expfam against statsmodels and R, and the benchmark against peers."""

@@ -1,0 +1,163 @@
+"""Benchmark: the same logistic regression fit by expfam and its peers, in one run.
+
+    python -m validation.benchmark                 # n = 1,000,000, p = 50
+    python -m validation.benchmark --n 200000 --design correlated
+
+Peers, each at its defaults apart from switching penalties off: statsmodels
+``Logit`` (Newton), scikit-learn ``LogisticRegression`` (``newton-cholesky``
+and ``lbfgs``) and glum ``GeneralizedLinearRegressor``.  Every fit starts from
+the same arrays already in memory; expfam's time includes building the model,
+the fit and the standard errors.  Timings are the best of ``--repeats`` rounds,
+the fits interleaved within each round (this is a shared 2-core machine:
+ratios, not seconds, are the result).
+
+Designs: ``iid`` (an intercept and standard normal columns: the easiest case for
+first-order methods) and ``correlated`` (AR(1) correlation 0.5 between columns
+and column scales spread over two orders of magnitude, as real data have).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+import expfam as ef
+
+
+@dataclass
+class Data:
+    X: np.ndarray  # with a leading column of ones
+    X_plain: np.ndarray  # the same without it, for peers that add their own intercept
+    y: np.ndarray
+
+
+def make_data(n: int, p: int, design: str, seed: int = 0) -> Data:
+    """A logistic-regression problem with ``p`` coefficients (intercept included)."""
+    rng = np.random.default_rng(seed)
+    Z = rng.standard_normal((n, p - 1))
+    if design == "correlated":
+        for j in range(1, p - 1):
+            Z[:, j] = 0.5 * Z[:, j - 1] + np.sqrt(0.75) * Z[:, j]
+        Z *= np.exp(rng.uniform(-2.3, 2.3, p - 1))
+    elif design != "iid":
+        raise ValueError(f"unknown design {design!r}")
+    scale = Z.std(axis=0)
+    beta = rng.normal(0, 0.15, p - 1) / scale
+    y = (rng.random(n) < expit(-0.3 + Z @ beta)).astype(float)
+    X = np.empty((n, p))
+    X[:, 0] = 1.0
+    X[:, 1:] = Z
+    return Data(X, np.ascontiguousarray(Z), y)
+
+
+def fit_expfam(d: Data) -> np.ndarray:
+    res = ef.GLM(d.y, d.X).fit()
+    _ = res.bse  # standard errors are part of the timed work
+    return res.params.to_numpy()
+
+
+def fit_statsmodels(d: Data) -> np.ndarray:
+    import statsmodels.api as sm
+
+    res = sm.Logit(d.y, d.X).fit(method="newton", disp=0)
+    _ = res.bse
+    return np.asarray(res.params)
+
+
+def _sklearn(solver: str) -> Callable[[Data], np.ndarray]:
+    def fit(d: Data) -> np.ndarray:
+        from sklearn.linear_model import LogisticRegression
+
+        m = LogisticRegression(penalty=None, solver=solver).fit(d.X_plain, d.y)
+        return np.r_[m.intercept_, m.coef_.ravel()]
+
+    return fit
+
+
+def fit_glum(d: Data) -> np.ndarray:
+    from glum import GeneralizedLinearRegressor
+
+    m = GeneralizedLinearRegressor(family="binomial", alpha=0).fit(d.X_plain, d.y)
+    return np.r_[m.intercept_, m.coef_]
+
+
+PEERS: dict[str, Callable[[Data], np.ndarray]] = {
+    "statsmodels Logit (newton)": fit_statsmodels,
+    "sklearn newton-cholesky": _sklearn("newton-cholesky"),
+    "sklearn lbfgs": _sklearn("lbfgs"),
+    "glum": fit_glum,
+}
+
+
+def best_times(fits: dict[str, Callable[[Data], np.ndarray]], d: Data,
+               repeats: int) -> dict[str, tuple[float, np.ndarray]]:
+    """Best wall time of each fit over ``repeats`` rounds, the fits interleaved
+    within each round so that background load hits every fit alike."""
+    best: dict[str, tuple[float, np.ndarray]] = {}
+    for _ in range(repeats):
+        for name, fit in fits.items():
+            gc.collect()
+            t0 = time.perf_counter()
+            coef = fit(d)
+            seconds = time.perf_counter() - t0
+            if name not in best or seconds < best[name][0]:
+                best[name] = (seconds, coef)
+    return best
+
+
+def peak_extra_memory(fit: Callable[[Data], np.ndarray], d: Data) -> int:
+    """Peak bytes allocated (through Python's allocator, which NumPy uses) during a fit."""
+    gc.collect()
+    tracemalloc.start()
+    fit(d)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def run(n: int, p: int, design: str, repeats: int) -> pd.DataFrame:
+    d = make_data(n, p, design)
+    warnings.simplefilter("ignore")
+    ours = "expfam GLM (irls), with SEs"
+    best = best_times({ours: fit_expfam, **PEERS}, d, repeats)
+    table = pd.DataFrame({"seconds": {k: v[0] for k, v in best.items()}})
+    reference = best["statsmodels Logit (newton)"][1]
+    table["max |coef - statsmodels|"] = [float(np.max(np.abs(best[k][1] - reference)))
+                                         for k in table.index]
+    fastest_peer = table.drop(index=ours)["seconds"].min()
+    table["time / fastest peer"] = table["seconds"] / fastest_peer
+    table.index.name = "fit"
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--p", type=int, default=50)
+    parser.add_argument("--design", choices=["iid", "correlated"], default="iid")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    table = run(args.n, args.p, args.design, args.repeats)
+    d = make_data(args.n, args.p, args.design)
+    peak = peak_extra_memory(fit_expfam, d)
+    with pd.option_context("display.width", 200, "display.float_format", lambda v: f"{v:.3g}"):
+        print(f"Logistic regression, n = {args.n:,}, p = {args.p}, design = {args.design}, "
+              f"best of {args.repeats}\n")
+        print(table.to_string())
+    ratio = table["time / fastest peer"].iloc[0]
+    print(f"\nexpfam / fastest peer: {ratio:.2f} (target <= 0.5)")
+    print(f"expfam peak extra memory: {peak / 2**20:.0f} MiB = {peak / d.X.nbytes:.2f} x the "
+          f"size of X ({d.X.nbytes / 2**20:.0f} MiB; target <= 0.5)")
+
+
+if __name__ == "__main__":
+    main()
