@@ -47,8 +47,10 @@ SAMPLE_ROWS = 50_000
 SAMPLE_TOL = 1e-6
 #: A chord step must shrink the decrement at least this much, else use Newton.
 CHORD_CONTRACTION = 0.25
-#: Largest decrement at which the chord phase hands over to exact Newton: one
-#: Newton step from there leaves an error far below 1e-8 of a standard error.
+#: Largest decrement at which the chord phase hands over to exact Newton: from
+#: within √0.01 = 0.1 standard errors, one Newton step leaves an error of about
+#: 1e-6 standard errors (Newton's error squares, scaled by the tiny relative
+#: change of the information per standard error on a large sample).
 HANDOVER_DECREMENT = 1e-2
 
 
