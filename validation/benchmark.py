@@ -77,7 +77,7 @@ def _sklearn(solver: str) -> Callable[[Data], np.ndarray]:
     def fit(d: Data) -> np.ndarray:
         from sklearn.linear_model import LogisticRegression
 
-        m = LogisticRegression(penalty=None, solver=solver).fit(d.X_plain, d.y)
+        m = LogisticRegression(C=np.inf, solver=solver).fit(d.X_plain, d.y)
         return np.r_[m.intercept_, m.coef_.ravel()]
 
     return fit
