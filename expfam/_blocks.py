@@ -90,8 +90,13 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-@functools.cache
 def _pool(n_threads: int) -> ThreadPoolExecutor:
+    # Keyed by process: a pool inherited through fork has no live threads.
+    return _pool_of(n_threads, os.getpid())
+
+
+@functools.cache
+def _pool_of(n_threads: int, pid: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=n_threads, thread_name_prefix="expfam")
 
 

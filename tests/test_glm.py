@@ -243,3 +243,19 @@ def test_add_constant():
     assert ef.add_constant(ef.add_constant(X)).shape == (3, 3)
     frame = ef.add_constant(pd.DataFrame(X, columns=["a", "b"]), prepend=False)
     assert list(frame.columns) == ["a", "b", "const"]
+
+
+def test_fits_in_a_forked_child_process():
+    # The worker pool is per process: a child forked after a fit must not hang.
+    import multiprocessing as mp
+
+    X, y = simulate("bernoulli", 30_000, 3, 0, scale=0.3)
+    parent = ef.GLM(y, X).fit().params.to_numpy()
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        child = pool.apply_async(_fit_params, (y, X)).get(timeout=60)
+    np.testing.assert_allclose(child, parent, rtol=1e-12)
+
+
+def _fit_params(y, X):
+    return ef.GLM(y, X).fit().params.to_numpy()
