@@ -18,6 +18,7 @@ from .errors import (
     InputError,
     NumericalError,
     RankDeficientError,
+    SeparationWarning,
 )
 from .glm import GLM, add_constant
 from .results import GLMResults
@@ -36,6 +37,7 @@ __all__ = [
     "InputError",
     "NumericalError",
     "RankDeficientError",
+    "SeparationWarning",
     "Summary",
     "__version__",
     "add_constant",

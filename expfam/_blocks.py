@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import operator
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -52,20 +53,24 @@ class NewtonSums:
     """Loss, gradient and (optionally) Hessian of Σ w·(A(η) − t·η) over some rows.
 
     ``gradient`` has shape ``(k,)`` and ``hessian`` ``(k, k)`` with k = p·m
-    (coefficients flattened class by class); ``loss`` is None when a pass did
-    not need it.  Summaries add.
+    (coefficients flattened class by class); ``loss`` is None for passes that
+    only need the gradient.  ``boundary`` counts rows (of positive weight) whose
+    fitted mean is numerically on the boundary of its range — a probability of
+    0 or 1, a Poisson mean of 0 — where the variance underflows.  Summaries add.
     """
 
     loss: float | None
     gradient: FloatArray
     hessian: FloatArray | None = None
+    boundary: int = 0
 
     def __add__(self, other: NewtonSums) -> NewtonSums:
         loss = None if self.loss is None or other.loss is None else self.loss + other.loss
         hess = None
         if self.hessian is not None and other.hessian is not None:
             hess = self.hessian + other.hessian
-        return NewtonSums(loss, self.gradient + other.gradient, hess)
+        return NewtonSums(loss, self.gradient + other.gradient, hess,
+                          self.boundary + other.boundary)
 
     @property
     def finite(self) -> bool:
@@ -108,6 +113,11 @@ def _threadpool_controller() -> Any:
     return ThreadpoolController()
 
 
+_limit_lock = threading.Lock()
+_limit_depth = 0
+_limiter: Any = None
+
+
 @contextmanager
 def blas_single_threaded() -> Iterator[None]:
     """Hold BLAS to one thread inside the block.
@@ -115,10 +125,22 @@ def blas_single_threaded() -> Iterator[None]:
     Workers each run BLAS on their own block, so BLAS threads on top would
     oversubscribe the cores; and idle BLAS threads spin for a while after each
     call, stealing a core from the next pass.  Small matrices gain nothing from
-    BLAS threads either.  Cheap to enter (about 20 µs) and safe to nest.
+    BLAS threads either.  The limit is process-wide, so nested and concurrent
+    uses share one limit, lifted when the last of them exits.
     """
-    with _threadpool_controller().limit(limits=1, user_api="blas"):
+    global _limit_depth, _limiter
+    with _limit_lock:
+        if _limit_depth == 0:
+            _limiter = _threadpool_controller().limit(limits=1, user_api="blas")
+        _limit_depth += 1
+    try:
         yield
+    finally:
+        with _limit_lock:
+            _limit_depth -= 1
+            if _limit_depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None
 
 
 class ThreadedBackend:

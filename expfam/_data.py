@@ -63,7 +63,10 @@ def as_design(exog: ArrayLike) -> tuple[np.ndarray, list[str] | None]:
             )
         names = [str(c) for c in exog.columns]
         return exog.to_numpy(dtype=np.float64), names
-    arr = np.asarray(exog)
+    try:
+        arr = np.asarray(exog)
+    except ValueError as err:  # ragged nested lists
+        raise InputError(f"exog is not a rectangular table of numbers ({err})") from None
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
@@ -93,13 +96,19 @@ def constant_columns(exog: np.ndarray) -> list[int]:
     if n == 0:
         return []
     head = np.asarray(exog[: min(n, 64)], dtype=np.float64)
-    candidates = np.flatnonzero((np.ptp(head, axis=0) == 0) & (head[0] != 0))
+    # A NaN or inf in an intercept column is reported later, under the column's
+    # own name: look past non-finite values here.
+    with np.errstate(invalid="ignore"):
+        low = np.nanmin(np.where(np.isfinite(head), head, np.nan), axis=0)
+        high = np.nanmax(np.where(np.isfinite(head), head, np.nan), axis=0)
+    candidates = np.flatnonzero((low == high) & (low != 0))
     if candidates.size == 0:
         return []
-    value = head[0, candidates]
+    value = low[candidates]
 
     def mismatches(rows: slice) -> np.ndarray:
-        return np.sum(exog[rows][:, candidates] != value, axis=0)
+        block = exog[rows][:, candidates]
+        return np.sum((block != value) & np.isfinite(block), axis=0)
 
     counts = default_backend().map_sum(mismatches, n)
     return [int(j) for j, c in zip(candidates, counts, strict=True) if c == 0]
@@ -124,35 +133,43 @@ def as_rows(
     *,
     nonnegative: bool = False,
     positive: bool = False,
-    shape: tuple[int, ...] = (),
+    against: str = "exog",
 ) -> FloatArray | None:
-    """A per-row float array of shape ``(n_rows, *shape)``, checked to be finite.
+    """A per-row float vector of length ``n_rows``, checked to be finite.
 
     Parameters
     ----------
     values : array-like or None
-        A scalar is broadcast to every row.
+        A scalar is broadcast to every row; a single column is squeezed.
+        Missing values (pandas NA) become NaN and are reported as such.
     name : str
         The argument's name, for messages.
     nonnegative, positive : bool
         Also require values ≥ 0 (or > 0).
+    against : str
+        The argument whose row count ``n_rows`` is, for messages.
     """
     if values is None:
         return None
     if isinstance(values, pd.DataFrame | pd.Series):
-        values = values.to_numpy()
+        dtypes = list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
+        if not all(_is_real(dt) for dt in dtypes):
+            raise InputError(f"{name} must be numeric, got dtype {dtypes[0]}")
+        values = values.to_numpy(dtype=np.float64, na_value=np.nan)
     arr = np.asarray(values)
     if not _is_real(arr.dtype):
         raise InputError(f"{name} must be numeric, got dtype {arr.dtype}")
     arr = arr.astype(np.float64, copy=False)
     if arr.ndim == 0:
-        arr = np.full((n_rows, *shape), float(arr))
-    expected = (n_rows, *shape)
-    if arr.shape != expected:
-        if arr.shape[:1] != (n_rows,):
-            raise InputError(f"{name} has {arr.shape[0] if arr.ndim else 1} rows but the "
-                             f"data have {n_rows}; give one value per row")
-        raise InputError(f"{name} has shape {arr.shape}; expected {expected}")
+        arr = np.full(n_rows, float(arr))
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise InputError(f"{name} has shape {arr.shape}; expected one value per row, "
+                         f"shape ({n_rows},)")
+    if arr.shape[0] != n_rows:
+        raise InputError(f"{name} has {arr.shape[0]} rows but {against} has {n_rows}; "
+                         "give one value per row")
     _raise_at_rows(~np.isfinite(arr), f"{name} is NaN or infinite at {{rows}}; "
                    "drop those rows or fill them")
     if positive:
@@ -165,8 +182,7 @@ def as_rows(
 def _raise_at_rows(mask: np.ndarray, message: str) -> None:
     """Raise ``message`` (with ``{rows}`` filled in) if ``mask`` flags any row."""
     if mask.any():
-        rows = np.asarray(mask).reshape(mask.shape[0], -1).any(axis=1)
-        raise InputError(message.format(rows=describe_rows(rows)))
+        raise InputError(message.format(rows=describe_rows(mask)))
 
 
 def check_exog_finite(exog: np.ndarray, names: Sequence[str], block_rows: int = 65536) -> None:

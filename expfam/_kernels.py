@@ -19,9 +19,11 @@ from ._blocks import Backend, NewtonSums, default_backend
 from ._problem import Block, GLMProblem
 from ._typing import FloatArray
 
+#: Variances below this mark a fitted mean on the boundary (R: 10·machine ε).
+BOUNDARY = 10 * np.finfo(np.float64).eps
+
 __all__ = [
     "gradient_block",
-    "hessian_change",
     "linear_predictor",
     "loss_at_eta",
     "newton_block",
@@ -86,7 +88,6 @@ def newton_block(
     *,
     hessian: bool,
     eta_out: FloatArray | None = None,
-    loss: bool = True,
 ) -> NewtonSums:
     """Loss, gradient and optionally Hessian at ``coef`` over ``rows``.
 
@@ -94,11 +95,10 @@ def newton_block(
     ----------
     coef : ndarray, shape (p,) or (p, m)
     hessian : bool
-        Also form Xᵀ diag(w·V) X, the one O(b·p²) part.
+        Also form Xᵀ diag(w·V) X, the one O(b·p²) part, and count the rows
+        whose fitted mean is on the boundary.
     eta_out : ndarray, shape (n,) or (n, m), optional
         Receives η for these rows.
-    loss : bool
-        Also sum the loss (which costs a logarithm per row).
     """
     block = problem.block(rows)
     # A trial step may overflow (e.g. a Poisson mean); the solver sees the
@@ -107,15 +107,25 @@ def newton_block(
         eta = linear_predictor(block, coef)
         if eta_out is not None:
             eta_out[rows] = eta
-        family = problem.family
-        a, mu, var = family.cumulants(eta) if loss else (None, *family.moments(eta))
+        a, mu, var = problem.family.cumulants(eta)
         w = block.weights
         resid = (w * (mu - block.target).T).T  # w·(μ − t), broadcast over classes
-        hess = None
+        hess, boundary = None, 0
         if hessian:
             hess = weighted_gram(block.exog, (w * var.T).T)
-        total = None if a is None else _row_loss(w, a, block.target, eta)
-        return NewtonSums(total, _xt(block.exog, resid), hess)
+            boundary = _count_boundary(var, w)
+        return NewtonSums(_row_loss(w, a, block.target, eta), _xt(block.exog, resid), hess,
+                          boundary)
+
+
+def _count_boundary(var: FloatArray, weights: FloatArray) -> int:
+    """Rows of positive weight whose variance (any class's, for categorical) underflows.
+
+    R's threshold: a probability within 10·ε of 0 or 1, or a mean below 10·ε,
+    makes the variance smaller than about 10·ε.
+    """
+    diag = var if var.ndim == 1 else np.einsum("ijj->ij", var).min(axis=1)
+    return int(np.count_nonzero((diag < BOUNDARY) & (weights > 0)))
 
 
 def gradient_block(problem: GLMProblem, rows: slice, coef: FloatArray,
@@ -143,27 +153,14 @@ def start_block(problem: GLMProblem, rows: slice) -> NewtonSums:
     block = problem.block(rows)
     family = problem.family
     w = block.weights
-    mu0 = family.start_mean(block.target, w)
-    eta0 = family.natural_from_mean(mu0)
-    _, _, var0 = family.cumulants(eta0)
-    centred = eta0 if block.offset is None else eta0 - block.offset
-    v_eta = var0 * centred if var0.ndim == 1 else np.einsum("ijk,ik->ij", var0, centred)
-    rhs = _xt(block.exog, (w * (v_eta + block.target - mu0).T).T)
-    return NewtonSums(0.0, -rhs, weighted_gram(block.exog, (w * var0.T).T))
-
-
-def hessian_change(problem: GLMProblem, rows: slice, coef_from: FloatArray,
-                   coef_to: FloatArray) -> FloatArray:
-    """Xᵀ diag(w·(V(η_to) − V(η_from))) X over ``rows``.
-
-    The change in the Hessian between two nearby coefficient vectors; used on a
-    sample of rows to carry a Hessian the last small step to the estimate.
-    """
-    block = problem.block(rows)
-    family = problem.family
-    var_to = family.cumulants(linear_predictor(block, coef_to))[2]
-    var_from = family.cumulants(linear_predictor(block, coef_from))[2]
-    return weighted_gram(block.exog, (block.weights * (var_to - var_from).T).T, signed=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # extreme X: caller sees inf
+        mu0 = family.start_mean(block.target, w)
+        eta0 = family.natural_from_mean(mu0)
+        _, _, var0 = family.cumulants(eta0)
+        centred = eta0 if block.offset is None else eta0 - block.offset
+        v_eta = var0 * centred if var0.ndim == 1 else np.einsum("ijk,ik->ij", var0, centred)
+        rhs = _xt(block.exog, (w * (v_eta + block.target - mu0).T).T)
+        return NewtonSums(0.0, -rhs, weighted_gram(block.exog, (w * var0.T).T))
 
 
 def loss_at_eta(problem: GLMProblem, rows: slice, eta: FloatArray) -> float:

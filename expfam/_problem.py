@@ -9,7 +9,7 @@ through :meth:`GLMProblem.block`, which is what lets a block run anywhere.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -54,7 +54,6 @@ class GLMProblem:
     weights: FloatArray
     offset: FloatArray | None
     family: ExponentialFamily
-    _cache: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def n_obs(self) -> int:

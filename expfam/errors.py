@@ -20,6 +20,7 @@ __all__ = [
     "InputError",
     "NumericalError",
     "RankDeficientError",
+    "SeparationWarning",
     "describe_rows",
 ]
 
@@ -60,6 +61,10 @@ class ExpfamWarning(UserWarning):
 
 class ConvergenceWarning(ExpfamWarning):
     """A fit stopped before its convergence criterion was met; the message says why."""
+
+
+class SeparationWarning(ExpfamWarning):
+    """Fitted values on the boundary (probabilities of 0 or 1): the data look separated."""
 
 
 class DataWarning(ExpfamWarning):

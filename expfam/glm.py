@@ -25,10 +25,16 @@ from ._data import (
 )
 from ._problem import GLMProblem
 from ._typing import FloatArray
-from .errors import ConvergenceWarning, InputError, NumericalError, describe_rows
+from .errors import (
+    ConvergenceWarning,
+    InputError,
+    NumericalError,
+    SeparationWarning,
+    describe_rows,
+)
 from .families import Binomial, Categorical, ExponentialFamily, get_family
 from .results import GLMResults
-from .solvers import get_solver
+from .solvers import SolverResult, get_solver
 
 __all__ = ["GLM", "add_constant"]
 
@@ -97,21 +103,27 @@ class GLM:
     def _response(self, endog: ArrayLike, trials: ArrayLike | None,
                   n: int) -> tuple[FloatArray, FloatArray | None]:
         """Check the response against the family; split successes/failures."""
-        values = endog.to_numpy() if isinstance(endog, pd.Series | pd.DataFrame) else endog
-        y = np.asarray(values)
-        if y.dtype == bool:
-            y = y.astype(np.float64)
-        if isinstance(self.family, Binomial) and y.ndim == 2 and y.shape[1] == 2:
+        if isinstance(endog, pd.DataFrame) and isinstance(self.family, Binomial) and (
+                endog.shape[1] == 2):
+            endog = endog.to_numpy(dtype=np.float64, na_value=np.nan)
+        y = np.asarray(endog) if not isinstance(endog, pd.Series | pd.DataFrame) else endog
+        if isinstance(self.family, Binomial) and np.ndim(y) == 2 and np.shape(y)[1] == 2:
             if trials is not None:
                 raise InputError("give either a (successes, failures) response or trials=, "
                                  "not both")
-            trials = y.sum(axis=1)
-            y = y[:, 0]
+            pair = as_rows(np.asarray(y)[:, 0], "successes", n), as_rows(
+                np.asarray(y)[:, 1], "failures", n, nonnegative=True)
+            assert pair[0] is not None and pair[1] is not None
+            total = pair[0] + pair[1]
+            if np.any(total <= 0):
+                raise InputError(f"successes + failures is zero at {describe_rows(total <= 0)}; "
+                                 "such rows carry no information: drop them")
+            y, trials = pair[0], total
         y_arr = as_rows(y, "endog", n)
         assert y_arr is not None
         if trials is not None and not self.family.has_trials:
             raise InputError(f"trials= applies to the binomial family, not {self.family.name}")
-        n_trials = as_rows(trials, "trials", n, positive=True)
+        n_trials = as_rows(trials, "trials", n)
         self.family.check_support(y_arr, n_trials)
         return y_arr, n_trials
 
@@ -168,30 +180,41 @@ class GLM:
         problem = self.problem()
         start = None
         if start_params is not None:
-            start = np.asarray(start_params, dtype=np.float64).reshape(problem.coef_shape)
+            start = np.asarray(start_params, dtype=np.float64)
+            if start.size != problem.n_params:
+                raise InputError(f"start_params has {start.size} values; the model has "
+                                 f"{problem.n_params} coefficients")
+            start = start.reshape(problem.coef_shape)
         try:
             record = solver(problem, start=start, tol=tol, max_iter=max_iter,
                             names=self.exog_names)
-        except NumericalError:
+        except NumericalError as err:
             check_exog_finite(self.exog, self.exog_names)
-            raise
+            raise NumericalError(f"{err}. {_scale_hint(self.exog, self.exog_names)}") from None
         results = GLMResults(self, problem, record, method=method.lower())
+        if record.n_boundary:
+            warnings.warn(self._boundary_message(record.n_boundary), SeparationWarning,
+                          stacklevel=2)
         if not record.converged:
-            warnings.warn(self._why_not_converged(results), ConvergenceWarning, stacklevel=2)
+            warnings.warn(self._why_not_converged(record), ConvergenceWarning, stacklevel=2)
         return results
 
-    def _why_not_converged(self, results: GLMResults) -> str:
-        message = f"the {self.family.name} GLM did not converge: {results.solver.message}."
-        if self.family.name in ("bernoulli", "binomial"):
-            mu = results.fittedvalues.to_numpy()
-            extreme = (mu < 1e-10) | (mu > 1 - 1e-10)
-            if extreme.any():
-                return message + (
-                    f" Fitted probabilities are numerically 0 or 1 at {describe_rows(extreme)}: "
-                    "the predictors appear to separate the outcomes, so some coefficients "
-                    "grow without bound and more iterations will not help. Check for a "
-                    "predictor that determines the outcome, or fit with a penalty.")
-        if "iteration limit" in results.solver.message:
+    def _boundary_message(self, rows: int) -> str:
+        what = ("probabilities numerically 0 or 1" if self.family.name != "poisson"
+                else "means numerically 0")
+        return (f"fitted {what} occurred at {rows} row(s), as R warns. Either the "
+                "predictors separate the outcomes there — then the estimates of the terms "
+                "involved run off towards infinity and their standard errors and tests "
+                "mean nothing; look for a predictor that determines the outcome, drop or "
+                "merge it, or fit with a penalty — or some predictor takes extreme values "
+                "at those rows.")
+
+    def _why_not_converged(self, record: SolverResult) -> str:
+        message = f"the {self.family.name} GLM did not converge: {record.message}."
+        if record.n_boundary:
+            return message + (" Fitted values are on the boundary at some rows (see the "
+                              "SeparationWarning): more iterations will not help.")
+        if "iteration limit" in record.message:
             return message + " Raise max_iter, or rescale predictors of very different sizes."
         return message + " The data may be too ill-conditioned for a stable fit."
 
@@ -200,38 +223,55 @@ class GLM:
                 f"exog={self.exog_names})")
 
 
+def _scale_hint(exog: np.ndarray, names: list[str]) -> str:
+    """Name the columns whose magnitudes make a fit overflow, if any."""
+    with np.errstate(invalid="ignore"):
+        big = np.nanmax(np.abs(np.asarray(exog, dtype=np.float64)), axis=0)
+    culprits = [f"{names[j]!r} (up to {big[j]:.3g})" for j in np.flatnonzero(big > 1e100)]
+    if culprits:
+        return (f"Predictor values are too large to compute with: {', '.join(culprits)}; "
+                "rescale them (e.g. to standard units)")
+    return "Check the predictors for extreme values or near-collinearity"
+
+
 def _name_of(values: Any, default: str) -> str:
     name = getattr(values, "name", None)
     return str(name) if name is not None else default
 
 
-def add_constant(exog: ArrayLike, prepend: bool = True) -> Any:
-    """Add a column of ones named ``const`` (skipped if there already is one).
+def add_constant(exog: ArrayLike, prepend: bool = True, has_constant: str = "skip") -> Any:
+    """Add a column of ones named ``const``.
 
     Parameters
     ----------
     exog : array-like or DataFrame, shape (n, p)
     prepend : bool
         Put the constant first (default) or last.
+    has_constant : {"skip", "add", "raise"}
+        What to do when a column is already constant: return ``exog`` unchanged
+        (as statsmodels does), add the constant anyway — use this for new data
+        in which a predictor happens to take a single value — or raise.
 
     Returns
     -------
     ndarray or DataFrame, shape (n, p + 1)
     """
+    if has_constant not in ("skip", "add", "raise"):
+        raise InputError(f"has_constant must be 'skip', 'add' or 'raise', got {has_constant!r}")
     if isinstance(exog, pd.Series):
         exog = exog.to_frame()
-    if isinstance(exog, pd.DataFrame):
-        numeric = exog.select_dtypes(include=["number", "bool"])
-        if constant_columns(numeric.to_numpy(dtype=np.float64)):
-            return exog
-        out = exog.copy()
-        out.insert(0 if prepend else out.shape[1], "const", 1.0)
-        return out
-    arr = np.asarray(exog, dtype=np.float64)
+    frame = exog if isinstance(exog, pd.DataFrame) else None
+    arr = (frame.select_dtypes(include=["number", "bool"]).to_numpy(dtype=np.float64)
+           if frame is not None else np.asarray(exog, dtype=np.float64))
     if arr.ndim == 1:
         arr = arr[:, None]
-    if constant_columns(arr):
-        return arr
+    if has_constant != "add" and constant_columns(arr):
+        if has_constant == "raise":
+            raise InputError("exog already has a constant column")
+        return exog
+    if frame is not None:
+        out = frame.copy()
+        out.insert(0 if prepend else out.shape[1], "const", 1.0)
+        return out
     ones = np.ones((arr.shape[0], 1))
     return np.hstack([ones, arr] if prepend else [arr, ones])
-

@@ -110,17 +110,9 @@ class GLMResults:
         return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
 
     # -- fitted values ---------------------------------------------------
-    @cached_property
+    @property
     def _eta(self) -> FloatArray:
-        if self.solver.eta is not None:
-            return self.solver.eta
-        return predict_eta(self.model.exog, self.solver.coef, self.model.offset)
-
-    @cached_property
-    def _loss(self) -> float:
-        if self.solver.loss is not None:
-            return self.solver.loss
-        return _loss(self._problem, self._eta)
+        return self.solver.eta
 
     def _series(self, values: FloatArray, name: str) -> pd.Series:
         return pd.Series(values, index=self.model.row_index, name=name)
@@ -136,22 +128,25 @@ class GLMResults:
         return self._series(self._eta, "linear_predictor")
 
     # -- likelihood and deviance -----------------------------------------
-    @cached_property
-    def _log_base(self) -> float:
-        """Σ w·log h(y): the base measure the solver's loss leaves out."""
+    # Summed row by row from each row's own log-likelihood or deviance, so that
+    # large counts do not cancel between two big totals.
+    def _loglike(self, eta: FloatArray) -> float:
         m = self.model
-        base = m.family.log_base_measure(m.endog, m.trials)
-        return float(np.sum(base) if m.weights is None else np.dot(m.weights, base))
+        return m.family.loglike(m.endog, eta, weights=m.weights, trials=m.trials)
+
+    def _deviance(self, eta: FloatArray) -> float:
+        m = self.model
+        return m.family.deviance(m.endog, eta, weights=m.weights, trials=m.trials)
 
     @cached_property
     def llf(self) -> float:
         """Log-likelihood at the estimate, with the base measure (as R's ``logLik``)."""
-        return -self._loss + self._log_base
+        return self._loglike(self._eta)
 
     @cached_property
     def deviance(self) -> float:
         """Twice the log-likelihood gap to the saturated model."""
-        return 2.0 * (self._loss - self._problem.saturated_loss)
+        return self._deviance(self._eta)
 
     @cached_property
     def _null_eta(self) -> FloatArray:
@@ -166,18 +161,17 @@ class GLMResults:
             return np.full(problem.n_obs, float(self.model.family.natural_from_mean(mean)))
         ones = GLMProblem(np.ones((problem.n_obs, 1)), problem.target, problem.weights,
                           offset, problem.family)
-        fit = get_solver("irls")(ones)
-        return fit.eta if fit.eta is not None else offset + fit.coef[0]
+        return get_solver("irls")(ones).eta
 
     @cached_property
     def llnull(self) -> float:
         """Log-likelihood of the null model."""
-        return -_loss(self._problem, self._null_eta) + self._log_base
+        return self._loglike(self._null_eta)
 
     @cached_property
     def null_deviance(self) -> float:
         """Deviance of the null model."""
-        return 2.0 * (_loss(self._problem, self._null_eta) - self._problem.saturated_loss)
+        return self._deviance(self._null_eta)
 
     @property
     def llr(self) -> float:
@@ -302,8 +296,3 @@ class GLMResults:
     def __repr__(self) -> str:
         return f"<GLMResults: {self.model.family.name}, {len(self.params)} coefficients>"
 
-
-def _loss(problem: GLMProblem, eta: FloatArray) -> float:
-    """Σ w·(A(η) − t·η) for given η."""
-    a = problem.family.log_partition(eta)
-    return float(np.dot(problem.weights, a - problem.target * eta))

@@ -256,3 +256,49 @@ def test_support_violations_name_the_rows(family, y, match):
 def test_trials_only_for_families_with_trials():
     with pytest.raises(ef.InputError, match="poisson family has no number of trials"):
         Poisson().loglike(np.array([1.0]), np.array([0.0]), trials=np.array([2.0]))
+
+
+# -- accuracy for large counts --------------------------------------------------
+@given(y=st.integers(0, 300), eta=st.floats(-3, 6))
+def test_poisson_accurate_forms_equal_the_generic_ones(y, eta):
+    fam = Poisson()
+    yy, ee = np.array([float(y)]), np.array([eta])
+    generic = y * eta - np.exp(eta) + fam.log_base_measure(yy)
+    np.testing.assert_allclose(fam.loglike_obs(yy, ee), generic, rtol=1e-10, atol=1e-10)
+    bregman = 2 * (fam.dual_log_partition(yy) - yy * eta + np.exp(eta))
+    np.testing.assert_allclose(fam.unit_deviance(yy, ee), bregman, rtol=1e-8, atol=1e-10)
+
+
+def test_poisson_likelihood_and_deviance_for_huge_counts():
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 40
+    y = np.array([7.2e10, 7.2e10 + 3.1e5, 1e12 + 17.0, 25.0])
+    eta = np.log(np.array([7.2e10 + 2.0e5, 7.2e10, 1e12, 20.0]))
+    fam = Poisson()
+    exact_ll = [float(mpmath.mpf(a) * mpmath.log(mpmath.mpf(m)) - m - mpmath.loggamma(a + 1))
+                for a, m in zip(y, np.exp(eta), strict=True)]
+    exact_dev = [float(2 * (mpmath.mpf(a) * mpmath.log(mpmath.mpf(a) / mpmath.mpf(m)) - a + m))
+                 for a, m in zip(y, np.exp(eta), strict=True)]
+    np.testing.assert_allclose(fam.loglike_obs(y, eta), exact_ll, rtol=1e-12)
+    np.testing.assert_allclose(fam.unit_deviance(y, eta), exact_dev, rtol=1e-9)
+
+
+# -- bad input to family methods ------------------------------------------------
+def test_family_likelihoods_check_the_response():
+    with pytest.raises(ef.DomainError, match="not 0 or 1"):
+        Bernoulli().loglike(np.array([2.0]), np.array([0.0]))
+    with pytest.raises(ef.DomainError, match="negative"):
+        Poisson().deviance(np.array([-1.0]), np.array([0.0]))
+
+
+def test_categorical_shapes_and_codes_are_checked():
+    with pytest.raises(ef.InputError, match="3 classes but η has 1 columns"):
+        Categorical().loglike(np.array([0, 1, 2]), np.zeros((3, 1)))
+    with pytest.raises(ef.DomainError, match=r"not a class code in 0\.\.1 at row 2"):
+        Categorical(n_classes=2).sufficient_stat(np.array([0, 1, 2]))
+
+
+def test_categorical_deviance_survives_rounding_of_the_reference_share():
+    # 1 − Σ t can round to −2e-16 here; the deviance must stay finite.
+    dev = Categorical().deviance(np.array([[0.0, 9.0, 18.0, 1.0]]), np.zeros((1, 3)))
+    assert np.isfinite(dev)

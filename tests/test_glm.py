@@ -195,10 +195,21 @@ def test_iteration_limit_warns_and_says_why():
     assert not res.converged
 
 
-def test_separation_is_named_in_the_convergence_warning():
+def test_separation_warns_even_when_the_deviance_criterion_is_met():
+    # R's criterion is met as the deviance goes to 0; R and statsmodels still
+    # warn, and so must we.
     x = np.linspace(-1, 1, 40)
     y = (x > 0).astype(float)
-    with pytest.warns(ef.ConvergenceWarning, match="separate the outcomes"):
+    with pytest.warns(ef.SeparationWarning, match="probabilities numerically 0 or 1"):
+        res = ef.GLM(y, ef.add_constant(x)).fit()
+    assert res.solver.n_boundary > 0
+
+
+def test_separation_is_named_when_the_iteration_limit_stops_the_fit():
+    x = np.linspace(-1, 1, 40)
+    y = (x > 0).astype(float)
+    with pytest.warns(ef.SeparationWarning), pytest.warns(
+            ef.ConvergenceWarning, match="boundary.*more iterations will not help"):
         ef.GLM(y, ef.add_constant(x)).fit(max_iter=8)
 
 
@@ -259,3 +270,74 @@ def test_fits_in_a_forked_child_process():
 
 def _fit_params(y, X):
     return ef.GLM(y, X).fit().params.to_numpy()
+
+
+def test_large_data_path_is_exact_with_a_heavy_tailed_predictor():
+    # A Cauchy column: a few rows dominate the information.  The covariance must
+    # still be the inverse information at the estimate.
+    rng = np.random.default_rng(6)
+    n = 220_000
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 2)), rng.standard_cauchy(n)])
+    y = (rng.random(n) < expit(X @ [-1.0, 0.5, -0.5, 0.001])).astype(float)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ef.SeparationWarning)  # extreme x: μ of 0 or 1
+        res = ef.GLM(y, X).fit()
+    ref = sm.Logit(y, X).fit(method="newton", disp=0, tol=1e-12)
+    np.testing.assert_allclose(res.params, ref.params, rtol=1e-7)
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-7)
+
+
+def test_large_data_path_recovers_when_the_sample_misleads():
+    # A rare indicator that predicts the outcome perfectly within half its rows:
+    # the sample may see it as separated, the full data do not.
+    rng = np.random.default_rng(0)
+    n = 240_000
+    x = rng.normal(size=n)
+    y = (rng.random(n) < expit(x)).astype(float)
+    rare = np.zeros(n)
+    rows = rng.choice(n, 400, replace=False)
+    rare[rows] = 1.0
+    y[rows[:200]], y[rows[200:]] = 1.0, 0.0
+    X = np.column_stack([np.ones(n), x, rare])
+    warm = ef.GLM(y, X).fit()
+    cold = ef.GLM(y, X).fit(start_params=np.zeros(3))
+    assert warm.converged
+    np.testing.assert_allclose(warm.params, cold.params, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(warm.bse, cold.bse, rtol=1e-7)
+
+
+def test_concurrent_fits_leave_blas_threads_as_they_were():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    X, y = simulate("poisson", 50_000, 4, 3)
+    with ThreadPoolExecutor(4) as pool:
+        fits = list(pool.map(lambda _: ef.GLM(y, X, family="poisson").fit(), range(8)))
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
+    for fit in fits[1:]:
+        np.testing.assert_allclose(fit.params, fits[0].params, rtol=1e-12)
+
+
+def test_the_solver_fits_categorical_problems_like_statsmodels_mnlogit():
+    # The categorical pieces of the kernels (m × m weight blocks, the IRLS start)
+    # through the solver directly.
+    from expfam._problem import GLMProblem
+    from expfam.solvers import irls
+
+    rng = np.random.default_rng(4)
+    n, p, k = 600, 3, 4
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, p - 1))])
+    logits = np.column_stack([np.zeros(n), X @ rng.normal(0, 0.7, (p, k - 1))])
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    y = np.array([rng.choice(k, p=row) for row in probs])
+    fam = ef.families.Categorical(n_classes=k)
+    fit = irls(GLMProblem(X, fam.sufficient_stat(y), np.ones(n), None, fam))
+    ref = sm.MNLogit(y, X).fit(method="newton", disp=0, tol=1e-12)
+    np.testing.assert_allclose(fit.coef, ref.params, rtol=1e-7, atol=1e-10)
+    cov = np.linalg.inv(fit.hessian)
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), np.asarray(ref.bse).ravel(order="F"),
+                               rtol=1e-6)
+    assert -fit.loss == pytest.approx(ref.llf, rel=1e-9)

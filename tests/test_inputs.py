@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -104,19 +106,19 @@ def test_mismatched_lengths(data, arg):
     y, X = data
     kwargs = {arg: np.ones(29)}
     family = "binomial" if arg == "trials" else "bernoulli"
-    with pytest.raises(ef.InputError, match=f"{arg} has 29 rows but the data have 30"):
+    with pytest.raises(ef.InputError, match=f"{arg} has 29 rows but exog has 30"):
         ef.GLM(y, X, family=family, **kwargs)
 
 
 def test_endog_and_exog_of_different_lengths(data):
     y, X = data
-    with pytest.raises(ef.InputError, match="endog has 29 rows but the data have 30"):
+    with pytest.raises(ef.InputError, match="endog has 29 rows but exog has 30"):
         ef.GLM(y[:29], X)
 
 
 def test_offset_of_the_wrong_shape(data):
     y, X = data
-    with pytest.raises(ef.InputError, match=r"offset has shape \(30, 2\); expected \(30,\)"):
+    with pytest.raises(ef.InputError, match=r"offset has shape \(30, 2\); expected one value"):
         ef.GLM(y, X, offset=np.zeros((30, 2)))
 
 
@@ -163,3 +165,69 @@ def test_a_column_of_zeros_is_named(data):
     frame = pd.DataFrame(X, columns=["const", "a", "b"]).assign(z=0.0)
     with pytest.raises(ef.RankDeficientError, match="'z' is zero"):
         ef.GLM(y, frame).fit()
+
+
+def test_start_params_of_the_wrong_length(data):
+    y, X = data
+    with pytest.raises(ef.InputError, match="start_params has 2 values; the model has 3"):
+        ef.GLM(y, X).fit(start_params=[0.0, 0.0])
+
+
+def test_ragged_exog():
+    with pytest.raises(ef.InputError, match="not a rectangular table"):
+        ef.GLM([0.0, 1.0], [[1.0, 2.0], [1.0]])
+
+
+def test_missing_values_in_a_nullable_column_are_reported_as_missing(data):
+    y, X = data
+    endog = pd.Series(y.astype(bool)).astype("boolean")
+    endog[4] = pd.NA
+    with pytest.raises(ef.InputError, match="endog is NaN or infinite at row 4"):
+        ef.GLM(endog, X)
+
+
+def test_single_column_arrays_are_accepted(data):
+    y, X = data
+    a = ef.GLM(y[:, None], X, weights=np.ones((30, 1))).fit()
+    b = ef.GLM(y, X).fit()
+    np.testing.assert_allclose(a.params, b.params, rtol=1e-12)
+
+
+def test_successes_and_failures_with_no_trials(data):
+    _, X = data
+    pairs = np.column_stack([np.ones(30), np.ones(30)])
+    pairs[6] = 0
+    with pytest.raises(ef.InputError, match="successes \\+ failures is zero at row 6"):
+        ef.GLM(pairs, X, family="binomial")
+
+
+def test_non_integer_trials_warn(data):
+    y, X = data
+    with pytest.warns(ef.DataWarning, match="non-integer successes or trials at row 0"):
+        ef.GLM(y, X, family="binomial", trials=np.r_[1.5, np.ones(29)])
+
+
+def test_nan_in_the_intercept_column_is_named_as_such(data):
+    y, X = data
+    X = X.copy()
+    X[3, 0] = np.nan
+    with pytest.raises(ef.InputError, match=r"column\(s\) 'const' at row 3"):
+        ef.GLM(y, X).fit()
+
+
+def test_add_constant_to_new_data_with_a_constant_predictor():
+    new = pd.DataFrame({"hp": [100.0, 100.0]})
+    assert "const" not in ef.add_constant(new)  # statsmodels' default: a constant is there
+    assert list(ef.add_constant(new, has_constant="add").columns) == ["const", "hp"]
+    with pytest.raises(ef.InputError, match="already has a constant"):
+        ef.add_constant(new, has_constant="raise")
+
+
+def test_extreme_magnitudes_name_the_column(data):
+    y, X = data
+    X = X.copy()
+    X[:, 2] *= 1e160
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no stray RuntimeWarnings on the way
+        with pytest.raises(ef.NumericalError, match=r"'x2' \(up to .*e\+160\).*rescale"):
+            ef.GLM(y, X).fit()

@@ -129,8 +129,25 @@ def compare_all() -> pd.DataFrame:
     return pd.concat([compare_case(make()) for make in CASES.values()], ignore_index=True)
 
 
+def markdown_summary(table: pd.DataFrame) -> str:
+    """The largest difference per case and quantity, as the table in docs/validation.md."""
+    wide = table.pivot_table(index="case", columns="quantity", values="rel_diff",
+                             aggfunc="max")
+    cols = ["params", "bse", "llf", "deviance", "aic", "bic", "pearson_chi2", "fitted",
+            "resid_deviance"]
+    lines = ["| case | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for case, row in wide[cols].iterrows():
+        lines.append(f"| {case} | " + " | ".join(f"{v:.0e}" for v in row) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
+    import sys
+
     table = compare_all()
+    if "--markdown" in sys.argv:
+        print(markdown_summary(table))
+        return
     wide = table.pivot_table(index=["case", "reference"], columns="quantity",
                              values="rel_diff", aggfunc="max")
     order = [q for q in TOLERANCE if q in wide.columns]

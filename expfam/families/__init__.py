@@ -40,5 +40,4 @@ def get_family(family: str | ExponentialFamily | type[ExponentialFamily]) -> Exp
         return family()
     if isinstance(family, str) and family.lower() in _BY_NAME:
         return _BY_NAME[family.lower()]()
-    known = ", ".join(sorted({"bernoulli", "binomial", "categorical", "poisson"}))
-    raise InputError(f"unknown family {family!r}; use one of: {known}")
+    raise InputError(f"unknown family {family!r}; use one of: {', '.join(sorted(_BY_NAME))}")

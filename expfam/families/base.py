@@ -87,8 +87,13 @@ class ExponentialFamily(ABC):
         """log h(y), shape ``(n,)``; ``y`` as given to :meth:`sufficient_stat`."""
 
     @abstractmethod
-    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None) -> None:
-        """Raise :class:`~expfam.errors.DomainError` naming rows outside the support."""
+    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None,
+                      warn: bool = True) -> None:
+        """Raise :class:`~expfam.errors.DomainError` naming rows outside the support.
+
+        With ``warn``, also warn (``DataWarning``) about values that are allowed
+        but make the likelihood improper, such as non-integer counts.
+        """
 
     @abstractmethod
     def start_mean(self, t: FloatArray, weights: FloatArray) -> FloatArray:
@@ -105,13 +110,9 @@ class ExponentialFamily(ABC):
     def cumulants(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
         """A(η), ∇A(η) and ∇²A(η) together: the solvers' hot path.
 
-        Families override this (and :meth:`moments`) to share exponentials.
+        Families override this to share exponentials between the three.
         """
-        return (self.log_partition(eta), *self.moments(eta))
-
-    def moments(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        """∇A(η) and ∇²A(η) together, for passes that do not need the loss."""
-        return self.mean(eta), self.variance(eta)
+        return self.log_partition(eta), self.mean(eta), self.variance(eta)
 
     def dual_log_partition(self, mu: ArrayLike) -> FloatArray:
         """A*(μ) = sup_η {μ·η − A(η)}, the convex conjugate of A (negative entropy).
@@ -129,10 +130,14 @@ class ExponentialFamily(ABC):
     def loglike_obs(
         self, y: ArrayLike, eta: ArrayLike, trials: ArrayLike | None = None
     ) -> FloatArray:
-        """Per-row log-likelihood T(y)·η − n·A(η) + log h(y), shape ``(n,)``."""
+        """Per-row log-likelihood T(y)·η − n·A(η) + log h(y), shape ``(n,)``.
+
+        Raises :class:`~expfam.errors.DomainError` for a response outside the
+        support, rather than returning a number that is not a likelihood.
+        """
         eta_arr = as_float(eta)
+        t = self._checked_stat(y, eta_arr, trials)
         n = self._trials(trials, y)
-        t = self.sufficient_stat(y)
         return (
             self._dot(t, eta_arr)
             - n * self.log_partition(eta_arr)
@@ -153,8 +158,9 @@ class ExponentialFamily(ABC):
 
     def score(self, y: ArrayLike, eta: ArrayLike, trials: ArrayLike | None = None) -> FloatArray:
         """Derivative of the per-row log-likelihood in η: T(y) − n·∇A(η)."""
+        t = self._checked_stat(y, as_float(eta), trials)
         n = self._per_row(self._trials(trials, y), extra_dims=1)
-        return self.sufficient_stat(y) - n * self.mean(eta)
+        return t - n * self.mean(eta)
 
     def unit_deviance(self, t: ArrayLike, eta: ArrayLike) -> FloatArray:
         """Deviance of one trial with per-trial statistic ``t``, shape ``(n,)``.
@@ -178,8 +184,9 @@ class ExponentialFamily(ABC):
         trials: ArrayLike | None = None,
     ) -> float:
         """Deviance summed over rows: Σ w·n·d(T(y)/n, η)."""
+        t = self._checked_stat(y, as_float(eta), trials)
         n = self._trials(trials, y)
-        t_unit = self.sufficient_stat(y) / self._per_row(n, extra_dims=1)
+        t_unit = t / self._per_row(n, extra_dims=1)
         w = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)
         return float(np.sum(w * n * self.unit_deviance(t_unit, eta)))
 
@@ -191,6 +198,18 @@ class ExponentialFamily(ABC):
     # ------------------------------------------------------------------
     # Helpers.
     # ------------------------------------------------------------------
+    def _checked_stat(self, y: ArrayLike, eta: FloatArray,
+                      trials: ArrayLike | None) -> FloatArray:
+        """T(y) after checking y's support and that T(y) and η have matching shapes."""
+        self.check_support(y, trials, warn=False)
+        t = self.sufficient_stat(y)
+        if self.vector_natural and t.shape[-1:] != eta.shape[-1:]:
+            raise InputError(
+                f"the response has {t.shape[-1] + 1} classes but η has {eta.shape[-1]} "
+                f"columns; η needs one column per class except the reference (K − 1)"
+            )
+        return t
+
     def implied_trials(self, y: ArrayLike) -> FloatArray | None:
         """Trials implied by the response itself (row totals of a count matrix), if any."""
         return None

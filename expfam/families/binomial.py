@@ -45,9 +45,6 @@ class Bernoulli(ExponentialFamily):
         a, mu, var = self._from_exp(eta_arr)
         return np.maximum(eta_arr, 0.0) + np.log1p(a), mu, var
 
-    def moments(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        return self._from_exp(as_float(eta))[1:]
-
     @staticmethod
     def _from_exp(eta: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
         # One exponential for everything: with a = e^{−|η|}, σ(η) is 1/(1+a) or
@@ -73,7 +70,8 @@ class Bernoulli(ExponentialFamily):
     def log_base_measure(self, y: ArrayLike, trials: ArrayLike | None = None) -> FloatArray:
         return np.zeros(np.shape(y), dtype=np.float64)
 
-    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None) -> None:
+    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None,
+                      warn: bool = True) -> None:
         y_arr = as_float(y)
         self._raise_outside(
             (y_arr != 0) & (y_arr != 1),
@@ -105,7 +103,8 @@ class Binomial(Bernoulli):
             n - y_arr + 1.0
         )
 
-    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None) -> None:
+    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None,
+                      warn: bool = True) -> None:
         y_arr = np.asarray(y, dtype=np.float64)
         n = np.ones_like(y_arr) if trials is None else np.asarray(trials, dtype=np.float64)
         bad_n = ~(n > 0) | ~np.isfinite(n)
@@ -119,11 +118,12 @@ class Binomial(Bernoulli):
             "is outside 0..trials",
             "give the number of successes (between 0 and the row's trials) as the response",
         )
-        if np.any(y_arr != np.round(y_arr)):
+        fractional = (y_arr != np.round(y_arr)) | (n != np.round(n))
+        if warn and np.any(fractional):
             warnings.warn(
-                "non-integer numbers of successes at "
-                f"{describe_rows(y_arr != np.round(y_arr))}: the binomial likelihood "
-                "(llf, AIC) is not a probability there (R warns likewise)",
+                f"non-integer successes or trials at {describe_rows(fractional)}: the "
+                "binomial likelihood (llf, AIC) is not a probability there (R warns "
+                "likewise)",
                 DataWarning,
                 stacklevel=4,
             )

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from ..errors import InputError, describe_rows
+from ..errors import InputError
 from .base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["Categorical"]
@@ -51,6 +51,7 @@ class Categorical(ExponentialFamily):
         y_arr = np.asarray(y)
         if y_arr.ndim == 2:
             return as_float(y_arr)[:, 1:]
+        self.check_support(y_arr, warn=False)
         codes = y_arr.astype(np.int64)
         k = self.n_classes or int(codes.max(initial=0)) + 1
         onehot = np.zeros((*codes.shape, k), dtype=np.float64)
@@ -89,10 +90,6 @@ class Categorical(ExponentialFamily):
         p = e / s[..., None]
         return c + np.log(s), p, self._covariance(p)
 
-    def moments(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
-        p = self.mean(eta)
-        return p, self._covariance(p)
-
     @staticmethod
     def _covariance(p: FloatArray) -> FloatArray:
         """diag(p) − p·pᵀ per row, shape (…, m, m)."""
@@ -102,13 +99,14 @@ class Categorical(ExponentialFamily):
 
     def natural_from_mean(self, mu: ArrayLike) -> FloatArray:
         mu_arr = as_float(mu)
-        p0 = 1.0 - mu_arr.sum(axis=-1, keepdims=True)
+        # The reference proportion, kept ≥ 0 against rounding (1 − Σ can be −1e-16).
+        p0 = np.maximum(1.0 - mu_arr.sum(axis=-1, keepdims=True), 0.0)
         with np.errstate(divide="ignore"):
             return np.log(mu_arr) - np.log(p0)
 
     def dual_log_partition(self, mu: ArrayLike) -> FloatArray:
         mu_arr = as_float(mu)
-        p0 = 1.0 - mu_arr.sum(axis=-1)
+        p0 = np.maximum(1.0 - mu_arr.sum(axis=-1), 0.0)  # ≥ 0 against rounding
         return special.xlogy(mu_arr, mu_arr).sum(axis=-1) + special.xlogy(p0, p0)
 
     # -- base measure, support, start ----------------------------------
@@ -122,7 +120,8 @@ class Categorical(ExponentialFamily):
         total = y_arr.sum(axis=-1)
         return special.gammaln(total + 1.0) - special.gammaln(y_arr + 1.0).sum(axis=-1)
 
-    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None) -> None:
+    def check_support(self, y: ArrayLike, trials: ArrayLike | None = None,
+                      warn: bool = True) -> None:
         y_arr = np.asarray(y, dtype=np.float64)
         if y_arr.ndim == 2:
             self._raise_outside(
@@ -135,12 +134,11 @@ class Categorical(ExponentialFamily):
             )
             return
         k = self.n_classes
-        bad = (y_arr != np.round(y_arr)) | (y_arr < 0) | ((y_arr >= k) if k else False)
-        if np.any(bad):
-            raise InputError(
-                f"class codes must be integers in 0..{(k or 0) - 1 if k else 'K-1'}; "
-                f"not so at {describe_rows(bad)}"
-            )
+        upper = f"0..{k - 1}" if k else "0..K-1"
+        self._raise_outside(
+            (y_arr != np.round(y_arr)) | (y_arr < 0) | ((y_arr >= k) if k else False),
+            f"is not a class code in {upper}", "give integer class codes",
+        )
 
     def start_mean(self, t: FloatArray, weights: FloatArray) -> FloatArray:
         k = t.shape[-1] + 1

@@ -18,12 +18,11 @@ class SolverResult:
     ----------
     coef : ndarray, shape (p,) or (p, m)
         The estimate.
-    eta : ndarray, shape (n,) or (n, m), or None
-        Linear predictor at ``coef`` (offset included); None when the solver
-        did not need it at the end (large data), to be computed on demand.
-    loss : float or None
-        Σ w·(A(η) − t·η) at ``coef``, the negative log-likelihood without its
-        base measure; None exactly when ``eta`` is None.
+    eta : ndarray, shape (n,) or (n, m)
+        Linear predictor at ``coef`` (offset included).
+    loss : float
+        Σ w·(A(η) − t·η) at ``coef``: the negative log-likelihood without its
+        base measure.
     hessian : ndarray, shape (k, k)
         Xᵀ W X at ``coef``: the observed (= expected) information.
     converged : bool
@@ -34,17 +33,21 @@ class SolverResult:
         Which solver ran.
     message : str
         Why the solver stopped.
+    n_boundary : int
+        Rows whose fitted mean is numerically on the boundary (a probability of
+        0 or 1, a mean of 0) at ``coef``: the mark of separated data.
     history : list of dict
         One entry per pass over rows: ``stage`` (rows used), ``kind``,
         ``loss`` (mean per unit weight), ``grad_norm``, ``decrement``, ``step``.
     """
 
     coef: FloatArray
-    eta: FloatArray | None
-    loss: float | None
+    eta: FloatArray
+    loss: float
     hessian: FloatArray
     converged: bool
     n_iter: int
     method: str
     message: str
+    n_boundary: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)

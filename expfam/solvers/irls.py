@@ -3,8 +3,8 @@
 The template (every step a sum over row blocks, :mod:`expfam._blocks`):
 
 1. **Start.**  R's IRLS start: one weighted least-squares fit of the working
-   response at μ₀ = ``family.start_mean(t, w)``.  With many rows, fit a
-   systematic sample of rows that way instead, and keep its Hessian H_s.
+   response at μ₀ = ``family.start_mean(t, w)``.  With many rows, fit a random
+   sample of rows that way instead, and keep its Hessian H_s.
 2. **Chord steps** (many rows only).  Reuse H_s, scaled by the ratio of total
    weights, with the exact full-data gradient, β ← β − (c·H_s)⁻¹ g, while that
    contracts the gradient fast.  Such a pass reads X once and costs a fraction
@@ -14,10 +14,9 @@ The template (every step a sum over row blocks, :mod:`expfam._blocks`):
    passes over X), until the Newton decrement q = gᵀH⁻¹g — the deviance the next
    step would remove — is at most ``tol·(0.1 + deviance)``: R's criterion, one
    step ahead.  Then take that step.
-4. **Covariance at the estimate.**  Few rows: one more Hessian pass at the
-   estimate.  Many rows: the Hessian of step 3 plus the change in Xᵀ W X between
-   the last iterate and the estimate, a correction of relative size ~√q/√n that
-   the sample of step 1 estimates to a few per cent.
+4. **At the estimate.**  One more pass there gives the loss, the gradient and
+   the Hessian *at the reported estimate*, so the covariance is the inverse
+   information at the estimate (R uses the previous iterate's weights).
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._blocks import Backend, NewtonSums, blas_single_threaded, default_backend
-from .._kernels import gradient_block, hessian_change, loss_at_eta, newton_block, start_block
+from .._kernels import gradient_block, loss_at_eta, newton_block, start_block
 from .._linalg import CholeskyFactor
 from .._problem import GLMProblem
 from .._typing import FloatArray
@@ -38,19 +37,18 @@ from ._result import SolverResult
 
 __all__ = ["irls"]
 
-
 MAX_HALVINGS = 30
-#: Rows sampled for the warm start (when the data have at least 20 times as many),
-#: and the tolerance the sample is fit to: tight enough that its Hessian, the
-#: chord steps' curvature, is taken at its optimum (one more cheap pass).
+#: Rows sampled for the warm start; it is used when the data have at least 20
+#: times as many rows, with at least 10,000 in the sample.
 SAMPLE_ROWS = 50_000
-SAMPLE_TOL = 1e-6
+#: Tolerance the sample is fit to: its Hessian, the chord steps' curvature, is
+#: then taken at its own optimum.
+SAMPLE_TOL = 1e-5
 #: A chord step must shrink the decrement at least this much, else use Newton.
 CHORD_CONTRACTION = 0.25
-#: Largest decrement at which the chord phase hands over to exact Newton: from
-#: within √0.01 = 0.1 standard errors, one Newton step leaves an error of about
-#: 1e-6 standard errors (Newton's error squares, scaled by the tiny relative
-#: change of the information per standard error on a large sample).
+#: The chord phase hands over to Newton at the first point predicted to be
+#: within √0.01 = 0.1 standard errors of the optimum, from where one Newton
+#: step converges.
 HANDOVER_DECREMENT = 1e-2
 
 
@@ -89,46 +87,33 @@ def irls(
     # BLAS stays single-threaded throughout: the backend parallelises over row
     # blocks, and BLAS threads woken between passes would spin on its cores.
     with blas_single_threaded():
-        return _irls(problem, start, tol, max_iter, backend or default_backend(), names)
-
-
-def _irls(problem: GLMProblem, start: FloatArray | None, tol: float, max_iter: int,
-          backend: Backend, names: Sequence[str] | None) -> SolverResult:
-    ev = _Evaluator(problem, backend, names)
-    sample = _sample(problem) if start is None else None
-    warm = None if sample is None else _fit_sample(sample, ev)
-    last = _fit(ev, start, warm, tol, max_iter)
-    assert last.sums.hessian is not None
-    if not last.converged:
-        loss = ev.loss_at(last.eta) if last.sums.loss is None else last.sums.loss
-        return ev.result(last.coef, last.eta, loss, last.sums.hessian, False, last.message)
-    coef_hat = last.coef - last.delta
-    if warm is None:
-        final = ev.newton_pass(coef_hat, hessian=True, eta_out=last.eta)
-        assert final.hessian is not None and final.loss is not None
+        ev = _Evaluator(problem, backend or default_backend(), names)
+        warm = _warm_start(ev) if start is None else None
+        last = _fit(ev, start, warm, tol, max_iter)
+        assert last.sums.hessian is not None and last.sums.loss is not None
+        if not last.converged:
+            return ev.result(last.coef, last.eta, last.sums, False, last.message)
+        coef = last.coef - last.delta
+        final = ev.newton_pass(coef, hessian=True, eta_out=last.eta)
         ev.record("final", final, float(final.gradient @ ev.factor(final.hessian).solve(
             final.gradient)))
-        return ev.result(coef_hat, last.eta, final.loss, final.hessian, True, last.message)
-    assert sample is not None
-    change = ev.backend.map_sum(
-        lambda rows: hessian_change(sample, rows, last.coef, coef_hat), sample.n_obs)
-    hessian = last.sums.hessian + change * (problem.total_weight / sample.total_weight)
-    return ev.result(coef_hat, None, None, hessian, True, last.message)
+        return ev.result(coef, last.eta, final, True, last.message)
 
 
 def _fit(ev: _Evaluator, start: FloatArray | None, warm: _WarmStart | None, tol: float,
          max_iter: int) -> _LastIterate:
-    """Start (or chord from a warm start), then Newton steps to convergence."""
+    """Start (or chord steps from a warm start), then Newton steps to convergence."""
     problem = ev.problem
     eta: FloatArray = np.empty(problem.eta_shape)
-    if warm is not None:
-        coef, sums, eta = _chord(ev, warm, eta, tol, max_iter)
-        return _newton_steps(ev, coef, sums, eta, tol, max_iter, warm.deviance)
-    coef = _irls_start(ev) if start is None else np.array(
-        start, dtype=np.float64).reshape(problem.coef_shape)
-    sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
-    if not sums.finite:
-        raise NumericalError("non-finite log-likelihood or gradient at the starting point")
+    chord = None if warm is None else _chord(ev, warm, eta, tol, max_iter)
+    if chord is not None:
+        coef, sums, eta = chord
+    else:
+        coef = _irls_start(ev) if start is None else np.array(
+            start, dtype=np.float64).reshape(problem.coef_shape)
+        sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
+        if not sums.finite:
+            raise NumericalError("non-finite log-likelihood or gradient at the starting point")
     return _newton_steps(ev, coef, sums, eta, tol, max_iter)
 
 
@@ -147,11 +132,10 @@ class _Evaluator:
         self.iterations = 0
 
     def newton_pass(self, coef: FloatArray, *, hessian: bool,
-                    eta_out: FloatArray | None = None, loss: bool = True) -> NewtonSums:
+                    eta_out: FloatArray | None = None) -> NewtonSums:
         problem = self.problem
         return self.backend.map_sum(
-            lambda rows: newton_block(problem, rows, coef, hessian=hessian, eta_out=eta_out,
-                                      loss=loss),
+            lambda rows: newton_block(problem, rows, coef, hessian=hessian, eta_out=eta_out),
             problem.n_obs,
         )
 
@@ -183,11 +167,12 @@ class _Evaluator:
             "step": step,
         })
 
-    def result(self, coef: FloatArray, eta: FloatArray | None, loss: float | None,
-               hessian: FloatArray, converged: bool, message: str) -> SolverResult:
-        return SolverResult(coef=coef, eta=eta, loss=loss, hessian=hessian,
+    def result(self, coef: FloatArray, eta: FloatArray, sums: NewtonSums, converged: bool,
+               message: str) -> SolverResult:
+        assert sums.loss is not None and sums.hessian is not None
+        return SolverResult(coef=coef, eta=eta, loss=sums.loss, hessian=sums.hessian,
                             converged=converged, n_iter=self.iterations, method="irls",
-                            message=message, history=self.history)
+                            message=message, n_boundary=sums.boundary, history=self.history)
 
 
 def _slack(loss: float) -> float:
@@ -245,13 +230,8 @@ class _LastIterate:
 
 
 def _newton_steps(ev: _Evaluator, coef: FloatArray, sums: NewtonSums, eta: FloatArray,
-                  tol: float, max_iter: int, deviance_hint: float = np.nan) -> _LastIterate:
-    """Newton steps from exact sums at ``coef``.
-
-    ``sums.loss`` may be None (the chord phase's last pass skips it): the
-    deviance then comes from ``deviance_hint`` for the stopping rule's scale, and
-    the loss is computed from η only if another step is needed.
-    """
+                  tol: float, max_iter: int) -> _LastIterate:
+    """Newton steps from exact sums (with loss and Hessian) at ``coef``."""
     problem = ev.problem
     eta_new = np.empty_like(eta)
     message = f"iteration limit reached (max_iter={max_iter})"
@@ -259,15 +239,13 @@ def _newton_steps(ev: _Evaluator, coef: FloatArray, sums: NewtonSums, eta: Float
     for _ in range(max_iter):
         delta = problem.unflat(ev.factor(sums.hessian).solve(sums.gradient))
         q = float(sums.gradient @ problem.flat(delta))
-        dev = deviance_hint if sums.loss is None else ev.deviance(sums.loss)
+        dev = ev.deviance(sums.loss)
         ev.record("newton", sums, q)
         ev.iterations += 1
         if q <= tol * (0.1 + abs(dev)):
             return _LastIterate(coef, sums, eta, delta, True,
                                 f"converged: the last Newton step changed the deviance by "
                                 f"{q:.2g} (relative {q / (0.1 + abs(dev)):.2g} <= tol={tol:g})")
-        if sums.loss is None:
-            sums = NewtonSums(ev.loss_at(eta), sums.gradient, sums.hessian)
         new = ev.newton_pass(coef - delta, hessian=True, eta_out=eta_new)
         step = 1.0
         if not _decreased(new, sums):
@@ -295,46 +273,6 @@ class _ScaledFactor:
         return self.factor.solve(b) / self.scale
 
 
-def _chord(ev: _Evaluator, warm: _WarmStart, eta: FloatArray, tol: float,
-           max_iter: int) -> tuple[FloatArray, NewtonSums, FloatArray]:
-    """Gradient passes with the sample's curvature until exact Newton pays off.
-
-    Returns the coefficients reached, the exact sums there (with Hessian and
-    loss) and η at those coefficients.  Chord passes compute neither loss nor
-    Hessian; a step that fails to shrink the decrement hands over to Newton,
-    whose line search is globally convergent.
-    """
-    problem = ev.problem
-    coef = warm.coef
-    sums = ev.gradient_pass(coef, eta)
-    if not sums.finite:
-        raise NumericalError("non-finite gradient at the warm start")
-    eta_new = np.empty_like(eta)
-    q_prev: float | None = None
-    for _ in range(max_iter):
-        delta = problem.unflat(warm.curvature.solve(sums.gradient))
-        q = float(sums.gradient @ problem.flat(delta))
-        ev.record("chord", sums, q)
-        if q_prev is not None and q > CHORD_CONTRACTION * q_prev:
-            break
-        # The decrement shrinks by about q/q_prev per pass: evaluate the exact
-        # Hessian at the first point predicted to be close enough to be the last.
-        predicted = q if q_prev is None else q * q / q_prev
-        exact = predicted <= min(HANDOVER_DECREMENT, tol * (0.1 + warm.deviance))
-        # Expected to be the last pass: skip the loss (a logarithm per row);
-        # Newton computes it from η if it turns out to be needed.
-        new = (ev.newton_pass(coef - delta, hessian=True, eta_out=eta_new, loss=False) if exact
-               else ev.gradient_pass(coef - delta, eta_new))
-        ev.iterations += 1
-        if not new.finite:
-            break
-        coef, sums, q_prev = coef - delta, new, q
-        eta, eta_new = eta_new, eta
-        if exact:
-            return coef, sums, eta
-    return coef, ev.newton_pass(coef, hessian=True, eta_out=eta), eta
-
-
 @dataclass
 class _WarmStart:
     coef: FloatArray
@@ -342,17 +280,62 @@ class _WarmStart:
     deviance: float  # the sample's deviance scaled to all rows: a guide, not a result
 
 
-def _sample(problem: GLMProblem) -> GLMProblem | None:
-    """A systematic sample of rows for the warm start, or None if too few rows."""
+def _chord(ev: _Evaluator, warm: _WarmStart, eta: FloatArray, tol: float,
+           max_iter: int) -> tuple[FloatArray, NewtonSums, FloatArray] | None:
+    """Gradient passes with the sample's curvature until exact Newton pays off.
+
+    Returns the coefficients reached, the exact sums there (loss and Hessian
+    included) and η at those coefficients.  A step that leaves non-finite values
+    or fails to shrink the decrement is undone and Newton — globally convergent
+    with its line search — takes over from the last good point; if the very
+    first step fails, the sample was a poor guide (say, separated where the full
+    data are not) and None sends the fit back to R's start.
+    """
+    problem = ev.problem
+    coef = warm.coef
+    sums = ev.gradient_pass(coef, eta)
+    if not sums.finite:
+        return None
+    eta_new = np.empty_like(eta)
+    q_prev: float | None = None
+    for _ in range(max_iter):
+        delta = problem.unflat(warm.curvature.solve(sums.gradient))
+        q = float(sums.gradient @ problem.flat(delta))
+        ev.record("chord", sums, q)
+        # The decrement shrinks by about q/q_prev per pass: evaluate the exact
+        # Hessian at the first point predicted to be close enough.
+        predicted = q if q_prev is None else q * q / q_prev
+        exact = predicted <= min(HANDOVER_DECREMENT, tol * (0.1 + warm.deviance))
+        new = (ev.newton_pass(coef - delta, hessian=True, eta_out=eta_new) if exact
+               else ev.gradient_pass(coef - delta, eta_new))
+        ev.iterations += 1
+        contracted = new.finite and (exact or float(
+            new.gradient @ warm.curvature.solve(new.gradient)) <= CHORD_CONTRACTION * q)
+        if not contracted:
+            if q_prev is None:
+                return None
+            break  # undo the step: stay at coef, whose η is still in `eta`
+        coef, sums, q_prev = coef - delta, new, q
+        eta, eta_new = eta_new, eta
+        if exact:
+            return coef, sums, eta
+    return coef, ev.newton_pass(coef, hessian=True, eta_out=eta), eta
+
+
+def _warm_start(ev: _Evaluator) -> _WarmStart | None:
+    """Fit a random sample of rows by IRLS, or None when there are too few rows or
+    the sample fit fails (a column constant in the sample, no convergence): the
+    full data then start from scratch."""
+    problem = ev.problem
     size = min(SAMPLE_ROWS, problem.n_obs // 20)
     if size < max(10_000, 100 * problem.n_params):
         return None
-    return problem.take(np.arange(0, problem.n_obs, problem.n_obs // size))
-
-
-def _fit_sample(sample: GLMProblem, ev: _Evaluator) -> _WarmStart | None:
-    """Fit the sample by IRLS; None if that fails there (a column constant in the
-    sample, separation), in which case the full data start from scratch."""
+    # One row drawn at random from each of `size` equal strata: random, yet
+    # spread over the whole data even when the rows are ordered.  Seeded by the
+    # data's size, so a fit is reproducible.
+    stride = problem.n_obs // size
+    rng = np.random.default_rng(problem.n_obs)
+    sample = problem.take(np.arange(size) * stride + rng.integers(0, stride, size))
     sub = _Evaluator(sample, ev.backend, None)
     try:
         last = _fit(sub, None, None, tol=SAMPLE_TOL, max_iter=25)
@@ -363,6 +346,6 @@ def _fit_sample(sample: GLMProblem, ev: _Evaluator) -> _WarmStart | None:
         ev.history.extend(sub.history)
     if not last.converged or last.sums.loss is None:
         return None
-    scale = ev.problem.total_weight / sample.total_weight
+    scale = problem.total_weight / sample.total_weight
     return _WarmStart(last.coef - last.delta, _ScaledFactor(factor, scale),
                       scale * sub.deviance(last.sums.loss))
