@@ -20,7 +20,7 @@ from .errors import (
     RankDeficientError,
     SeparationWarning,
 )
-from .glm import GLM, add_constant
+from .glm import GLM, add_constant, glm, logit
 from .results import GLMResults
 from .summary import Summary
 
@@ -43,4 +43,6 @@ __all__ = [
     "add_constant",
     "datasets",
     "families",
+    "glm",
+    "logit",
 ]

@@ -58,7 +58,8 @@ def as_design(exog: ArrayLike) -> tuple[np.ndarray, list[str] | None]:
         bad = [str(c) for c, dt in exog.dtypes.items() if not _is_real(dt)]
         if bad:
             raise InputError(
-                f"exog has non-numeric columns {', '.join(map(repr, bad))}; encode them as "
+                f"exog has non-numeric columns {', '.join(map(repr, bad))}; use a formula "
+                "(ef.glm('y ~ x + g', data) codes them as categories) or encode them as "
                 "numbers, e.g. with pd.get_dummies(exog, drop_first=True)"
             )
         names = [str(c) for c in exog.columns]

@@ -4,7 +4,8 @@ Examples
 --------
 ::
 
-    expfam fit --data mtcars --response am --predictors hp wt
+    expfam fit "am ~ hp + wt" --data mtcars
+    expfam fit "breaks ~ wool * tension" --data warpbreaks --family poisson
     expfam fit --data counts.csv --response y --predictors x1 x2 --family poisson
     expfam datasets
 """
@@ -44,19 +45,28 @@ def _columns(frame: pd.DataFrame, wanted: Sequence[str], role: str) -> None:
 
 def _fit(args: argparse.Namespace) -> int:
     frame = _read(args.data)
-    optional = [c for c in (args.weights, args.offset, args.trials) if c]
-    _columns(frame, [args.response, *args.predictors, *optional], "requested")
-    exog = frame[list(args.predictors)]
-    if not args.no_intercept:
-        exog = add_constant(exog)
-    model = GLM(
-        frame[args.response],
-        exog,
-        family=args.family,
-        weights=frame[args.weights] if args.weights else None,
-        offset=frame[args.offset] if args.offset else None,
-        trials=frame[args.trials] if args.trials else None,
-    )
+    if args.formula is not None:
+        if args.response or args.predictors:
+            raise ExpfamError("give either a formula or --response/--predictors, not both")
+        model = GLM.from_formula(args.formula, frame, family=args.family,
+                                 weights=args.weights, offset=args.offset, trials=args.trials)
+    else:
+        if not (args.response and args.predictors):
+            raise ExpfamError("give a formula such as \"y ~ x1 + x2\", or --response and "
+                              "--predictors")
+        optional = [c for c in (args.weights, args.offset, args.trials) if c]
+        _columns(frame, [args.response, *args.predictors, *optional], "requested")
+        exog = frame[list(args.predictors)]
+        if not args.no_intercept:
+            exog = add_constant(exog)
+        model = GLM(
+            frame[args.response],
+            exog,
+            family=args.family,
+            weights=frame[args.weights] if args.weights else None,
+            offset=frame[args.offset] if args.offset else None,
+            trials=frame[args.trials] if args.trials else None,
+        )
     summary = model.fit(method=args.method).summary(alpha=args.alpha)
     if args.format == "csv":
         summary.to_frame().to_csv(sys.stdout)
@@ -79,16 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     fit = sub.add_parser("fit", help="fit a GLM and print its summary")
+    fit.add_argument("formula", nargs="?",
+                     help='a model formula, e.g. "am ~ hp + wt" (intercept included)')
     fit.add_argument("--data", required=True,
                      help="a CSV file, or a bundled dataset (see `expfam datasets`)")
-    fit.add_argument("--response", required=True, help="the response column")
-    fit.add_argument("--predictors", nargs="+", required=True, help="predictor columns")
+    fit.add_argument("--response", help="without a formula: the response column")
+    fit.add_argument("--predictors", nargs="+", help="without a formula: predictor columns")
     fit.add_argument("--family", default="bernoulli",
                      choices=["bernoulli", "binomial", "poisson"])
     fit.add_argument("--weights", help="column of frequency weights")
     fit.add_argument("--offset", help="column added to the linear predictor")
     fit.add_argument("--trials", help="binomial: column with the number of trials")
-    fit.add_argument("--no-intercept", action="store_true", help="do not add a constant")
+    fit.add_argument("--no-intercept", action="store_true",
+                     help="without a formula: do not add a constant")
     fit.add_argument("--method", default="irls", help="solver (default: irls)")
     fit.add_argument("--alpha", type=float, default=0.05, help="1 - confidence level")
     fit.add_argument("--format", choices=["text", "csv", "html"], default="text")

@@ -33,10 +33,11 @@ from .errors import (
     describe_rows,
 )
 from .families import Binomial, Categorical, ExponentialFamily, get_family
+from .formula import FormulaTerms, model_frame
 from .results import GLMResults
 from .solvers import SolverResult, get_solver
 
-__all__ = ["GLM", "add_constant"]
+__all__ = ["GLM", "add_constant", "glm", "logit"]
 
 
 
@@ -98,6 +99,8 @@ class GLM:
             raise InputError("every weight is zero: there is nothing to fit")
         self.offset = as_rows(offset, "offset", n)
         self.endog, self.trials = self._response(endog, trials, n)
+        #: The formula's terms, for models built with :meth:`from_formula`.
+        self.formula: FormulaTerms | None = None
 
     # ------------------------------------------------------------------
     def _response(self, endog: ArrayLike, trials: ArrayLike | None,
@@ -126,6 +129,50 @@ class GLM:
         n_trials = as_rows(trials, "trials", n)
         self.family.check_support(y_arr, n_trials)
         return y_arr, n_trials
+
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        data: pd.DataFrame,
+        family: str | ExponentialFamily = "bernoulli",
+        weights: ArrayLike | str | None = None,
+        offset: ArrayLike | str | None = None,
+        trials: ArrayLike | str | None = None,
+        missing: str = "drop",
+    ) -> GLM:
+        """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
+
+        Parameters
+        ----------
+        formula : str
+            ``"y ~ x1 + C(g) + x1:x2"``.  The intercept is included unless the
+            formula removes it (``- 1`` or ``0 +``).  String and categorical
+            columns become treatment contrasts against their first level; a
+            pandas Categorical's category order decides that level, as factor
+            levels do in R, and ``C(g, contr.treatment("b"))`` picks another.
+        data : DataFrame
+        family : str or ExponentialFamily
+        weights, offset, trials : str or array-like, optional
+            A column name of ``data`` or one value per row.
+        missing : {"drop", "raise"}
+            Drop rows with a missing value in any variable of the model (the
+            results report how many), or raise an error naming the columns.
+
+        Notes
+        -----
+        A Bernoulli response may be 0/1, boolean, or have two labels (strings
+        or categories): its second level, in category or sorted order, is the
+        event modelled as 1, as in R.
+        """
+        frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
+                            missing=missing)
+        model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
+                    offset=frame.offset, trials=frame.trials)
+        model.formula = frame.terms
+        # The formula, not the columns, says whether there is an intercept (R).
+        model._constant = [0] if frame.terms.has_intercept else []
+        return model
 
     @property
     def nobs(self) -> float:
@@ -275,3 +322,14 @@ def add_constant(exog: ArrayLike, prepend: bool = True, has_constant: str = "ski
         return out
     ones = np.ones((arr.shape[0], 1))
     return np.hstack([ones, arr] if prepend else [arr, ones])
+
+
+def glm(formula: str, data: pd.DataFrame, family: str | ExponentialFamily = "bernoulli",
+        **kwargs: Any) -> GLM:
+    """A GLM from a formula: the same as :meth:`GLM.from_formula`."""
+    return GLM.from_formula(formula, data, family=family, **kwargs)
+
+
+def logit(formula: str, data: pd.DataFrame, **kwargs: Any) -> GLM:
+    """Logistic regression from a formula: a Bernoulli :func:`glm`."""
+    return GLM.from_formula(formula, data, family="bernoulli", **kwargs)

@@ -248,21 +248,29 @@ class GLMResults:
         return self._series(r, "resid_deviance")
 
     # -- prediction ------------------------------------------------------
-    def predict(self, exog: ArrayLike | None = None, which: str = "mean",
-                offset: ArrayLike | None = None) -> pd.Series | FloatArray:
+    def predict(self, exog: ArrayLike | pd.DataFrame | None = None, which: str = "mean",
+                offset: ArrayLike | str | None = None,
+                unseen: str = "raise") -> pd.Series | FloatArray:
         """Predicted mean per trial (``which="mean"``) or linear predictor (``"linear"``).
 
         Parameters
         ----------
-        exog : array-like, shape (k, p), optional
-            New rows with the model's columns, in order; default: the fitted rows.
+        exog : DataFrame or array-like, optional
+            New rows; default: the fitted rows.  For a formula model, a DataFrame
+            with the columns the formula uses: the design is rebuilt with the
+            transforms and levels learnt when fitting.  Otherwise the model's
+            columns, in order.
         which : {"mean", "linear"}
-        offset : array-like, shape (k,), optional
-            Offset for the new rows (default 0).
+        offset : array-like or str, optional
+            Offset for the new rows (a column name, for a formula model); default 0.
+        unseen : {"raise", "nan"}
+            Formula models: a categorical level not seen when fitting raises an
+            error naming the column and level, or gives a NaN prediction.  Rows
+            with a missing value in a variable always predict NaN.
 
         Returns
         -------
-        Series when ``exog`` is a DataFrame or omitted (indexed like its rows), else ndarray.
+        Series indexed like the new rows (a DataFrame or the fitted rows), else ndarray.
         """
         if which not in ("mean", "linear"):
             raise InputError(f"which must be 'mean' or 'linear', got {which!r}")
@@ -270,16 +278,28 @@ class GLMResults:
             if offset is not None:
                 raise InputError("offset= applies to new exog only")
             return self.linear_predictor if which == "linear" else self.fittedvalues
-        arr, names = as_design(exog)
-        if arr.shape[1] != len(self.params):
-            raise InputError(f"exog has {arr.shape[1]} columns; the model has "
-                             f"{len(self.params)}: {', '.join(self.model.exog_names)}")
-        if names is not None and names != self.model.exog_names:
-            raise InputError(f"exog columns {names} do not match the model's "
-                             f"{self.model.exog_names}")
-        off = as_rows(offset, "offset", arr.shape[0])
+        terms = self.model.formula
+        valid = None
+        if terms is not None and isinstance(exog, pd.DataFrame):
+            if isinstance(offset, str):
+                if offset not in exog.columns:
+                    raise InputError(f"offset={offset!r} is not a column of the new data")
+                offset = exog[offset]
+            design, valid = terms.design(exog, unseen=unseen)
+            arr = design.to_numpy(dtype=np.float64)
+        else:
+            arr, names = as_design(exog)
+            if arr.shape[1] != len(self.params):
+                raise InputError(f"exog has {arr.shape[1]} columns; the model has "
+                                 f"{len(self.params)}: {', '.join(self.model.exog_names)}")
+            if names is not None and names != self.model.exog_names:
+                raise InputError(f"exog columns {names} do not match the model's "
+                                 f"{self.model.exog_names}")
+        off = as_rows(offset, "offset", arr.shape[0], against="the new rows")
         eta = predict_eta(arr, self.solver.coef, off)
         values = eta if which == "linear" else self.model.family.mean(eta)
+        if valid is not None:
+            values = np.where(valid, values, np.nan)
         if isinstance(exog, pd.DataFrame):
             return pd.Series(values, index=exog.index, name="predicted")
         return values
@@ -295,4 +315,5 @@ class GLMResults:
 
     def __repr__(self) -> str:
         return f"<GLMResults: {self.model.family.name}, {len(self.params)} coefficients>"
+
 

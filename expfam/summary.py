@@ -69,13 +69,18 @@ class Summary:
         model = res.model
         fam = model.family
         converged = "yes" if res.converged else "NO"
+        terms = model.formula
+        response = model.endog_name
+        if terms is not None and terms.response.levels is not None:
+            response = f"{response} (1 = {terms.response.event!r})"
         info = [
-            ("Response", model.endog_name),
+            ("Response", response),
             ("Family", type(fam).__name__),
             ("Link", f"{fam.link_name} (canonical)"),
             ("Method", "IRLS (Newton)" if res.method in ("irls", "newton") else res.method),
             ("Converged", f"{converged}, {res.n_iter} iterations"),
-            ("Observations", f"{res.nobs:g}"),
+            ("Observations", f"{res.nobs:g}" + (
+                f" ({terms.n_dropped} dropped: missing)" if terms and terms.n_dropped else "")),
             ("Df model", f"{res.df_model:g}"),
             ("Df residuals", f"{res.df_resid:g}"),
         ]
@@ -95,11 +100,16 @@ class Summary:
             "ci_lower": ci["lower"], "ci_upper": ci["upper"],
         })
         notes = []
+        if terms is not None and terms.n_dropped:
+            notes.append(f"{terms.n_dropped} row(s) with missing values were dropped.")
         if model.weights is not None:
             notes.append("Weights are frequency weights: a weight of k counts the row k times.")
         if not res.converged:
             notes.append(f"The fit did not converge: {res.solver.message}.")
-        return cls("Generalized linear model", info, stats, [(None, table)], alpha, notes)
+        title = "Generalized linear model"
+        if terms is not None:
+            title += f": {terms.formula}"
+        return cls(title, info, stats, [(None, table)], alpha, notes)
 
     # -- outputs ---------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -114,7 +124,7 @@ class Summary:
     def as_text(self) -> str:
         """The summary as fixed-width text."""
         rule, thin = "=" * WIDTH, "-" * WIDTH
-        lines = [self.title.center(WIDTH), rule]
+        lines = [self.title.center(WIDTH) if len(self.title) < WIDTH else self.title, rule]
         half = WIDTH // 2
         for i in range(max(len(self.info), len(self.stats))):
             left = f"{self.info[i][0] + ':':<14}{self.info[i][1]}" if i < len(self.info) else ""

@@ -13,6 +13,27 @@ import expfam as ef
 from expfam.cli import main
 
 
+def test_fit_a_formula_on_a_bundled_dataset(capsys):
+    assert main(["fit", "am ~ hp + wt", "--data", "mtcars"]) == 0
+    out = capsys.readouterr().out
+    assert "am ~ hp + wt" in out and "-8.0835" in out
+
+
+def test_fit_a_formula_with_factors_on_a_csv(tmp_path, capsys):
+    path = tmp_path / "breaks.csv"
+    ef.datasets.load("warpbreaks").to_csv(path, index=False)
+    assert main(["fit", "breaks ~ wool * tension", "--data", str(path), "--family", "poisson",
+                 "--format", "csv"]) == 0
+    table = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out), index_col=0)
+    assert "wool[T.B]:tension[T.M]" in table.index
+
+
+def test_formula_and_columns_do_not_mix(capsys):
+    assert main(["fit", "am ~ hp", "--data", "mtcars", "--response", "am"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["fit", "--data", "mtcars"]) == 2
+
+
 def test_fit_on_a_bundled_dataset(capsys):
     assert main(["fit", "--data", "mtcars", "--response", "am", "--predictors", "hp", "wt"]) == 0
     out = capsys.readouterr().out

@@ -1,0 +1,302 @@
+"""Formulas on pandas DataFrames: the design matrix from formulaic, and again for new data.
+
+:func:`model_frame` turns ``"y ~ x1 + C(g)"`` and a DataFrame into a response,
+a design matrix with term names, and the per-row arguments (weights, offset,
+trials), after dropping rows with missing values.  It returns a
+:class:`FormulaTerms` that remembers everything learnt from the data — the
+column transforms' state (``center(x)`` keeps the training mean), the levels of
+every categorical factor, the coding of a labelled response — so that
+:meth:`FormulaTerms.design` rebuilds identical columns for new rows.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from formulaic import Formula, model_matrix
+from formulaic.parser.types import Factor
+from formulaic.transforms import TRANSFORMS
+from formulaic.utils.variables import get_expression_variables
+from numpy.typing import ArrayLike
+
+from .errors import InputError, describe_rows
+
+__all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
+
+MISSING = ("drop", "raise")
+UNSEEN = ("raise", "nan")
+EvalMethod = Factor.EvalMethod
+#: Names a formula may call that are not data: formulaic's transforms, and the
+#: modules its expressions can reach.
+_KNOWN_FUNCTIONS = set(TRANSFORMS) | {"I", "np", "numpy", "pd", "pandas", "math"}
+
+
+@dataclass(frozen=True)
+class Response:
+    """How the response column became numbers.
+
+    Attributes
+    ----------
+    name : str
+        The left-hand side of the formula.
+    levels : tuple or None
+        For a labelled response (strings, categories, booleans), its levels in
+        order; the first is the reference, and for a Bernoulli model the second
+        is the event, modelled as 1 (R's convention).
+    """
+
+    name: str
+    levels: tuple[Any, ...] | None = None
+
+    @property
+    def event(self) -> Any:
+        """The level modelled as 1 by a Bernoulli model, if the response is labelled."""
+        return None if self.levels is None else self.levels[-1]
+
+
+@dataclass(frozen=True)
+class FormulaTerms:
+    """What a formula learnt from the fitting data, to rebuild the design for new rows."""
+
+    formula: str
+    response: Response
+    spec: Any  # formulaic.ModelSpec of the right-hand side
+    variables: tuple[str, ...]  # data columns the right-hand side reads
+    levels: dict[str, list[Any]] = field(default_factory=dict)  # column -> categories
+    n_dropped: int = 0
+
+    @property
+    def has_intercept(self) -> bool:
+        """Whether the formula keeps the intercept."""
+        return "Intercept" in self.spec.column_names
+
+    def design(self, data: pd.DataFrame, unseen: str = "raise") -> tuple[pd.DataFrame, np.ndarray]:
+        """The design matrix for new rows, and which rows can be predicted.
+
+        Parameters
+        ----------
+        data : DataFrame
+            New rows with (at least) the columns the formula uses.
+        unseen : {"raise", "nan"}
+            A categorical level not seen when fitting raises an error naming the
+            column and level, or with ``"nan"`` marks that row as unpredictable.
+
+        Returns
+        -------
+        design : DataFrame, shape (k, p), indexed like ``data``
+        valid : ndarray of bool, shape (k,)
+            False for rows with a missing value (or, with ``unseen="nan"``, an
+            unseen level); their design row is a placeholder.
+        """
+        if unseen not in UNSEEN:
+            raise InputError(f"unseen must be one of {UNSEEN}, got {unseen!r}")
+        if not isinstance(data, pd.DataFrame):
+            raise InputError("new data for a formula model must be a DataFrame with the "
+                             f"columns {', '.join(map(repr, self.variables))}")
+        absent = [v for v in self.variables if v not in data.columns]
+        if absent:
+            raise InputError(f"new data lack the column(s) {', '.join(map(repr, absent))} "
+                             "that the formula uses")
+        frame = data[list(self.variables)].copy()
+        valid = ~frame.isna().any(axis=1).to_numpy()
+        for column, levels in self.levels.items():
+            values = frame[column]
+            new = values.notna() & ~values.isin(levels)
+            if new.any():
+                if unseen == "raise":
+                    found = sorted(map(str, pd.unique(values[new])))
+                    raise InputError(
+                        f"column {column!r} has level(s) {', '.join(map(repr, found))} at "
+                        f"{describe_rows(new.to_numpy())} that were not seen when fitting "
+                        f"(known: {', '.join(map(repr, map(str, levels)))}); pass "
+                        "unseen='nan' to predict NaN for those rows")
+                valid &= ~new.to_numpy()
+            # Placeholders for rows that will be masked; training levels for the rest.
+            filled = values.where(values.isin(levels), levels[0])
+            frame[column] = pd.Categorical(filled, categories=levels)
+        for column in frame.columns:
+            if column not in self.levels and frame[column].isna().any():
+                frame[column] = frame[column].fillna(0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # formulaic's level warnings: handled above
+            design = self.spec.get_model_matrix(frame, na_action="ignore")
+        return pd.DataFrame(design, index=data.index), valid
+
+
+@dataclass(frozen=True)
+class ModelFrame:
+    """A formula applied to data: the pieces a model is built from."""
+
+    endog: pd.Series | pd.DataFrame
+    exog: pd.DataFrame
+    weights: np.ndarray | None
+    offset: np.ndarray | None
+    trials: np.ndarray | None
+    terms: FormulaTerms
+
+
+def model_frame(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    weights: ArrayLike | str | None = None,
+    offset: ArrayLike | str | None = None,
+    trials: ArrayLike | str | None = None,
+    missing: str = "drop",
+    labelled_response: str = "binary",
+) -> ModelFrame:
+    """Build the response, design and per-row arguments of a formula model.
+
+    Parameters
+    ----------
+    formula : str
+        ``"response ~ terms"`` in formulaic's (R-like) syntax.
+    data : DataFrame
+    weights, offset, trials : str or array-like, optional
+        A column of ``data``, or one value per row of ``data``.
+    missing : {"drop", "raise"}
+        Rows with a missing value in any variable the model uses are dropped
+        (and counted), or an error names the columns that have them.
+    labelled_response : {"binary", "classes"}
+        How to code a response of labels: as 0/1 (its second level is the
+        event) or, for multinomial models, kept as labels.
+
+    Returns
+    -------
+    ModelFrame
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise InputError("a formula needs its data as a pandas DataFrame")
+    if missing not in MISSING:
+        raise InputError(f"missing must be one of {MISSING}, got {missing!r}")
+    parsed = _parse(formula)
+    lhs = str(parsed.lhs)
+    rhs_vars = _variables(parsed.rhs, data)
+    needed = list(dict.fromkeys(_variables(parsed.lhs, data) + rhs_vars))
+    extras = {name: _per_row(value, name, data) for name, value in
+              (("weights", weights), ("offset", offset), ("trials", trials))}
+    keep = _complete_rows(data, needed, extras, missing)
+    frame = _categorise(data.loc[keep, needed])
+    rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
+    spec = rhs.model_spec
+    endog, response = _response(lhs, parsed, frame, labelled_response)
+    terms = FormulaTerms(
+        formula=formula.strip(), response=response, spec=spec, variables=tuple(rhs_vars),
+        levels={c: list(frame[c].cat.categories) for c in rhs_vars
+                if isinstance(frame[c].dtype, pd.CategoricalDtype)},
+        n_dropped=int((~keep).sum()),
+    )
+    picked = {k: None if v is None else v[keep] for k, v in extras.items()}
+    return ModelFrame(endog, pd.DataFrame(rhs), picked["weights"], picked["offset"],
+                      picked["trials"], terms)
+
+
+def _parse(formula: str) -> Any:
+    if not isinstance(formula, str) or "~" not in formula:
+        raise InputError(f"a formula looks like 'y ~ x1 + x2'; got {formula!r}")
+    try:
+        parsed = Formula(formula)
+    except Exception as err:  # formulaic's parser errors have many types
+        raise InputError(f"cannot parse the formula {formula!r}: {err}") from None
+    if not hasattr(parsed, "lhs"):
+        raise InputError(f"the formula {formula!r} has no response (left of '~')")
+    return parsed
+
+
+def _variables(part: Any, data: pd.DataFrame) -> list[str]:
+    """The data columns a side of a formula reads, in the order of the data.
+
+    Names in the formula's expressions that are not columns — functions such as
+    ``C`` or ``np.log`` — are left out; a name that is neither raises.
+    """
+    names: set[str] = set()
+    for term in part:
+        for factor in term.factors:
+            if factor.eval_method is not EvalMethod.LITERAL:
+                names |= {str(v) for v in get_expression_variables(factor.expr, {})}
+    columns = [c for c in data.columns if str(c) in names]
+    unknown = sorted(n for n in names - {str(c) for c in columns}
+                     if n.split(".")[0] not in _KNOWN_FUNCTIONS)
+    if unknown:
+        raise InputError(f"the formula uses {', '.join(map(repr, unknown))}, which "
+                         f"{'is' if len(unknown) == 1 else 'are'} not a column of the data; "
+                         f"columns are: {', '.join(map(str, data.columns))}")
+    return columns
+
+
+def _per_row(value: ArrayLike | str | None, name: str, data: pd.DataFrame) -> np.ndarray | None:
+    """A weights/offset/trials argument as one float per row of ``data``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in data.columns:
+            raise InputError(f"{name}={value!r} is not a column of the data")
+        value = data[value]
+    if isinstance(value, pd.Series) and not value.index.equals(data.index):
+        raise InputError(f"{name} is a Series whose index differs from the data's; pass "
+                         "a column name, or align it first")
+    arr = (value.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(value, pd.Series)
+           else np.asarray(value, dtype=np.float64))
+    if arr.ndim != 1 or arr.shape[0] != len(data):
+        raise InputError(f"{name} has shape {arr.shape}; expected one value per row of the "
+                         f"data ({len(data)})")
+    return arr
+
+
+def _complete_rows(data: pd.DataFrame, columns: Sequence[str],
+                   extras: dict[str, np.ndarray | None], missing: str) -> np.ndarray:
+    """Rows with no missing value in the model's variables; or raise naming them."""
+    gaps = {c: data[c].isna().to_numpy() for c in columns}
+    gaps.update({name: np.isnan(v) for name, v in extras.items() if v is not None})
+    counts = {c: int(g.sum()) for c, g in gaps.items() if g.any()}
+    if counts and missing == "raise":
+        listed = ", ".join(f"{c!r} ({k} row{'s' if k > 1 else ''})" for c, k in counts.items())
+        raise InputError(f"missing values in {listed}; drop or fill them, or pass "
+                         "missing='drop' to fit the complete rows")
+    keep = ~np.any(list(gaps.values()), axis=0) if gaps else np.ones(len(data), dtype=bool)
+    if not keep.any():
+        raise InputError("no rows are complete: every row has a missing value in some "
+                         "variable of the model")
+    return keep
+
+
+def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
+    """String columns as categoricals with sorted levels (as R makes factors)."""
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+            out[column] = pd.Categorical(values, categories=sorted(pd.unique(values.dropna())))
+    return out
+
+
+def _response(lhs: str, parsed: Any, frame: pd.DataFrame,
+              labelled: str) -> tuple[pd.Series, Response]:
+    """The response as numbers (or labels, for multinomial models), and its coding."""
+    if lhs in frame.columns:
+        raw = frame[lhs]
+    else:
+        evaluated = model_matrix(parsed.lhs, frame, na_action="ignore")
+        if evaluated.shape[1] != 1:
+            raise InputError(f"the response {lhs!r} must be one column; it expands to "
+                             f"{evaluated.shape[1]}")
+        raw = pd.Series(np.asarray(evaluated)[:, 0], index=frame.index)
+    raw = raw.rename(lhs)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype(np.float64), Response(lhs, (False, True))
+    if not isinstance(raw.dtype, pd.CategoricalDtype):
+        return raw, Response(lhs)
+    raw = raw.cat.remove_unused_categories()
+    levels = tuple(raw.cat.categories)
+    if labelled == "classes":
+        return raw, Response(lhs, levels)
+    if len(levels) != 2:
+        raise InputError(
+            f"the response {lhs!r} has {len(levels)} levels ({', '.join(map(repr, levels))}); "
+            "a binary model needs exactly two — recode it, or fit a multinomial model")
+    return (raw == levels[1]).astype(np.float64), Response(lhs, levels)
