@@ -21,6 +21,7 @@ from .errors import (
     SeparationWarning,
 )
 from .glm import GLM, add_constant, glm, logit
+from .multinomial import OneVsRest, change_reference, mnlogit, one_vs_rest
 from .results import GLMResults
 from .summary import Summary
 
@@ -34,6 +35,7 @@ __all__ = [
     "ExpfamError",
     "ExpfamWarning",
     "GLMResults",
+    "OneVsRest",
     "InputError",
     "NumericalError",
     "RankDeficientError",
@@ -41,8 +43,11 @@ __all__ = [
     "Summary",
     "__version__",
     "add_constant",
+    "change_reference",
     "datasets",
     "families",
     "glm",
     "logit",
+    "mnlogit",
+    "one_vs_rest",
 ]

@@ -33,7 +33,9 @@ from .errors import (
     describe_rows,
 )
 from .families import Binomial, Categorical, ExponentialFamily, get_family
+from ._response import Classes, binomial_pair, class_response
 from .formula import FormulaTerms, model_frame
+from .multinomial import OneVsRest, one_vs_rest
 from .results import GLMResults
 from .solvers import SolverResult, get_solver
 
@@ -79,11 +81,9 @@ class GLM:
         weights: ArrayLike | None = None,
         offset: ArrayLike | None = None,
         trials: ArrayLike | None = None,
+        reference: Any = None,
     ) -> None:
         self.family = get_family(family)
-        if isinstance(self.family, Categorical):
-            raise InputError("the categorical family is not supported by GLM yet; use a "
-                             "Bernoulli model per class (one-vs-rest) for now")
         self.row_index = row_index(endog, exog, weights, offset, trials)
         self.endog_name = _name_of(endog, default="y")
         self.exog, names = as_design(exog)
@@ -97,31 +97,34 @@ class GLM:
         self.weights = as_rows(weights, "weights", n, nonnegative=True)
         if self.weights is not None and not np.any(self.weights > 0):
             raise InputError("every weight is zero: there is nothing to fit")
-        self.offset = as_rows(offset, "offset", n)
-        self.endog, self.trials = self._response(endog, trials, n)
+        #: The classes of a categorical response (None for other families).
+        self.classes: Classes | None = None
+        self.endog, self.trials = self._response(endog, trials, reference, n)
+        self.offset = self._offset(offset, n)
         #: The formula's terms, for models built with :meth:`from_formula`.
         self.formula: FormulaTerms | None = None
 
     # ------------------------------------------------------------------
-    def _response(self, endog: ArrayLike, trials: ArrayLike | None,
+    def _response(self, endog: ArrayLike, trials: ArrayLike | None, reference: Any,
                   n: int) -> tuple[FloatArray, FloatArray | None]:
-        """Check the response against the family; split successes/failures."""
-        if isinstance(endog, pd.DataFrame) and isinstance(self.family, Binomial) and (
-                endog.shape[1] == 2):
-            endog = endog.to_numpy(dtype=np.float64, na_value=np.nan)
-        y = np.asarray(endog) if not isinstance(endog, pd.Series | pd.DataFrame) else endog
+        """Check the response against the family; split successes/failures; code classes."""
+        if self.family.vector_natural:
+            if trials is not None:
+                raise InputError("trials= does not apply to a categorical response; give a "
+                                 "matrix of class counts instead")
+            values, self.classes, implied = class_response(endog, reference, n)
+            self.family = Categorical(n_classes=len(self.classes.labels))
+            return values, implied
+        if reference is not None:
+            raise InputError("reference= applies to a categorical (multinomial) response")
+        y: Any = endog
         if isinstance(self.family, Binomial) and np.ndim(y) == 2 and np.shape(y)[1] == 2:
             if trials is not None:
                 raise InputError("give either a (successes, failures) response or trials=, "
                                  "not both")
-            pair = as_rows(np.asarray(y)[:, 0], "successes", n), as_rows(
-                np.asarray(y)[:, 1], "failures", n, nonnegative=True)
-            assert pair[0] is not None and pair[1] is not None
-            total = pair[0] + pair[1]
-            if np.any(total <= 0):
-                raise InputError(f"successes + failures is zero at {describe_rows(total <= 0)}; "
-                                 "such rows carry no information: drop them")
-            y, trials = pair[0], total
+            pair = np.asarray(y.to_numpy(dtype=np.float64, na_value=np.nan)
+                              if isinstance(y, pd.DataFrame) else y, dtype=np.float64)
+            y, trials = binomial_pair(pair, n)
         y_arr = as_rows(y, "endog", n)
         assert y_arr is not None
         if trials is not None and not self.family.has_trials:
@@ -129,6 +132,25 @@ class GLM:
         n_trials = as_rows(trials, "trials", n)
         self.family.check_support(y_arr, n_trials)
         return y_arr, n_trials
+
+    def _offset(self, offset: ArrayLike | None, n: int) -> FloatArray | None:
+        """One offset per row; for categorical models one per row and class (a single
+        column is added to every non-reference class)."""
+        if offset is None or not self.family.vector_natural or np.ndim(offset) < 2:
+            off = as_rows(offset, "offset", n)
+            if off is None or self.classes is None:
+                return off
+            return np.repeat(off[:, None], len(self.classes.others), axis=1)
+        assert self.classes is not None
+        arr = np.asarray(offset, dtype=np.float64)
+        expected = (n, len(self.classes.others))
+        if arr.shape != expected:
+            raise InputError(f"offset has shape {arr.shape}; expected {expected}: one column "
+                             "per non-reference class (or a single column for all)")
+        if not np.all(np.isfinite(arr)):
+            raise InputError("offset is NaN or infinite at "
+                             f"{describe_rows(~np.isfinite(arr).all(axis=1))}")
+        return arr
 
     @classmethod
     def from_formula(
@@ -184,13 +206,17 @@ class GLM:
         """1 if the design has an intercept column, else 0."""
         return 1 if self._constant else 0
 
+    def fit_one_vs_rest(self, **fit_kwargs: Any) -> OneVsRest:
+        """Fit one binary model per class (categorical models): see :func:`one_vs_rest`."""
+        return one_vs_rest(self, **fit_kwargs)
+
     def problem(self) -> GLMProblem:
         """The model in the solvers' normal form: t = y/n, weights w·n."""
         n = self.exog.shape[0]
         w = np.ones(n) if self.weights is None else self.weights
         t = self.family.sufficient_stat(self.endog)
         if self.trials is not None:
-            t = t / self.trials
+            t = (t.T / self.trials).T
             w = w * self.trials
         return GLMProblem(self.exog, t, w, self.offset, self.family)
 

@@ -9,7 +9,7 @@ in R's ``summary.glm`` and statsmodels.
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from scipy import stats
 
 from ._data import as_design, as_rows
 from ._kernels import predict_eta
+from ._layout import Layout, like
 from ._linalg import CholeskyFactor
 from ._problem import GLMProblem
 from ._typing import FloatArray
@@ -38,8 +39,9 @@ class GLMResults:
     Attributes
     ----------
     model : GLM
-    params : pd.Series
-        Coefficient estimates, indexed by term.
+    params : pd.Series or pd.DataFrame
+        Coefficient estimates indexed by term; for a categorical model, a
+        DataFrame with terms as rows and the non-reference classes as columns.
     solver : SolverResult
         The solver's record: convergence, iterations, message, history.
     method : str
@@ -52,7 +54,8 @@ class GLMResults:
         self._problem = problem
         self.solver = solver
         self.method = method
-        self.params = pd.Series(solver.coef, index=model.exog_names, name="coef")
+        self._layout = Layout(model.exog_names, model.classes, model.row_index)
+        self.params = self._layout.coef(problem.flat(solver.coef), "coef")
 
     # -- fit status ----------------------------------------------------
     @property
@@ -73,59 +76,76 @@ class GLMResults:
     # -- covariance and Wald inference -----------------------------------
     @cached_property
     def _factor(self) -> CholeskyFactor:
-        return CholeskyFactor(self.solver.hessian, self.model.exog_names)
-
-    def cov_params(self) -> pd.DataFrame:
-        """Covariance of the estimates: the inverse of the information XᵀWX."""
-        names = self.model.exog_names
-        return pd.DataFrame(self._factor.inverse(), index=names, columns=names)
-
-    @cached_property
-    def bse(self) -> pd.Series:
-        """Standard errors."""
-        return pd.Series(np.sqrt(self._factor.inverse_diagonal()), index=self.params.index,
-                         name="std_err")
-
-    @cached_property
-    def zvalues(self) -> pd.Series:
-        """Wald z statistics, params / bse."""
-        return (self.params / self.bse).rename("z")
+        return CholeskyFactor(self.solver.hessian, list(map(str, self._layout.flat_index)))
 
     @property
-    def tvalues(self) -> pd.Series:
+    def n_params(self) -> int:
+        """Number of coefficients (terms × non-reference classes for categorical)."""
+        return int(self.params.size)
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the estimates: the inverse of the information XᵀWX.
+
+        Labelled by term, or by (class, term) for a categorical model.
+        """
+        index = self._layout.flat_index
+        return pd.DataFrame(self._factor.inverse(), index=index, columns=index)
+
+    @cached_property
+    def bse(self) -> pd.Series | pd.DataFrame:
+        """Standard errors, shaped like :attr:`params`."""
+        return self._layout.coef(np.sqrt(self._factor.inverse_diagonal()), "std_err")
+
+    @cached_property
+    def zvalues(self) -> pd.Series | pd.DataFrame:
+        """Wald z statistics, params / bse."""
+        return like(self.params, (self.params / self.bse).to_numpy(), "z")
+
+    @property
+    def tvalues(self) -> pd.Series | pd.DataFrame:
         """Alias of :attr:`zvalues` (statsmodels' name; they are z statistics)."""
         return self.zvalues
 
     @cached_property
-    def pvalues(self) -> pd.Series:
+    def pvalues(self) -> pd.Series | pd.DataFrame:
         """Two-sided p-values of the z statistics."""
-        return pd.Series(2.0 * stats.norm.sf(np.abs(self.zvalues)), index=self.params.index,
-                         name="p_value")
+        return like(self.params, 2.0 * stats.norm.sf(np.abs(self.zvalues.to_numpy())),
+                    "p_value")
 
     def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Wald confidence intervals, columns ``lower`` and ``upper``."""
+        """Wald confidence intervals, columns ``lower`` and ``upper``.
+
+        Rows are terms, or (class, term) pairs for a categorical model.
+        """
         if not 0 < alpha < 1:
             raise InputError(f"alpha must be between 0 and 1, got {alpha}")
-        half = stats.norm.isf(alpha / 2) * self.bse
-        return pd.DataFrame({"lower": self.params - half, "upper": self.params + half})
+        params, bse = self._layout.stack(self.params), self._layout.stack(self.bse)
+        half = stats.norm.isf(alpha / 2) * bse
+        return pd.DataFrame({"lower": params - half, "upper": params + half})
 
     # -- fitted values ---------------------------------------------------
     @property
     def _eta(self) -> FloatArray:
         return self.solver.eta
 
-    def _series(self, values: FloatArray, name: str) -> pd.Series:
-        return pd.Series(values, index=self.model.row_index, name=name)
+    def _per_class(self, non_reference: FloatArray) -> FloatArray:
+        """(n, K) values for every class from the (n, K − 1) non-reference ones."""
+        return self._layout.all_classes(non_reference)
 
     @cached_property
-    def fittedvalues(self) -> pd.Series:
-        """Fitted mean per trial: probabilities (Bernoulli, binomial) or counts (Poisson)."""
-        return self._series(self.model.family.mean(self._eta), "fitted")
+    def fittedvalues(self) -> pd.Series | pd.DataFrame:
+        """Fitted mean per trial: probabilities (Bernoulli, binomial), counts (Poisson),
+        or an (n, K) DataFrame of class probabilities (categorical)."""
+        mu = self.model.family.mean(self._eta)
+        if self.model.classes is None:
+            return self._layout.per_row(mu, "fitted")
+        return self._layout.per_row(self._per_class(mu), "fitted", self.model.classes.labels)
 
     @property
-    def linear_predictor(self) -> pd.Series:
-        """Fitted η = Xβ + offset."""
-        return self._series(self._eta, "linear_predictor")
+    def linear_predictor(self) -> pd.Series | pd.DataFrame:
+        """Fitted η = Xβ + offset (one column per non-reference class if categorical)."""
+        others = None if self.model.classes is None else self.model.classes.others
+        return self._layout.per_row(self._eta, "linear_predictor", others)
 
     # -- likelihood and deviance -----------------------------------------
     # Summed row by row from each row's own log-likelihood or deviance, so that
@@ -155,10 +175,11 @@ class GLMResults:
         problem = self._problem
         offset = self.model.offset
         if not self.model.k_constant:
-            return np.zeros(problem.n_obs) if offset is None else offset
+            return np.zeros(problem.eta_shape) if offset is None else offset
         if offset is None:
-            mean = np.dot(problem.weights, problem.target) / problem.total_weight
-            return np.full(problem.n_obs, float(self.model.family.natural_from_mean(mean)))
+            mean = problem.weights @ problem.target / problem.total_weight
+            return np.broadcast_to(self.model.family.natural_from_mean(mean),
+                                   problem.eta_shape).copy()
         ones = GLMProblem(np.ones((problem.n_obs, 1)), problem.target, problem.weights,
                           offset, problem.family)
         return get_solver("irls")(ones).eta
@@ -190,12 +211,11 @@ class GLMResults:
 
     @cached_property
     def pearson_chi2(self) -> float:
-        """Σ w·n·(t − μ)² / V(μ): the sum of squared Pearson residuals, weighted."""
-        problem = self._problem
-        mu = self.fittedvalues.to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
-            terms = (problem.target - mu) ** 2 / self.model.family.variance(self._eta)
-        return float(np.dot(problem.weights, terms))
+        """Σ w·n·(t − μ)²/V(μ), summed over classes (all K) for a categorical model."""
+        resid = self.resid_pearson.to_numpy()
+        per_row = resid**2 if resid.ndim == 1 else np.sum(resid**2, axis=1)
+        w = 1.0 if self.model.weights is None else self.model.weights
+        return float(np.sum(w * per_row))
 
     # -- counts and criteria ---------------------------------------------
     @property
@@ -205,47 +225,72 @@ class GLMResults:
 
     @property
     def df_model(self) -> int:
-        """Number of coefficients, not counting the intercept."""
-        return len(self.params) - self.model.k_constant
+        """Number of coefficients, not counting the intercept(s)."""
+        per_class = 1 if self.model.classes is None else len(self.model.classes.others)
+        return self.n_params - self.model.k_constant * per_class
 
     @property
     def df_resid(self) -> float:
         """Residual degrees of freedom: nobs − number of coefficients."""
-        return self.nobs - len(self.params)
+        return self.nobs - self.n_params
 
     @property
     def aic(self) -> float:
         """Akaike information criterion, −2·llf + 2k."""
-        return -2.0 * self.llf + 2.0 * len(self.params)
+        return -2.0 * self.llf + 2.0 * self.n_params
 
     @property
     def bic(self) -> float:
         """Bayesian information criterion, −2·llf + k·log(nobs) (R's ``BIC``)."""
-        return -2.0 * self.llf + np.log(self.nobs) * len(self.params)
+        return -2.0 * self.llf + np.log(self.nobs) * self.n_params
 
     # -- residuals -------------------------------------------------------
     def _trials(self) -> FloatArray | float:
         return 1.0 if self.model.trials is None else self.model.trials
 
     @cached_property
-    def resid_response(self) -> pd.Series:
-        """y/n − μ: observed minus fitted, on the per-trial scale (as R)."""
-        return self._series(self._problem.target - self.fittedvalues.to_numpy(), "resid_response")
+    def _observed_and_fitted(self) -> tuple[FloatArray, FloatArray]:
+        """Per-trial observed t and fitted μ; for categorical, (n, K) over every class."""
+        t, mu = self._problem.target, self.model.family.mean(self._eta)
+        if self.model.classes is None:
+            return t, mu
+        return self._per_class(t), self._per_class(mu)
+
+    def _rows(self, values: FloatArray, name: str) -> pd.Series | pd.DataFrame:
+        labels = None if self.model.classes is None else self.model.classes.labels
+        return self._layout.per_row(values, name, labels)
 
     @cached_property
-    def resid_pearson(self) -> pd.Series:
-        """(y/n − μ)·√(n / V(μ)); frequency weights are not applied."""
+    def resid_response(self) -> pd.Series | pd.DataFrame:
+        """y/n − μ: observed minus fitted, on the per-trial scale (as R); per class
+        (all K columns) for a categorical model."""
+        t, mu = self._observed_and_fitted
+        return self._rows(t - mu, "resid_response")
+
+    @cached_property
+    def resid_pearson(self) -> pd.Series | pd.DataFrame:
+        """(y/n − μ)·√(n / V(μ)), with V = μ(1 − μ)-type variance per class for a
+        categorical model (μ_k alone: the multinomial Pearson statistic); frequency
+        weights are not applied."""
+        t, mu = self._observed_and_fitted
+        if self.model.classes is None:
+            var = self.model.family.variance(self._eta)
+        else:
+            var = mu  # Σ_k (t_k − μ_k)²/μ_k is Pearson's multinomial statistic
+        n = self._trials()
+        n = n if np.ndim(n) == 0 or np.ndim(t) == 1 else n[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = self.resid_response.to_numpy() * np.sqrt(
-                self._trials() / self.model.family.variance(self._eta))
-        return self._series(r, "resid_pearson")
+            return self._rows((t - mu) * np.sqrt(n / var), "resid_pearson")
 
     @cached_property
     def resid_deviance(self) -> pd.Series:
-        """sign(y/n − μ)·√(n·d(y/n, η)), whose weighted squares sum to the deviance."""
+        """√(n·d) with the sign of y/n − μ (no sign for a categorical model), whose
+        weighted squares sum to the deviance."""
         unit = self.model.family.unit_deviance(self._problem.target, self._eta)
-        r = np.sign(self.resid_response.to_numpy()) * np.sqrt(self._trials() * unit)
-        return self._series(r, "resid_deviance")
+        r = np.sqrt(self._trials() * unit)
+        if self.model.classes is None:
+            r = np.sign(self.resid_response.to_numpy()) * r
+        return self._layout.per_row(r, "resid_deviance")
 
     # -- prediction ------------------------------------------------------
     def predict(self, exog: ArrayLike | pd.DataFrame | None = None, which: str = "mean",
@@ -289,20 +334,46 @@ class GLMResults:
             arr = design.to_numpy(dtype=np.float64)
         else:
             arr, names = as_design(exog)
-            if arr.shape[1] != len(self.params):
-                raise InputError(f"exog has {arr.shape[1]} columns; the model has "
-                                 f"{len(self.params)}: {', '.join(self.model.exog_names)}")
+            p = len(self.model.exog_names)
+            if arr.shape[1] != p:
+                raise InputError(f"exog has {arr.shape[1]} columns; the model has {p}: "
+                                 f"{', '.join(self.model.exog_names)}")
             if names is not None and names != self.model.exog_names:
                 raise InputError(f"exog columns {names} do not match the model's "
                                  f"{self.model.exog_names}")
-        off = as_rows(offset, "offset", arr.shape[0], against="the new rows")
-        eta = predict_eta(arr, self.solver.coef, off)
-        values = eta if which == "linear" else self.model.family.mean(eta)
+        eta = predict_eta(arr, self.solver.coef, self._new_offset(offset, arr.shape[0]))
+        classes = self.model.classes
+        if which == "linear":
+            values, columns = eta, None if classes is None else classes.others
+        else:
+            mu = self.model.family.mean(eta)
+            values = mu if classes is None else self._per_class(mu)
+            columns = None if classes is None else classes.labels
         if valid is not None:
-            values = np.where(valid, values, np.nan)
+            values = (np.where(valid, values, np.nan) if values.ndim == 1
+                      else np.where(valid[:, None], values, np.nan))
         if isinstance(exog, pd.DataFrame):
-            return pd.Series(values, index=exog.index, name="predicted")
+            return self._layout.per_row(values, "predicted", columns, index=exog.index)
         return values
+
+    def _new_offset(self, offset: ArrayLike | None, n: int) -> FloatArray | None:
+        if offset is None or self.model.classes is None:
+            return as_rows(offset, "offset", n, against="the new rows")
+        arr = np.asarray(offset, dtype=np.float64)
+        m = len(self.model.classes.others)
+        if arr.ndim == 1:
+            arr = np.repeat(arr[:, None], m, axis=1)
+        if arr.shape != (n, m):
+            raise InputError(f"offset has shape {arr.shape}; expected ({n},) or ({n}, {m})")
+        return arr
+
+    # -- multinomial ------------------------------------------------------
+    def with_reference(self, reference: Any) -> GLMResults:
+        """This categorical fit expressed against another reference class, without
+        refitting (see :func:`expfam.change_reference`)."""
+        from .multinomial import change_reference
+
+        return change_reference(self, reference)
 
     # -- reporting -------------------------------------------------------
     def summary(self, alpha: float = 0.05) -> Summary:
@@ -314,6 +385,6 @@ class GLMResults:
         return self.summary(alpha).to_frame()
 
     def __repr__(self) -> str:
-        return f"<GLMResults: {self.model.family.name}, {len(self.params)} coefficients>"
+        return f"<GLMResults: {self.model.family.name}, {self.n_params} coefficients>"
 
 

@@ -31,6 +31,13 @@ def _num(x: float, digits: int = 4) -> str:
     return f"{x:.{digits - 1}e}"
 
 
+def label(value: object) -> str:
+    """A class or level for display: strings quoted, numbers plain."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else str(value)
+
+
 def _pvalue(p: float) -> str:
     if not np.isfinite(p):
         return str(p)
@@ -71,12 +78,12 @@ class Summary:
         converged = "yes" if res.converged else "NO"
         terms = model.formula
         response = model.endog_name
-        if terms is not None and terms.response.levels is not None:
-            response = f"{response} (1 = {terms.response.event!r})"
+        if model.classes is None and terms is not None and terms.response.levels is not None:
+            response = f"{response} (1 = {label(terms.response.event)})"
         info = [
             ("Response", response),
             ("Family", type(fam).__name__),
-            ("Link", f"{fam.link_name} (canonical)"),
+            ("Link", fam.link_name),
             ("Method", "IRLS (Newton)" if res.method in ("irls", "newton") else res.method),
             ("Converged", f"{converged}, {res.n_iter} iterations"),
             ("Observations", f"{res.nobs:g}" + (
@@ -84,6 +91,8 @@ class Summary:
             ("Df model", f"{res.df_model:g}"),
             ("Df residuals", f"{res.df_resid:g}"),
         ]
+        if model.classes is not None:
+            info.insert(1, ("Reference", label(model.classes.reference)))
         stats = [
             ("Log-likelihood", _num(res.llf)),
             ("Deviance", _num(res.deviance)),
@@ -95,10 +104,17 @@ class Summary:
             (f"LR chi2({res.df_model:g})", f"{_num(res.llr, 3)}, p={_pvalue(res.llr_pvalue)}"),
         ]
         ci = res.conf_int(alpha)
+        stacked = res._layout.stack
         table = pd.DataFrame({
-            "coef": res.params, "std_err": res.bse, "z": res.zvalues, "p_value": res.pvalues,
-            "ci_lower": ci["lower"], "ci_upper": ci["upper"],
+            "coef": stacked(res.params), "std_err": stacked(res.bse), "z": stacked(res.zvalues),
+            "p_value": stacked(res.pvalues), "ci_lower": ci["lower"], "ci_upper": ci["upper"],
         })
+        if model.classes is None:
+            blocks: list[tuple[str | None, pd.DataFrame]] = [(None, table)]
+        else:
+            name = model.endog_name
+            blocks = [(f"{name} = {label(c)}", table.xs(c, level="class"))
+                      for c in model.classes.others]
         notes = []
         if terms is not None and terms.n_dropped:
             notes.append(f"{terms.n_dropped} row(s) with missing values were dropped.")
@@ -109,12 +125,12 @@ class Summary:
         title = "Generalized linear model"
         if terms is not None:
             title += f": {terms.formula}"
-        return cls(title, info, stats, [(None, table)], alpha, notes)
+        return cls(title, info, stats, blocks, alpha, notes)
 
     # -- outputs ---------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table(s) as one DataFrame (MultiIndex for several blocks)."""
-        if len(self.blocks) == 1:
+        if len(self.blocks) == 1 and self.blocks[0][0] is None:
             return self.blocks[0][1].copy()
         return pd.concat({str(h): t for h, t in self.blocks}, names=["block", "term"])
 
