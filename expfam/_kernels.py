@@ -18,6 +18,7 @@ import numpy as np
 from ._blocks import Backend, NewtonSums, default_backend
 from ._problem import Block, GLMProblem
 from ._typing import FloatArray
+from .families.base import ExponentialFamily
 
 #: Variances below this mark a fitted mean on the boundary (R: 10·machine ε).
 BOUNDARY = 10 * np.finfo(np.float64).eps
@@ -28,6 +29,7 @@ __all__ = [
     "loss_at_eta",
     "newton_block",
     "predict_eta",
+    "softmax_gram",
     "start_block",
     "weighted_gram",
 ]
@@ -42,32 +44,77 @@ def linear_predictor(block: Block, coef: FloatArray) -> FloatArray:
     return eta
 
 
-def weighted_gram(exog: FloatArray, wv: FloatArray, *, signed: bool = False) -> FloatArray:
-    """Xᵀ diag(wv) X, flattened class by class for per-row m × m weights.
+def weighted_gram(exog: FloatArray, wv: FloatArray) -> FloatArray:
+    """Xᵀ diag(wv) X for non-negative row weights ``wv``, shape (p, p).
 
-    For non-negative scalar weights this is one symmetric rank-b update on
-    √wv·X (NumPy sends ``Bᵀ @ B`` to BLAS ``syrk``); ``signed=True`` allows
-    weights of either sign at twice the cost.  For categorical weights, block
-    (j, k) of the result is Xᵀ diag(wv[:, j, k]) X.
+    One symmetric rank-b update on √wv·X (NumPy sends ``Bᵀ @ B`` to BLAS
+    ``syrk``), rather than forming diag(wv)·X and a general product.
     """
-    if wv.ndim == 1:
-        if signed:
-            return exog.T @ (exog * wv[:, None])
-        scaled = exog * np.sqrt(wv)[:, None]
-        return scaled.T @ scaled
-    p, m = exog.shape[1], wv.shape[1]
-    out = np.empty((p * m, p * m))
+    scaled = exog * np.sqrt(wv)[:, None]
+    return scaled.T @ scaled
+
+
+#: The fast categorical Hessian subtracts Σ w·p_j²·x² from Σ w·p_j·x² on its
+#: diagonal; it is used while the first is at most this many times the
+#: difference, i.e. while rounding costs at most about 1e-10 relative.
+CANCELLATION_LIMIT = 1e6
+
+
+def softmax_gram(exog: FloatArray, weights: FloatArray, prob: FloatArray) -> FloatArray:
+    """Σ_i w_i (diag(p_i) − p_i p_iᵀ) ⊗ x_i x_iᵀ, the categorical Hessian, class-major.
+
+    Parameters
+    ----------
+    exog : ndarray, shape (b, p)
+    weights : ndarray, shape (b,)
+    prob : ndarray, shape (b, m)
+        Probabilities of the m = K−1 non-reference classes.
+
+    Returns
+    -------
+    ndarray, shape (p·m, p·m)
+        Block (j, k) is Xᵀ diag(w·(δ_jk p_j − p_j p_k)) X.
+
+    Notes
+    -----
+    The −p pᵀ part of every block at once is −UᵀU with U = [√w p_1 X, …,
+    √w p_m X] (b × p·m): one ``syrk`` of width p·m, instead of m(m+1)/2 weighted
+    products each needing its own scaled copy of X.  The diagonal blocks then
+    add Xᵀ diag(w p_j) X, all m of them as one product (√w X)ᵀU.  That
+    difference loses accuracy where p_j → 1 for most of the weight (a
+    near-separated fit); then the diagonal blocks are recomputed directly from
+    p_j(1 − p_j).  (The test compares diagonals: off-diagonal entries are
+    bounded by them, by Cauchy–Schwarz.)
+    """
+    b, p = exog.shape
+    m = prob.shape[1]
+    root_w = np.sqrt(weights)
+    u = np.empty((b, m, p))
+    np.multiply((root_w[:, None] * prob)[:, :, None], exog[:, None, :], out=u)
+    flat = u.reshape(b, m * p)
+    out = flat.T @ flat
+    out *= -1.0
+    # Xᵀ diag(w p_j) X for every class j in one product: (√w X)ᵀ U.
+    gross = (exog * root_w[:, None]).T @ flat
     for j in range(m):
-        if signed:
-            out[j * p : (j + 1) * p, j * p : (j + 1) * p] = exog.T @ (exog * wv[:, j, j][:, None])
-        else:
-            diag = exog * np.sqrt(wv[:, j, j])[:, None]
-            out[j * p : (j + 1) * p, j * p : (j + 1) * p] = diag.T @ diag
-        for k in range(j + 1, m):
-            cross = exog.T @ (exog * wv[:, j, k][:, None])
-            out[j * p : (j + 1) * p, k * p : (k + 1) * p] = cross
-            out[k * p : (k + 1) * p, j * p : (j + 1) * p] = cross.T
+        block = gross[:, j * p : (j + 1) * p]
+        out[j * p : (j + 1) * p, j * p : (j + 1) * p] += 0.5 * (block + block.T)
+    gross_diag = np.diagonal(gross.reshape(p, m, p), axis1=0, axis2=2)  # (m, p)
+    net_diag = np.diagonal(out).reshape(m, p)
+    if np.all(gross_diag <= CANCELLATION_LIMIT * net_diag):
+        return out
+    for j in range(m):  # the off-diagonal blocks never cancel; redo the diagonal ones
+        out[j * p : (j + 1) * p, j * p : (j + 1) * p] = weighted_gram(
+            exog, weights * prob[:, j] * (1.0 - prob[:, j]))
     return out
+
+
+def _hessian(exog: FloatArray, weights: FloatArray, mu: FloatArray,
+             var: FloatArray | None) -> tuple[FloatArray, int]:
+    """The block's Hessian and its count of boundary rows (see :func:`_count_boundary`)."""
+    if var is None:  # categorical: V = diag(p) − p pᵀ is implied by p
+        return softmax_gram(exog, weights, mu), _count_boundary(mu * (1.0 - mu), weights)
+    return weighted_gram(exog, weights * var), _count_boundary(var, weights)
 
 
 def _xt(exog: FloatArray, r: FloatArray) -> FloatArray:
@@ -107,24 +154,31 @@ def newton_block(
         eta = linear_predictor(block, coef)
         if eta_out is not None:
             eta_out[rows] = eta
-        a, mu, var = problem.family.cumulants(eta)
+        a, mu, var = _cumulants(problem.family, eta)
         w = block.weights
         resid = (w * (mu - block.target).T).T  # w·(μ − t), broadcast over classes
-        hess, boundary = None, 0
-        if hessian:
-            hess = weighted_gram(block.exog, (w * var.T).T)
-            boundary = _count_boundary(var, w)
+        hess, boundary = _hessian(block.exog, w, mu, var) if hessian else (None, 0)
         return NewtonSums(_row_loss(w, a, block.target, eta), _xt(block.exog, resid), hess,
                           boundary)
+
+
+def _cumulants(family: ExponentialFamily, eta: FloatArray
+               ) -> tuple[FloatArray, FloatArray, FloatArray | None]:
+    """A(η), the mean and the variance; for the categorical family no m × m
+    variance, which :func:`softmax_gram` never needs."""
+    if family.vector_natural:
+        return (*family.log_partition_and_mean(eta), None)
+    return family.cumulants(eta)
 
 
 def _count_boundary(var: FloatArray, weights: FloatArray) -> int:
     """Rows of positive weight whose variance (any class's, for categorical) underflows.
 
     R's threshold: a probability within 10·ε of 0 or 1, or a mean below 10·ε,
-    makes the variance smaller than about 10·ε.
+    makes the variance smaller than about 10·ε.  ``var`` is (b,) or, for the
+    categorical family, the (b, m) per-class variances p(1 − p).
     """
-    diag = var if var.ndim == 1 else np.einsum("ijj->ij", var).min(axis=1)
+    diag = var if var.ndim == 1 else var.min(axis=1)
     return int(np.count_nonzero((diag < BOUNDARY) & (weights > 0)))
 
 
@@ -156,11 +210,16 @@ def start_block(problem: GLMProblem, rows: slice) -> NewtonSums:
     with np.errstate(over="ignore", invalid="ignore"):  # extreme X: caller sees inf
         mu0 = family.start_mean(block.target, w)
         eta0 = family.natural_from_mean(mu0)
-        _, _, var0 = family.cumulants(eta0)
         centred = eta0 if block.offset is None else eta0 - block.offset
-        v_eta = var0 * centred if var0.ndim == 1 else np.einsum("ijk,ik->ij", var0, centred)
+        if family.vector_natural:  # V₀(η₀ − offset) with V₀ = diag(μ₀) − μ₀μ₀ᵀ
+            v_eta = mu0 * (centred - np.einsum("ij,ij->i", mu0, centred)[:, None])
+            hess = softmax_gram(block.exog, w, mu0)
+        else:
+            var0 = family.variance(eta0)
+            v_eta = var0 * centred
+            hess = weighted_gram(block.exog, w * var0)
         rhs = _xt(block.exog, (w * (v_eta + block.target - mu0).T).T)
-        return NewtonSums(0.0, -rhs, weighted_gram(block.exog, (w * var0.T).T))
+        return NewtonSums(0.0, -rhs, hess)
 
 
 def loss_at_eta(problem: GLMProblem, rows: slice, eta: FloatArray) -> float:

@@ -58,7 +58,8 @@ class Layout:
         index = self.rows if index is None else index
         if np.ndim(values) == 1:
             return pd.Series(values, index=index, name=name)
-        return pd.DataFrame(values, index=index, columns=pd.Index(columns, name="class"))
+        labels = pd.Index(list(columns or ()), name="class")
+        return pd.DataFrame(values, index=index, columns=labels)
 
     def all_classes(self, non_reference: FloatArray) -> FloatArray:
         """Per-row values for every class, in the user's order, from the non-reference

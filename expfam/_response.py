@@ -139,7 +139,8 @@ def _codes(values: pd.Series, classes: Classes) -> FloatArray:
 
 def _matrix(endog: ArrayLike, reference: Any,
             n: int) -> tuple[FloatArray, Classes, FloatArray]:
-    labels = tuple(endog.columns) if isinstance(endog, pd.DataFrame) else None
+    labels: tuple[Any, ...] | None = (tuple(endog.columns) if isinstance(endog, pd.DataFrame)
+                                      else None)
     matrix = (endog.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(endog, pd.DataFrame)
               else np.asarray(endog, dtype=np.float64))
     if matrix.shape[0] != n:

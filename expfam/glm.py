@@ -24,6 +24,7 @@ from ._data import (
     row_index,
 )
 from ._problem import GLMProblem
+from ._response import Classes, binomial_pair, class_response
 from ._typing import FloatArray
 from .errors import (
     ConvergenceWarning,
@@ -33,7 +34,6 @@ from .errors import (
     describe_rows,
 )
 from .families import Binomial, Categorical, ExponentialFamily, get_family
-from ._response import Classes, binomial_pair, class_response
 from .formula import FormulaTerms, model_frame
 from .multinomial import OneVsRest, one_vs_rest
 from .results import GLMResults

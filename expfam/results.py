@@ -277,25 +277,25 @@ class GLMResults:
             var = self.model.family.variance(self._eta)
         else:
             var = mu  # Σ_k (t_k − μ_k)²/μ_k is Pearson's multinomial statistic
-        n = self._trials()
-        n = n if np.ndim(n) == 0 or np.ndim(t) == 1 else n[:, None]
+        n = np.asarray(self._trials())
+        n = n if n.ndim == 0 or np.ndim(t) == 1 else n[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
             return self._rows((t - mu) * np.sqrt(n / var), "resid_pearson")
 
     @cached_property
-    def resid_deviance(self) -> pd.Series:
+    def resid_deviance(self) -> pd.Series | pd.DataFrame:
         """√(n·d) with the sign of y/n − μ (no sign for a categorical model), whose
         weighted squares sum to the deviance."""
         unit = self.model.family.unit_deviance(self._problem.target, self._eta)
         r = np.sqrt(self._trials() * unit)
         if self.model.classes is None:
-            r = np.sign(self.resid_response.to_numpy()) * r
+            r = np.sign(np.asarray(self.resid_response)) * r
         return self._layout.per_row(r, "resid_deviance")
 
     # -- prediction ------------------------------------------------------
     def predict(self, exog: ArrayLike | pd.DataFrame | None = None, which: str = "mean",
                 offset: ArrayLike | str | None = None,
-                unseen: str = "raise") -> pd.Series | FloatArray:
+                unseen: str = "raise") -> pd.Series | pd.DataFrame | FloatArray:
         """Predicted mean per trial (``which="mean"``) or linear predictor (``"linear"``).
 
         Parameters

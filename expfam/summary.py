@@ -113,7 +113,7 @@ class Summary:
             blocks: list[tuple[str | None, pd.DataFrame]] = [(None, table)]
         else:
             name = model.endog_name
-            blocks = [(f"{name} = {label(c)}", table.xs(c, level="class"))
+            blocks = [(f"{name} = {label(c)}", pd.DataFrame(table.xs(c, level="class")))
                       for c in model.classes.others]
         notes = []
         if terms is not None and terms.n_dropped:

@@ -67,6 +67,9 @@ def test_cumulants_agree_with_separate_methods(family, rng):
     np.testing.assert_allclose(a, family.log_partition(eta), rtol=1e-13, atol=1e-300)
     np.testing.assert_allclose(mu, family.mean(eta), rtol=1e-13, atol=1e-300)
     np.testing.assert_allclose(var, family.variance(eta), rtol=1e-12, atol=1e-300)
+    a2, mu2 = family.log_partition_and_mean(eta)
+    np.testing.assert_allclose(a2, a, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(mu2, mu, rtol=1e-13, atol=1e-300)
 
 
 # -- the link: natural parameter from mean ------------------------------------

@@ -1,11 +1,14 @@
-"""Benchmark: the same logistic regression fit by expfam and its peers, in one run.
+"""Benchmark: the same logistic or multinomial regression fit by expfam and its peers.
 
-    python -m validation.benchmark                 # n = 1,000,000, p = 50
+    python -m validation.benchmark                 # logistic, n = 1,000,000, p = 50
     python -m validation.benchmark --n 200000 --design correlated
+    python -m validation.benchmark --classes 5     # multinomial, n = 200,000, p = 20
 
 Peers, each at its defaults apart from switching penalties off: statsmodels
-``Logit`` (Newton), scikit-learn ``LogisticRegression`` (``newton-cholesky``
-and ``lbfgs``) and glum ``GeneralizedLinearRegressor``.  Every fit starts from
+``Logit`` or ``MNLogit`` (Newton), scikit-learn ``LogisticRegression``
+(``newton-cholesky`` and ``lbfgs``; multinomial for more than two classes) and,
+for two classes, glum ``GeneralizedLinearRegressor`` (it has no multinomial
+family).  Every fit starts from
 the same arrays already in memory; expfam's time includes building the model,
 the fit and the standard errors.  Timings are the best of ``--repeats`` rounds,
 the fits interleaved within each round (this is a shared 2-core machine:
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
+from scipy.special import softmax
 
 import expfam as ef
 
@@ -40,8 +43,12 @@ class Data:
     y: np.ndarray
 
 
-def make_data(n: int, p: int, design: str, seed: int = 0) -> Data:
-    """A logistic-regression problem with ``p`` coefficients (intercept included)."""
+def make_data(n: int, p: int, design: str, classes: int = 2, seed: int = 0) -> Data:
+    """A problem with ``p`` coefficients (intercept included) per non-reference class.
+
+    ``y`` holds class codes 0, …, ``classes`` − 1 drawn from softmax probabilities
+    (for two classes, a logistic model).
+    """
     rng = np.random.default_rng(seed)
     Z = rng.standard_normal((n, p - 1))
     if design == "correlated":
@@ -51,26 +58,33 @@ def make_data(n: int, p: int, design: str, seed: int = 0) -> Data:
     elif design != "iid":
         raise ValueError(f"unknown design {design!r}")
     scale = Z.std(axis=0)
-    beta = rng.normal(0, 0.15, p - 1) / scale
-    y = (rng.random(n) < expit(-0.3 + Z @ beta)).astype(float)
+    beta = rng.normal(0, 0.15, (p - 1, classes - 1)) / scale[:, None]
+    eta = np.column_stack([np.zeros(n), -0.3 + Z @ beta])
+    cumulative = np.cumsum(softmax(eta, axis=1), axis=1)
+    y = np.minimum((rng.random(n)[:, None] > cumulative).sum(axis=1), classes - 1)
+    y = y.astype(float)
     X = np.empty((n, p))
     X[:, 0] = 1.0
     X[:, 1:] = Z
     return Data(X, np.ascontiguousarray(Z), y)
 
 
+# Every fit returns its coefficients as an array of shape (p, K − 1) against
+# class 0, so that they can be compared entry by entry.
 def fit_expfam(d: Data) -> np.ndarray:
-    res = ef.GLM(d.y, d.X).fit()
+    binary = d.y.max() == 1
+    res = ef.GLM(d.y, d.X, family="bernoulli" if binary else "categorical").fit()
     _ = res.bse  # standard errors are part of the timed work
-    return res.params.to_numpy()
+    return res.params.to_numpy().reshape(d.X.shape[1], -1)
 
 
 def fit_statsmodels(d: Data) -> np.ndarray:
     import statsmodels.api as sm
 
-    res = sm.Logit(d.y, d.X).fit(method="newton", disp=0)
+    model = sm.Logit if d.y.max() == 1 else sm.MNLogit
+    res = model(d.y, d.X).fit(method="newton", disp=0)
     _ = res.bse
-    return np.asarray(res.params)
+    return np.asarray(res.params).reshape(d.X.shape[1], -1)
 
 
 def _sklearn(solver: str, **options: float) -> Callable[[Data], np.ndarray]:
@@ -78,7 +92,10 @@ def _sklearn(solver: str, **options: float) -> Callable[[Data], np.ndarray]:
         from sklearn.linear_model import LogisticRegression
 
         m = LogisticRegression(C=np.inf, solver=solver, **options).fit(d.X_plain, d.y)
-        return np.r_[m.intercept_, m.coef_.ravel()]
+        coef = np.column_stack([m.intercept_, m.coef_]).T  # (p, 1) or (p, K)
+        # Unpenalised multinomial coefficients are identified only up to a common
+        # shift across classes: express them against class 0.
+        return coef if coef.shape[1] == 1 else coef[:, 1:] - coef[:, :1]
 
     return fit
 
@@ -87,11 +104,12 @@ def fit_glum(d: Data) -> np.ndarray:
     from glum import GeneralizedLinearRegressor
 
     m = GeneralizedLinearRegressor(family="binomial", alpha=0).fit(d.X_plain, d.y)
-    return np.r_[m.intercept_, m.coef_]
+    return np.r_[m.intercept_, m.coef_][:, None]
 
 
+STATSMODELS = "statsmodels (newton)"
 PEERS: dict[str, Callable[[Data], np.ndarray]] = {
-    "statsmodels Logit (newton)": fit_statsmodels,
+    STATSMODELS: fit_statsmodels,
     "sklearn newton-cholesky": _sklearn("newton-cholesky"),
     "sklearn lbfgs": _sklearn("lbfgs"),
     "glum": fit_glum,
@@ -129,17 +147,17 @@ def peak_extra_memory(fit: Callable[[Data], np.ndarray], d: Data) -> int:
     return peak
 
 
-def run(n: int, p: int, design: str, repeats: int) -> pd.DataFrame:
-    d = make_data(n, p, design)
+def run(d: Data, repeats: int) -> pd.DataFrame:
     warnings.simplefilter("ignore")
+    peers = PEERS if d.y.max() == 1 else {k: v for k, v in PEERS.items() if k != "glum"}
     ours = "expfam GLM (irls), with SEs"
-    best = best_times({ours: fit_expfam, **PEERS}, d, repeats)
+    best = best_times({ours: fit_expfam, **peers}, d, repeats)
     best.update(best_times(CONTEXT, d, 1))
     table = pd.DataFrame({"seconds": {k: v[0] for k, v in best.items()}})
-    reference = best["statsmodels Logit (newton)"][1]
+    reference = best[STATSMODELS][1]
     table["max |coef - statsmodels|"] = [float(np.max(np.abs(best[k][1] - reference)))
                                          for k in table.index]
-    fastest_peer = table.loc[list(PEERS), "seconds"].min()
+    fastest_peer = table.loc[list(peers), "seconds"].min()
     table["time / fastest peer"] = table["seconds"] / fastest_peer
     table.index.name = "fit"
     return table
@@ -147,17 +165,23 @@ def run(n: int, p: int, design: str, repeats: int) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--p", type=int, default=50)
+    parser.add_argument("--classes", type=int, default=2,
+                        help="2: logistic regression; more: multinomial")
+    parser.add_argument("--n", type=int, help="default 1,000,000 (logistic), 200,000 (more "
+                        "classes)")
+    parser.add_argument("--p", type=int, help="default 50 (logistic), 20 (more classes)")
     parser.add_argument("--design", choices=["iid", "correlated"], default="iid")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    table = run(args.n, args.p, args.design, args.repeats)
-    d = make_data(args.n, args.p, args.design)
+    binary = args.classes == 2
+    n = args.n or (1_000_000 if binary else 200_000)
+    p = args.p or (50 if binary else 20)
+    d = make_data(n, p, args.design, args.classes)
+    table = run(d, args.repeats)
     peak = peak_extra_memory(fit_expfam, d)
+    kind = "Logistic regression" if binary else f"Multinomial regression, K = {args.classes}"
     with pd.option_context("display.width", 200, "display.float_format", lambda v: f"{v:.3g}"):
-        print(f"Logistic regression, n = {args.n:,}, p = {args.p}, design = {args.design}, "
-              f"best of {args.repeats}\n")
+        print(f"{kind}, n = {n:,}, p = {p}, design = {args.design}, best of {args.repeats}\n")
         print(table.to_string())
     ratio = table["time / fastest peer"].iloc[0]
     print(f"\nexpfam / fastest peer: {ratio:.2f} (target <= 0.5)")

@@ -114,6 +114,10 @@ class ExponentialFamily(ABC):
         """
         return self.log_partition(eta), self.mean(eta), self.variance(eta)
 
+    def log_partition_and_mean(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        """A(η) and ∇A(η) together, for solvers that never need ∇²A as an array."""
+        return self.log_partition(eta), self.mean(eta)
+
     def dual_log_partition(self, mu: ArrayLike) -> FloatArray:
         """A*(μ) = sup_η {μ·η − A(η)}, the convex conjugate of A (negative entropy).
 

@@ -18,6 +18,11 @@ from .base import ExponentialFamily, FloatArray, as_float
 __all__ = ["Categorical"]
 
 
+def _xlogx(x: FloatArray) -> FloatArray:
+    """x·log x with 0·log 0 = 0; for one-hot rows, only zeros and ones (faster than xlogy)."""
+    return x * np.log(np.where(x > 0.0, x, 1.0))
+
+
 class Categorical(ExponentialFamily):
     """Class label y ∈ {0, …, K−1}, or a row of K class counts, with softmax probabilities.
 
@@ -90,6 +95,10 @@ class Categorical(ExponentialFamily):
         p = e / s[..., None]
         return c + np.log(s), p, self._covariance(p)
 
+    def log_partition_and_mean(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
+        e, s, c = self._shifted_exp(as_float(eta))
+        return c + np.log(s), e / s[..., None]
+
     @staticmethod
     def _covariance(p: FloatArray) -> FloatArray:
         """diag(p) − p·pᵀ per row, shape (…, m, m)."""
@@ -107,7 +116,7 @@ class Categorical(ExponentialFamily):
     def dual_log_partition(self, mu: ArrayLike) -> FloatArray:
         mu_arr = as_float(mu)
         p0 = np.maximum(1.0 - mu_arr.sum(axis=-1), 0.0)  # ≥ 0 against rounding
-        return special.xlogy(mu_arr, mu_arr).sum(axis=-1) + special.xlogy(p0, p0)
+        return _xlogx(mu_arr).sum(axis=-1) + _xlogx(p0)
 
     # -- base measure, support, start ----------------------------------
     def log_base_measure(self, y: ArrayLike, trials: ArrayLike | None = None) -> FloatArray:
