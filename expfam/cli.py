@@ -6,6 +6,7 @@ Examples
 
     expfam fit "am ~ hp + wt" --data mtcars
     expfam fit "breaks ~ wool * tension" --data warpbreaks --family poisson
+    expfam fit "party ~ self_lr + age" --data anes96 --family categorical
     expfam fit --data counts.csv --response y --predictors x1 x2 --family poisson
     expfam datasets
 """
@@ -49,7 +50,8 @@ def _fit(args: argparse.Namespace) -> int:
         if args.response or args.predictors:
             raise ExpfamError("give either a formula or --response/--predictors, not both")
         model = GLM.from_formula(args.formula, frame, family=args.family,
-                                 weights=args.weights, offset=args.offset, trials=args.trials)
+                                 weights=args.weights, offset=args.offset, trials=args.trials,
+                                 reference=args.reference)
     else:
         if not (args.response and args.predictors):
             raise ExpfamError("give a formula such as \"y ~ x1 + x2\", or --response and "
@@ -66,6 +68,7 @@ def _fit(args: argparse.Namespace) -> int:
             weights=frame[args.weights] if args.weights else None,
             offset=frame[args.offset] if args.offset else None,
             trials=frame[args.trials] if args.trials else None,
+            **({} if args.reference is None else {"reference": args.reference}),
         )
     summary = model.fit(method=args.method).summary(alpha=args.alpha)
     if args.format == "csv":
@@ -96,7 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--response", help="without a formula: the response column")
     fit.add_argument("--predictors", nargs="+", help="without a formula: predictor columns")
     fit.add_argument("--family", default="bernoulli",
-                     choices=["bernoulli", "binomial", "poisson"])
+                     choices=["bernoulli", "binomial", "categorical", "poisson"])
+    fit.add_argument("--reference", help="categorical: the baseline class (default: the "
+                     "first level)")
     fit.add_argument("--weights", help="column of frequency weights")
     fit.add_argument("--offset", help="column added to the linear predictor")
     fit.add_argument("--trials", help="binomial: column with the number of trials")

@@ -35,7 +35,7 @@ from .errors import (
 )
 from .families import Binomial, Categorical, ExponentialFamily, get_family
 from .formula import FormulaTerms, model_frame
-from .multinomial import OneVsRest, one_vs_rest
+from .multinomial import OneVsRest, mnlogit, one_vs_rest
 from .results import GLMResults
 from .solvers import SolverResult, get_solver
 
@@ -162,6 +162,7 @@ class GLM:
         offset: ArrayLike | str | None = None,
         trials: ArrayLike | str | None = None,
         missing: str = "drop",
+        reference: Any = None,
     ) -> GLM:
         """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
 
@@ -180,13 +181,24 @@ class GLM:
         missing : {"drop", "raise"}
             Drop rows with a missing value in any variable of the model (the
             results report how many), or raise an error naming the columns.
+        reference : label, optional
+            Categorical family only: the baseline class (default the first level).
 
         Notes
         -----
         A Bernoulli response may be 0/1, boolean, or have two labels (strings
         or categories): its second level, in category or sorted order, is the
-        event modelled as 1, as in R.
+        event modelled as 1, as in R.  With ``family="categorical"`` this is
+        :func:`~expfam.mnlogit`.
         """
+        if isinstance(get_family(family), Categorical):
+            if trials is not None:
+                raise InputError("trials= does not apply to a categorical response; give "
+                                 "class counts as the response matrix instead")
+            return mnlogit(formula, data, reference=reference, weights=weights,
+                           offset=offset, missing=missing)
+        if reference is not None:
+            raise InputError("reference= applies to the categorical family only")
         frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
                             missing=missing)
         model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,

@@ -280,7 +280,10 @@ class GLMResults:
         n = np.asarray(self._trials())
         n = n if n.ndim == 0 or np.ndim(t) == 1 else n[:, None]
         with np.errstate(divide="ignore", invalid="ignore"):
-            return self._rows((t - mu) * np.sqrt(n / var), "resid_pearson")
+            r = (t - mu) * np.sqrt(n / var)
+        # A mean on the boundary that the response matches exactly (μ = 0 = y)
+        # contributes nothing, not 0/0.
+        return self._rows(np.where(t == mu, 0.0, r), "resid_pearson")
 
     @cached_property
     def resid_deviance(self) -> pd.Series | pd.DataFrame:

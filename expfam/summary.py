@@ -26,7 +26,7 @@ def _num(x: float, digits: int = 4) -> str:
     """A number for a table: fixed point when readable, else scientific."""
     if not np.isfinite(x):
         return str(x)
-    if x == 0 or 1e-4 <= abs(x) < 1e7:
+    if x == 0 or 1e-4 <= abs(x) < 1e5:
         return f"{x:.{digits}f}"
     return f"{x:.{digits - 1}e}"
 
@@ -163,7 +163,8 @@ class Summary:
                 cells = [_num(row["coef"]), _num(row["std_err"]), _num(row["z"], 3),
                          _pvalue(row["p_value"]), _num(row["ci_lower"], 3),
                          _num(row["ci_upper"], 3)]
-                lines.append(f"{term!s:<{width}}" + "".join(f"{c:>11}" for c in cells))
+                # A leading space keeps even an over-wide cell apart from its neighbour.
+                lines.append(f"{term!s:<{width}}" + "".join(f" {c:>10}" for c in cells))
         lines.append(rule)
         lines.extend(self.notes)
         return "\n".join(lines)

@@ -81,3 +81,11 @@ def test_console_script_is_installed():
     out = subprocess.run([sys.executable, "-m", "expfam.cli", "datasets"], capture_output=True,
                          text=True, check=True).stdout
     assert "warpbreaks" in out
+
+
+def test_command_line_fits_a_multinomial_model(capsys):
+    assert main(["fit", "party ~ self_lr", "--data", "anes96", "--family", "categorical",
+                 "--reference", "independent"]) == 0
+    out = capsys.readouterr().out
+    assert "Reference:    'independent'" in out
+    assert out.count("party = ") == 6

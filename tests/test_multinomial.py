@@ -254,3 +254,17 @@ def test_softmax_gram_is_the_kronecker_sum(rng, shift):
                                         np.outer(exog[i], exog[i])) for i in range(n))
     np.testing.assert_allclose(softmax_gram(exog, weights, prob), expected, rtol=1e-9,
                                atol=1e-12 * np.abs(expected).max())
+
+
+def test_glm_with_the_categorical_family_is_mnlogit():
+    anes = ef.datasets.load("anes96")
+    via_glm = ef.glm("party ~ self_lr + age", anes, family="categorical",
+                     reference="independent").fit()
+    direct = ef.mnlogit("party ~ self_lr + age", anes, reference="independent").fit()
+    pd.testing.assert_frame_equal(via_glm.params, direct.params)
+    assert via_glm.model.classes.reference == "independent"
+    with pytest.raises(ef.InputError, match="trials= does not apply"):
+        ef.glm("party ~ age", anes, family="categorical", trials="age")
+    with pytest.raises(ef.InputError, match="categorical family only"):
+        ef.glm("vote ~ age", anes, family="bernoulli", reference=1)
+

@@ -2,7 +2,7 @@
 
 >>> from expfam import datasets
 >>> datasets.names()
-['iris', 'mtcars', 'ucb_admissions', 'warpbreaks']
+['anes96', 'iris', 'mtcars', 'ucb_admissions', 'warpbreaks']
 >>> datasets.load("mtcars").shape
 (32, 12)
 """
@@ -46,6 +46,19 @@ DATASETS: dict[str, Dataset] = {
         "petal_width, species. Source: Anderson (1935) and Fisher (1936); as in "
         "R's datasets::iris, columns renamed.",
         {"species": ["setosa", "versicolor", "virginica"]},
+    ),
+    "anes96": Dataset(
+        "anes96.csv",
+        "American National Election Studies 1996: party identification (7 classes, from "
+        "strong Democrat to strong Republican) of 944 respondents. Columns: party, popul "
+        "(population of the respondent's place, 1000s), log_popul = log(popul + 0.1), "
+        "tv_news (times per week watching TV news), self_lr, clinton_lr, dole_lr (the "
+        "respondent's, Clinton's and Dole's placement on a liberal (1) to conservative (7) "
+        "scale, as the respondent sees them), age, educ (1-7), income (1-24 bands), vote "
+        "(1 = Dole, 0 = Clinton). Source: ANES 1996; public domain, as shipped by "
+        "statsmodels (statsmodels.datasets.anes96), columns renamed.",
+        {"party": ["strong Democrat", "weak Democrat", "independent Democrat", "independent",
+                   "independent Republican", "weak Republican", "strong Republican"]},
     ),
     "ucb_admissions": Dataset(
         "ucb_admissions.csv",
