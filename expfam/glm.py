@@ -8,6 +8,7 @@ statistic t = T(y)/n, weights w·n) and hands a frozen
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from typing import Any
 
@@ -237,24 +238,39 @@ class GLM:
         method: str = "irls",
         *,
         start_params: ArrayLike | None = None,
-        tol: float = 1e-8,
-        max_iter: int = 100,
+        tol: float | None = None,
+        max_iter: int | None = None,
+        **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
 
         Parameters
         ----------
-        method : {"irls", "newton"}
-            The same algorithm for a canonical link: IRLS is Newton's method.
-        start_params : array-like, shape (p,), optional
-        tol : float
-            Convergence tolerance on the relative change in deviance, on R's
-            scale (``|Δdev| / (0.1 + |dev|)``).
-        max_iter : int
+        method : {"irls", "newton", "gd", "sgd", "lbfgs"}
+            ``"irls"`` and ``"newton"`` are the same algorithm for a canonical
+            link.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
+            (mini-batch stochastic gradient) and ``"lbfgs"`` work on
+            standardized columns internally and map the estimates back.
+        start_params : array-like, shape (p,) or (p, K − 1), optional
+        tol : float, optional
+            The solver's convergence tolerance.  IRLS (default 1e-8): relative
+            change in deviance on R's scale, ``|Δdev| / (0.1 + |dev|)``.  gd
+            (1e-7) and lbfgs (1e-8): the largest component of the gradient of
+            the mean loss in standardized coordinates; sgd (1e-3) the same,
+            checked at the end of each epoch.
+        max_iter : int, optional
+            Iterations (IRLS 100, gd 20,000, lbfgs 1,000); sgd takes ``epochs``.
+        **options
+            Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
+            ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
+            lbfgs ``memory``.
 
         Returns
         -------
         GLMResults
+            Standard errors come from the observed information at the
+            estimate, whichever solver ran; ``res.method``, ``res.converged``
+            and ``res.history`` say which solver ran and how it went.
 
         Warns
         -----
@@ -262,6 +278,7 @@ class GLM:
             If the fit stops before converging; the message says why.
         """
         solver = get_solver(method)
+        _check_options(method, solver, options)
         problem = self.problem()
         start = None
         if start_params is not None:
@@ -270,9 +287,12 @@ class GLM:
                 raise InputError(f"start_params has {start.size} values; the model has "
                                  f"{problem.n_params} coefficients")
             start = start.reshape(problem.coef_shape)
+        if tol is not None:
+            options["tol"] = tol
+        if max_iter is not None:
+            options["max_iter"] = max_iter
         try:
-            record = solver(problem, start=start, tol=tol, max_iter=max_iter,
-                            names=self.exog_names)
+            record = solver(problem, start=start, names=self.exog_names, **options)
         except NumericalError as err:
             check_exog_finite(self.exog, self.exog_names)
             raise NumericalError(f"{err}. {_scale_hint(self.exog, self.exog_names)}") from None
@@ -306,6 +326,17 @@ class GLM:
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
+
+
+def _check_options(method: str, solver: Any, options: dict[str, Any]) -> None:
+    """Unknown solver options are an error that lists the known ones."""
+    known = [name for name in inspect.signature(solver).parameters
+             if name not in ("problem", "start", "tol", "max_iter", "backend", "names")]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        listed = ", ".join(known) if known else "none besides tol and max_iter"
+        raise InputError(f"method={method!r} has no option {', '.join(unknown)}; its "
+                         f"options: {listed}")
 
 
 def _scale_hint(exog: np.ndarray, names: list[str]) -> str:

@@ -70,8 +70,15 @@ class GLMResults:
 
     @property
     def history(self) -> pd.DataFrame:
-        """One row per pass over the rows: loss, gradient norm, Newton decrement, step."""
+        """One row per iteration (per epoch for SGD): loss, gradient norm, step, …"""
         return pd.DataFrame(self.solver.history)
+
+    def plot_convergence(self, ax: Any = None, quantity: str = "grad_norm",
+                         label: str | None = None) -> Any:
+        """Plot :attr:`history` (needs matplotlib); see :func:`.plotting.plot_convergence`."""
+        from .plotting import plot_convergence
+
+        return plot_convergence(self, ax=ax, quantity=quantity, label=label)
 
     # -- covariance and Wald inference -----------------------------------
     @cached_property

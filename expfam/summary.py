@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .solvers import SOLVER_NAMES
+
 if TYPE_CHECKING:
     from .results import GLMResults
 
@@ -84,7 +86,7 @@ class Summary:
             ("Response", response),
             ("Family", type(fam).__name__),
             ("Link", fam.link_name),
-            ("Method", "IRLS (Newton)" if res.method in ("irls", "newton") else res.method),
+            ("Method", SOLVER_NAMES.get(res.method, res.method)),
             ("Converged", f"{converged}, {res.n_iter} iterations"),
             ("Observations", f"{res.nobs:g}" + (
                 f" ({terms.n_dropped} dropped: missing)" if terms and terms.n_dropped else "")),

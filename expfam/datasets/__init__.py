@@ -2,7 +2,7 @@
 
 >>> from expfam import datasets
 >>> datasets.names()
-['anes96', 'iris', 'mtcars', 'ucb_admissions', 'warpbreaks']
+['anes96', 'iris', 'mtcars', 'pima', 'ucb_admissions', 'warpbreaks']
 >>> datasets.load("mtcars").shape
 (32, 12)
 """
@@ -59,6 +59,16 @@ DATASETS: dict[str, Dataset] = {
         "statsmodels (statsmodels.datasets.anes96), columns renamed.",
         {"party": ["strong Democrat", "weak Democrat", "independent Democrat", "independent",
                    "independent Republican", "weak Republican", "strong Republican"]},
+    ),
+    "pima": Dataset(
+        "pima.csv",
+        "Diabetes in 532 Pima Indian women aged 21 or over near Phoenix, Arizona, tested "
+        "under WHO criteria by the US National Institute of Diabetes and Digestive and "
+        "Kidney Diseases. Columns: pregnancies, glucose (plasma glucose, 2-hour oral "
+        "test), blood_pressure (diastolic, mm Hg), skin_fold (triceps, mm), bmi, pedigree "
+        "(diabetes pedigree function), age, diabetes (No/Yes). Source: Smith et al. (1988), "
+        "via R's MASS::Pima.tr and Pima.te (the complete cases), columns renamed.",
+        {"diabetes": ["No", "Yes"]},
     ),
     "ucb_admissions": Dataset(
         "ucb_admissions.csv",

@@ -7,15 +7,22 @@ from collections.abc import Callable
 
 from ..errors import InputError
 from ._result import SolverResult
+from .gradient import gradient_descent, lbfgs
 from .irls import irls
+from .sgd import sgd
 
-__all__ = ["SOLVERS", "SolverResult", "get_solver", "irls"]
+__all__ = ["SOLVERS", "SOLVER_NAMES", "SolverResult", "get_solver", "gradient_descent", "irls",
+           "lbfgs", "sgd"]
 
 Solver = Callable[..., SolverResult]
 
 #: Newton's method and IRLS take identical steps for canonical links, so both
 #: names run the same solver.
-SOLVERS: dict[str, Solver] = {"irls": irls, "newton": irls}
+SOLVERS: dict[str, Solver] = {"irls": irls, "newton": irls, "gd": gradient_descent,
+                              "sgd": sgd, "lbfgs": lbfgs}
+#: How summaries and plots name them.
+SOLVER_NAMES = {"irls": "IRLS (Newton)", "newton": "IRLS (Newton)", "gd": "gradient descent",
+                "sgd": "SGD", "lbfgs": "L-BFGS"}
 
 
 def get_solver(method: str) -> Solver:

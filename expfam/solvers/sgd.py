@@ -1,0 +1,159 @@
+"""Mini-batch stochastic gradient descent with a decaying step and iterate averaging.
+
+The lecture notes' algorithm, on the same standardized objective as the
+full-batch solvers (:mod:`._objective`).  Each step uses the gradient of a
+random mini-batch, scaled to estimate the gradient of the mean loss; the step
+size decays as 1/√(epochs elapsed); and the reported estimate is the average
+of the iterates over the last half of the epochs (Polyak–Ruppert averaging of
+the tail), which removes most of the noise the last iterate carries.  SGD is
+approximate by design: expect estimates within a few percent (a few hundredths
+of a standard error) of the maximum-likelihood ones, and use IRLS or L-BFGS
+where the digits matter.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._blocks import Backend, blas_single_threaded, default_backend
+from .._kernels import newton_block
+from .._problem import GLMProblem
+from .._typing import FloatArray
+from ..errors import InputError
+from ._objective import Standardized, finish
+from ._result import SolverResult
+from .gradient import _entry, _start
+
+__all__ = ["sgd"]
+
+#: The step decays as 1/√(1 + t/τ) over steps t, with τ one epoch's steps but
+#: at least this many, so that tiny data sets still get enough large steps.
+DECAY_STEPS = 100
+
+
+def sgd(
+    problem: GLMProblem,
+    *,
+    start: FloatArray | None = None,
+    tol: float = 1e-3,
+    max_iter: int | None = None,
+    epochs: int = 200,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    averaging: bool = True,
+    random_state: int | np.random.Generator | None = None,
+    progress: bool = False,
+    backend: Backend | None = None,
+    names: Sequence[str] | None = None,
+) -> SolverResult:
+    """Fit by mini-batch SGD.
+
+    Parameters
+    ----------
+    problem : GLMProblem
+    start : ndarray, shape (p,) or (p, m), optional
+        Starting coefficients; by default the intercept-only fit.
+    tol : float
+        Stop after an epoch at whose end every component of the full-data
+        gradient of the mean loss, in standardized coordinates and at the
+        reported (averaged) iterate, is at most ``tol``.  The default 1e-3 is
+        about the noise floor of averaged SGD on a few hundred rows.
+    max_iter : None
+        Not used: SGD counts ``epochs``.
+    epochs : int
+        Passes over the shuffled rows, at most.
+    batch_size : int
+        Rows per step.
+    learning_rate : float, optional
+        The initial step η₀ in standardized coordinates; step t (counting
+        from 0 over all epochs) is η₀/√(1 + t/τ), τ the number of steps per
+        epoch but at least 100.  By default η₀ = 1/λ_max, the inverse of the
+        largest curvature of the mean loss at the start.
+    averaging : bool
+        Report the average of the iterates over the last half of the epochs
+        (default) or the last iterate.
+    random_state : int or Generator, optional
+        Seeds the shuffling.
+    progress : bool
+        Print a progress line per epoch to standard error.
+    backend : Backend, optional
+        Used for the full passes (start, end of each epoch, final Hessian).
+    names : sequence of str, optional
+        Unused.
+    """
+    if max_iter is not None:
+        raise InputError("sgd counts passes over the data: give epochs= instead of max_iter=")
+    if batch_size < 1 or epochs < 1:
+        raise InputError(f"batch_size and epochs must be positive, got {batch_size} and "
+                         f"{epochs}")
+    rng = np.random.default_rng(random_state)
+    with blas_single_threaded():
+        objective = Standardized.build(problem, backend or default_backend())
+        gamma = _start(objective, start)
+        step0 = _initial_step(objective, gamma) if learning_rate is None else float(learning_rate)
+        n = problem.n_obs
+        history: list[dict[str, Any]] = []
+        f, g = objective.value_and_gradient(gamma)
+        history.append(_entry("sgd", 0, f, g, step0, objective))
+        epoch_means: list[FloatArray] = []  # the mean iterate of each epoch
+        converged, message = False, f"epoch limit reached (epochs={epochs})"
+        epoch, t = 0, 0
+        steps_per_epoch = -(-n // batch_size)
+        tau = max(steps_per_epoch, DECAY_STEPS)
+        for epoch in range(1, epochs + 1):
+            order = rng.permutation(n)
+            running, count = np.zeros_like(gamma), 0
+            for begin in range(0, n, batch_size):
+                rows = order[begin : begin + batch_size]
+                batch = problem.take(np.sort(rows))  # sorted: contiguous-ish reads
+                sums = newton_block(batch, slice(None), objective.coef(gamma), hessian=False)
+                # An unbiased estimate of ∇f: the batch's share of rows scaled to all.
+                grad = objective.to_gamma(sums.gradient) * (n / rows.size)
+                step = step0 / np.sqrt(1.0 + t / tau)
+                t += 1
+                gamma = gamma - step * grad
+                running += gamma
+                count += 1
+            epoch_means.append(running / count)
+            reported = _tail_average(epoch_means) if averaging else gamma
+            f_new, g = objective.value_and_gradient(reported)
+            history.append(_entry("sgd", epoch, f_new, g, step, objective))
+            if progress:
+                print(f"\rsgd: epoch {epoch}/{epochs}, mean loss {f_new:.8g}", end="",
+                      file=sys.stderr, flush=True)
+            if not np.isfinite(f_new):
+                message = "the loss became non-finite; lower the learning rate"
+                break
+            largest = float(np.max(np.abs(g), initial=0.0))
+            if largest <= tol:
+                converged, message = True, (f"converged: largest standardized gradient "
+                                            f"component {largest:.2g} <= tol={tol:g}")
+                break
+        if progress:
+            print(file=sys.stderr)
+        return finish(objective, reported, method="sgd", converged=converged, n_iter=epoch,
+                      message=message, history=history)
+
+
+def _tail_average(epoch_means: list[FloatArray]) -> FloatArray:
+    """The mean iterate over the last half of the epochs so far (tail averaging):
+    early iterates, far from the optimum, would bias a running average of all."""
+    tail = epoch_means[len(epoch_means) // 2 :]
+    return np.mean(tail, axis=0)
+
+
+def _initial_step(objective: Standardized, gamma: FloatArray) -> float:
+    """1/λ_max of the mean loss's Hessian at γ, in standardized coordinates."""
+    problem = objective.problem
+    coef = objective.coef(gamma)
+    sums = objective.backend.map_sum(
+        lambda r: newton_block(problem, r, coef, hessian=True), problem.n_obs)
+    assert sums.hessian is not None
+    t = np.kron(np.eye(problem.n_natural), objective.transform)  # class-major blocks
+    curvature = t.T @ sums.hessian @ t / problem.total_weight
+    largest = float(np.linalg.eigvalsh(curvature)[-1])
+    return 1.0 / largest if largest > 0 else 1.0
