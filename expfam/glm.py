@@ -256,8 +256,9 @@ class GLM:
             The solver's convergence tolerance.  IRLS (default 1e-8): relative
             change in deviance on R's scale, ``|Δdev| / (0.1 + |dev|)``.  gd
             (1e-7) and lbfgs (1e-8): the largest component of the gradient of
-            the mean loss in standardized coordinates; sgd (1e-3) the same,
-            checked at the end of each epoch.
+            the mean loss in standardized coordinates.  sgd (0.03): the estimated
+            distance to the optimum in standard errors (root mean square over
+            the coefficients), checked every epoch.
         max_iter : int, optional
             Iterations (IRLS 100, gd 20,000, lbfgs 1,000); sgd takes ``epochs``.
         **options
@@ -319,6 +320,10 @@ class GLM:
         if record.n_boundary:
             return message + (" Fitted values are on the boundary at some rows (see the "
                               "SeparationWarning): more iterations will not help.")
+        if record.method in ("gd", "sgd", "lbfgs"):
+            more = "epochs" if record.method == "sgd" else "max_iter"
+            return message + (f" Raise {more}, or fit with method='irls' (Newton), which "
+                              "converges in a few iterations.")
         if "iteration limit" in record.message:
             return message + " Raise max_iter, or rescale predictors of very different sizes."
         return message + " The data may be too ill-conditioned for a stable fit."

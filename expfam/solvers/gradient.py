@@ -86,7 +86,7 @@ def gradient_descent(
         history: list[dict[str, Any]] = []
         step = 1.0 if learning_rate is None else float(learning_rate)
         converged, message = False, f"iteration limit reached (max_iter={max_iter})"
-        iteration = 0
+        iteration = rises = 0
         for iteration in range(max_iter + 1):
             history.append(_entry("gd", iteration, f, g, step, objective))
             if not (np.isfinite(f) and np.all(np.isfinite(g))):
@@ -101,7 +101,8 @@ def gradient_descent(
                 break
             if learning_rate is not None:
                 gamma = gamma - step * g
-                f, g = objective.value_and_gradient(gamma)
+                f_old, (f, g) = f, objective.value_and_gradient(gamma)
+                rises += f > f_old
                 continue
             accepted = _armijo(objective, gamma, f, g, 2.0 * step)
             if accepted is None:
@@ -112,6 +113,10 @@ def gradient_descent(
                     f"standardized gradient component {np.max(np.abs(g)):.2g})")
                 break
             step, gamma, f, g = accepted
+        if rises and not converged:
+            message += (f"; the loss rose at {rises} of {iteration} steps: the learning rate "
+                        f"{learning_rate:g} is too large, lower it (or leave it out for the "
+                        "line search)")
         return finish(objective, gamma, method="gd", converged=converged, n_iter=iteration,
                       message=message, history=history)
 
