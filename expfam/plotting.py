@@ -45,9 +45,12 @@ def plot_convergence(results: GLMResults, ax: Any = None, quantity: str = "grad_
     if quantity not in ("grad_norm", "loss"):
         raise InputError(f"quantity must be 'grad_norm' or 'loss', got {quantity!r}")
     history = results.history
-    # IRLS on many rows starts on a sample: plot the passes over all rows.
-    full = history[(history["stage"] == results.solver.history[-1]["stage"])
-                   & (history["kind"] != "final")]
+    # IRLS on many rows starts on a sample: plot the passes over all rows.  Its
+    # "final" pass is at the point its last step reached; the gradient solvers'
+    # repeats their last iterate.
+    full = history[history["stage"] == results.solver.history[-1]["stage"]]
+    if results.method not in ("irls", "newton"):
+        full = full[full["kind"] != "final"]
     values = full[quantity].to_numpy(dtype=float)
     if quantity == "loss":
         values = values - float(history["loss"].iloc[-1])

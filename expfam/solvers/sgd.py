@@ -82,7 +82,7 @@ def sgd(
     random_state : int or Generator, optional
         Seeds the shuffling.
     progress : bool
-        Print a progress line per epoch to standard error.
+        Redraw a progress bar on standard error after every epoch.
     backend : Backend, optional
         Used for the full passes (start, end of each epoch, final Hessian).
     names : sequence of str, optional
@@ -131,13 +131,12 @@ def sgd(
             f_new, g = objective.value_and_gradient(reported)
             history.append(_entry("sgd", epoch, f_new, g, step, objective))
             if progress:
-                print(f"\rsgd: epoch {epoch}/{epochs}, mean loss {f_new:.8g}", end="",
-                      file=sys.stderr, flush=True)
+                _show_progress(epoch, epochs, f_new)
             if not np.isfinite(f_new):
                 message = "the loss became non-finite; lower the learning rate"
                 break
-            distance = float(np.sqrt(max(problem.total_weight * (g @ inverse @ g), 0.0)
-                                     / g.size))
+            decrement = max(float(problem.total_weight * (g @ inverse @ g)), 0.0)
+            distance = float(np.sqrt(decrement / g.size))
             history[-1]["decrement"] = distance
             if distance <= tol:
                 converged, message = True, (f"converged: estimated {distance:.2g} standard "
@@ -148,6 +147,14 @@ def sgd(
             print(file=sys.stderr)
         return finish(objective, reported, method="sgd", converged=converged, n_iter=epoch,
                       message=message, history=history)
+
+
+def _show_progress(epoch: int, epochs: int, loss: float, width: int = 30) -> None:
+    """Redraw a one-line progress bar on standard error."""
+    done = width * epoch // epochs
+    bar = "#" * done + "." * (width - done)
+    print(f"\rsgd [{bar}] epoch {epoch}/{epochs}, mean loss {loss:.8g}", end="",
+          file=sys.stderr, flush=True)
 
 
 def _tail_average(epoch_means: list[FloatArray]) -> FloatArray:
