@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from . import datasets, families
+from .compare import Comparison, compare
 from .errors import (
     ConvergenceWarning,
     DataWarning,
@@ -21,6 +22,7 @@ from .errors import (
     SeparationWarning,
 )
 from .glm import GLM, add_constant, glm, logit
+from .lda import LDA, LDAResults, lda
 from .multinomial import OneVsRest, change_reference, mnlogit, one_vs_rest
 from .results import GLMResults
 from .summary import Summary
@@ -29,6 +31,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "GLM",
+    "LDA",
+    "Comparison",
     "ConvergenceWarning",
     "DataWarning",
     "DomainError",
@@ -36,6 +40,7 @@ __all__ = [
     "ExpfamWarning",
     "GLMResults",
     "InputError",
+    "LDAResults",
     "NumericalError",
     "OneVsRest",
     "RankDeficientError",
@@ -44,9 +49,11 @@ __all__ = [
     "__version__",
     "add_constant",
     "change_reference",
+    "compare",
     "datasets",
     "families",
     "glm",
+    "lda",
     "logit",
     "mnlogit",
     "one_vs_rest",

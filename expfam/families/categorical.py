@@ -95,6 +95,15 @@ class Categorical(ExponentialFamily):
         p = e / s[..., None]
         return c + np.log(s), p, self._covariance(p)
 
+    def class_probabilities(self, eta: ArrayLike) -> FloatArray:
+        """P(y = k) for every class, the reference (column 0) included: shape (…, K).
+
+        The reference's probability is e^{−c}/S, not 1 − Σ p_k, so it keeps its
+        relative accuracy when it is tiny.
+        """
+        e, s, c = self._shifted_exp(as_float(eta))
+        return np.concatenate([np.exp(-c)[..., None], e], axis=-1) / s[..., None]
+
     def log_partition_and_mean(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray]:
         e, s, c = self._shifted_exp(as_float(eta))
         return c + np.log(s), e / s[..., None]

@@ -1,0 +1,346 @@
+"""The shared-covariance Gaussian generative classifier (linear discriminant analysis).
+
+Each class k is a Gaussian N(m_k, Σ) with a covariance shared by all classes,
+and prior π_k.  The fit is closed-form maximum likelihood: class proportions,
+class means and the pooled within-class covariance, all from one pass over
+the rows (:mod:`._scatter`).  Because the Gaussians share Σ the quadratic terms
+cancel in the log posterior odds, which are linear in x: the posterior is the
+categorical family's softmax of η_k(x) = b_k + w_kᵀx — the same function set
+as logistic (K = 2) or multinomial regression, estimated generatively.  The
+posteriors here are computed by that family (one stable code path).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import linalg, stats
+
+from ._blocks import Backend, default_backend
+from ._data import as_design, as_rows, check_exog_finite, default_names
+from ._lda_inference import implied_coefficients, implied_covariance
+from ._linalg import CholeskyFactor
+from ._response import Classes, class_response
+from ._scatter import ClassScatter, class_scatter, fourth_moment
+from ._typing import FloatArray
+from .errors import InputError, RankDeficientError
+from .families import Categorical
+from .formula import FormulaTerms, model_frame
+
+__all__ = ["LDA", "LDAResults", "lda"]
+
+COVARIANCES = ("mle", "unbiased")
+
+
+class LDA:
+    """Linear discriminant analysis: Gaussian classes with a shared covariance.
+
+    Parameters
+    ----------
+    endog : array-like, shape (n,)
+        Class labels (strings, integers, a pandas Categorical).  The first
+        level is the reference of :meth:`LDAResults.logistic_params`.
+    exog : array-like, shape (n, p)
+        Features, without a constant column (a constant has no within-class
+        variance).
+    priors : array-like or dict, optional
+        Class priors in label order (or ``{label: prior}``), positive and
+        summing to one; default the (weighted) class proportions.
+    covariance : {"mle", "unbiased"}
+        Divide the pooled within-class scatter by n (maximum likelihood, as
+        scikit-learn) or by n − K (as R's ``MASS::lda``).
+    shrinkage : float or "ledoit-wolf", optional
+        Shrink the covariance towards a multiple of the identity,
+        (1 − α)Σ + α·(tr Σ/p)·I, with a given α in [0, 1] or the Ledoit–Wolf α.
+    weights : array-like, shape (n,), optional
+        Frequency weights: a weight of 2 is the row twice.
+    """
+
+    def __init__(self, endog: ArrayLike, exog: ArrayLike, priors: Any = None,
+                 covariance: str = "mle", shrinkage: float | str | None = None,
+                 weights: ArrayLike | None = None) -> None:
+        if covariance not in COVARIANCES:
+            raise InputError(f"covariance must be 'mle' or 'unbiased', got {covariance!r}")
+        self.exog, names = as_design(exog)
+        n, p = self.exog.shape
+        if n == 0:
+            raise InputError("no rows: LDA needs data")
+        self.exog_names = list(names) if names is not None else default_names(p, [])
+        check_exog_finite(self.exog, self.exog_names)
+        codes, self.classes, _ = class_response(endog, None, n)
+        self.codes = codes.astype(np.int64)
+        self.weights = as_rows(weights, "weights", n, nonnegative=True)
+        self.priors = None if priors is None else _checked_priors(priors, self.classes)
+        self.covariance_type = covariance
+        self.shrinkage = _checked_shrinkage(shrinkage)
+        self.formula: FormulaTerms | None = None
+        self.endog_name = getattr(endog, "name", None) or "y"
+        self.row_index = exog.index if isinstance(exog, pd.DataFrame) else None
+
+    @classmethod
+    def from_formula(cls, formula: str, data: pd.DataFrame, priors: Any = None,
+                     covariance: str = "mle", shrinkage: float | str | None = None,
+                     weights: ArrayLike | str | None = None, missing: str = "drop") -> LDA:
+        """LDA on the columns a formula builds (its intercept, if any, is left out
+        of the features and reappears in :meth:`LDAResults.logistic_params`)."""
+        frame = model_frame(formula, data, weights=weights, missing=missing,
+                            labelled_response="classes")
+        features = frame.exog.drop(columns=["Intercept"], errors="ignore")
+        model = cls(frame.endog, features, priors=priors, covariance=covariance,
+                    shrinkage=shrinkage, weights=frame.weights)
+        model.formula = frame.terms
+        model.endog_name = frame.terms.response.name
+        return model
+
+    def fit(self, backend: Backend | None = None) -> LDAResults:
+        """Closed-form maximum likelihood, from one pass over the rows (two with
+        Ledoit–Wolf shrinkage)."""
+        backend = backend or default_backend()
+        k = len(self.classes.labels)
+        summary = class_scatter(self.exog, self.codes, self.weights, k, backend)
+        small = [label for label, w in zip(self.classes.labels, summary.weight, strict=True)
+                 if w < 2]
+        if small:
+            raise InputError(f"class(es) {', '.join(map(repr, small))} have fewer than two "
+                             "rows (by weight): a class mean and its spread need at least "
+                             "two; drop or merge those classes")
+        total = float(summary.weight.sum())
+        divisor = total if self.covariance_type == "mle" else total - k
+        if divisor <= 0:
+            raise InputError(f"covariance='unbiased' needs more rows ({total:g}) than "
+                             f"classes ({k})")
+        covariance = summary.pooled / divisor
+        alpha = self._alpha(summary, covariance, total, backend)
+        if alpha:
+            target = np.trace(covariance) / covariance.shape[0]
+            covariance = (1.0 - alpha) * covariance + alpha * target * np.eye(len(covariance))
+        priors = summary.weight / total if self.priors is None else self.priors
+        return LDAResults(self, summary, covariance, priors, alpha, divisor)
+
+    def _alpha(self, summary: ClassScatter, covariance: FloatArray, total: float,
+               backend: Backend) -> float:
+        """The shrinkage amount: given, or Ledoit and Wolf's (2004) estimate."""
+        if self.shrinkage != "ledoit-wolf":
+            return float(self.shrinkage or 0.0)
+        empirical = summary.pooled / total
+        p = empirical.shape[0]
+        mu = np.trace(empirical) / p
+        delta = float(np.sum((empirical - mu * np.eye(p)) ** 2))
+        quartic = fourth_moment(self.exog, self.codes, self.weights, summary.mean, backend)
+        beta = (quartic / total - float(np.sum(empirical**2))) / total
+        return 0.0 if delta == 0 else float(min(max(beta, 0.0), delta) / delta)
+
+
+def lda(formula: str, data: pd.DataFrame, **kwargs: Any) -> LDA:
+    """An :class:`LDA` from a formula: ``ef.lda("y ~ x1 + x2", data=df).fit()``."""
+    return LDA.from_formula(formula, data, **kwargs)
+
+
+def _checked_priors(priors: Any, classes: Classes) -> FloatArray:
+    if isinstance(priors, dict):
+        unknown = [c for c in priors if c not in classes.labels]
+        missing = [c for c in classes.labels if c not in priors]
+        if unknown or missing:
+            raise InputError(f"priors must name every class exactly: unknown {unknown}, "
+                             f"missing {missing}; classes are {list(classes.labels)}")
+        priors = [priors[c] for c in classes.labels]
+    values = np.asarray(priors, dtype=np.float64).ravel()
+    if values.size != len(classes.labels):
+        raise InputError(f"priors has {values.size} values for {len(classes.labels)} classes "
+                         f"({', '.join(map(repr, classes.labels))})")
+    if np.any(~(values > 0)) or not np.isclose(values.sum(), 1.0, rtol=0, atol=1e-8):
+        raise InputError(f"priors must be positive and sum to one; got {values.tolist()} "
+                         f"(sum {values.sum():.6g}); divide them by their sum")
+    return values
+
+
+def _checked_shrinkage(shrinkage: float | str | None) -> float | str | None:
+    if shrinkage is None or shrinkage == "ledoit-wolf":
+        return shrinkage
+    if isinstance(shrinkage, str) or not 0.0 <= float(shrinkage) <= 1.0:
+        raise InputError(f"shrinkage must be a number in [0, 1] or 'ledoit-wolf', got "
+                         f"{shrinkage!r}")
+    return float(shrinkage)
+
+
+class LDAResults:
+    """A fitted shared-covariance Gaussian classifier.
+
+    Attributes
+    ----------
+    priors : Series
+        π_k by class.
+    means : DataFrame
+        Class × feature means.
+    covariance : DataFrame
+        The pooled within-class covariance (after any shrinkage).
+    shrinkage : float
+        The α used (0 without shrinkage).
+    """
+
+    def __init__(self, model: LDA, summary: ClassScatter, covariance: FloatArray,
+                 priors: FloatArray, alpha: float, divisor: float) -> None:
+        self.model = model
+        self.summary = summary
+        self._covariance = covariance
+        self._priors = priors
+        self._divisor = divisor
+        self.shrinkage = alpha
+        labels = pd.Index(model.classes.labels, name="class")
+        names = list(model.exog_names)
+        self.priors = pd.Series(priors, index=labels, name="prior")
+        self.means = pd.DataFrame(summary.mean, index=labels, columns=names)
+        self.covariance = pd.DataFrame(covariance, index=names, columns=names)
+        self.nobs = float(summary.weight.sum())
+        try:
+            self._factor = CholeskyFactor(covariance, names)
+        except RankDeficientError as err:
+            raise RankDeficientError(
+                f"the pooled within-class covariance is singular: {err}. Drop the columns "
+                "named, or fit with shrinkage (e.g. shrinkage='ledoit-wolf')") from None
+
+    # -- the linear rule ---------------------------------------------------
+    @cached_property
+    def _precision(self) -> FloatArray:
+        return self._factor.inverse()
+
+    def _theta(self, priors: FloatArray | None = None) -> FloatArray:
+        """(b_k, w_k) against the first class: shape (p + 1, K − 1)."""
+        pri = self._priors if priors is None else priors
+        return implied_coefficients(pri, self.summary.mean, self._precision)
+
+    def _design(self, exog: Any) -> tuple[FloatArray, pd.Index | None]:
+        model = self.model
+        if exog is None:
+            return np.asarray(model.exog, dtype=np.float64), model.row_index
+        if model.formula is not None and isinstance(exog, pd.DataFrame):
+            design, _ = model.formula.design(exog)
+            design = design.drop(columns=["Intercept"], errors="ignore")
+            return design.to_numpy(dtype=np.float64), exog.index
+        arr, _ = as_design(exog)
+        if arr.shape[1] != len(model.exog_names):
+            raise InputError(f"exog has {arr.shape[1]} columns; the model has "
+                             f"{len(model.exog_names)}: {', '.join(model.exog_names)}")
+        return np.asarray(arr, dtype=np.float64), (exog.index if isinstance(exog, pd.DataFrame)
+                                                   else None)
+
+    def decision_function(self, exog: Any = None, priors: Any = None) -> pd.Series | pd.DataFrame:
+        """Log posterior odds against the first class: (n,) for two classes, else
+        (n, K) with 0 in the first class's column."""
+        x, index = self._design(exog)
+        theta = self._theta(None if priors is None else
+                            _checked_priors(priors, self.model.classes))
+        eta = theta[0] + x @ theta[1:]
+        if eta.shape[1] == 1:
+            return pd.Series(eta[:, 0], index=index, name="log_odds")
+        full = np.column_stack([np.zeros(len(eta)), eta])
+        return pd.DataFrame(full, index=index,
+                            columns=pd.Index(self.model.classes.labels, name="class"))
+
+    def predict_proba(self, exog: Any = None, priors: Any = None) -> pd.DataFrame:
+        """Posterior class probabilities, (n, K), by the categorical family's softmax."""
+        x, index = self._design(exog)
+        theta = self._theta(None if priors is None else
+                            _checked_priors(priors, self.model.classes))
+        prob = Categorical().class_probabilities(theta[0] + x @ theta[1:])
+        return pd.DataFrame(prob, index=index,
+                            columns=pd.Index(self.model.classes.labels, name="class"))
+
+    def predict(self, exog: Any = None, priors: Any = None) -> pd.Series:
+        """The most probable class of each row."""
+        proba = self.predict_proba(exog, priors)
+        return pd.Series(proba.columns[np.argmax(proba.to_numpy(), axis=1)],
+                         index=proba.index, name="predicted")
+
+    # -- discriminant coordinates -----------------------------------------
+    @cached_property
+    def scalings(self) -> pd.DataFrame:
+        """Feature × discriminant directions, as ``MASS::lda``'s ``scaling``: the
+        scores have within-class covariance I and between-class variance in
+        decreasing order."""
+        centre = self._priors @ self.summary.mean
+        spread = (self.summary.mean - centre) * np.sqrt(self._priors)[:, None]
+        between = spread.T @ spread
+        values, vectors = linalg.eigh(between, self._covariance)
+        order = np.argsort(values)[::-1][: min(len(self._priors) - 1, len(values))]
+        vectors = vectors[:, order]
+        # A sign convention (the largest loading positive), as eigenvectors have none.
+        vectors *= np.sign(vectors[np.argmax(np.abs(vectors), axis=0), range(len(order))])
+        return pd.DataFrame(vectors, index=self.model.exog_names,
+                            columns=[f"LD{j + 1}" for j in range(len(order))])
+
+    def transform(self, exog: Any = None) -> pd.DataFrame:
+        """Discriminant coordinates: (x − Σ π_k m_k) · scalings."""
+        x, index = self._design(exog)
+        centre = self._priors @ self.summary.mean
+        return pd.DataFrame((x - centre) @ self.scalings.to_numpy(), index=index,
+                            columns=self.scalings.columns)
+
+    # -- the implied logistic model ----------------------------------------
+    def _layout(self) -> tuple[list[str], Classes]:
+        intercept = "Intercept" if self.model.formula is not None else "const"
+        return [intercept, *self.model.exog_names], self.model.classes
+
+    def logistic_params(self) -> pd.Series | pd.DataFrame:
+        """The implied logistic (K = 2) or reference-class softmax coefficients, in
+        the layout of ``logit`` / ``mnlogit`` params for the same formula."""
+        return self._as_layout(self._theta(), "coef")
+
+    def logistic_cov_params(self) -> pd.DataFrame:
+        """Their asymptotic covariance (delta method), labelled like ``cov_params()``."""
+        s = self.summary
+        cov = implied_covariance(
+            self._priors, s.mean, self._covariance, self._precision, s.weight, self.nobs,
+            self._divisor, self.model.priors is None)
+        index = self._flat_index()
+        return pd.DataFrame(cov, index=index, columns=index)
+
+    def logistic_bse(self) -> pd.Series | pd.DataFrame:
+        """Standard errors of :meth:`logistic_params`, in the same layout."""
+        se = np.sqrt(np.diag(self.logistic_cov_params().to_numpy()))
+        terms = len(self._layout()[0])
+        return self._as_layout(se.reshape(terms, -1, order="F"), "std_err")
+
+    def _flat_index(self) -> pd.Index:
+        terms, classes = self._layout()
+        if len(classes.labels) == 2:
+            return pd.Index(terms, name="term")
+        return pd.MultiIndex.from_product([list(classes.others), terms],
+                                          names=["class", "term"])
+
+    def _as_layout(self, values: FloatArray, name: str) -> pd.Series | pd.DataFrame:
+        terms, classes = self._layout()
+        if len(classes.labels) == 2:
+            return pd.Series(values[:, 0], index=pd.Index(terms), name=name)
+        return pd.DataFrame(values, index=pd.Index(terms),
+                            columns=pd.Index(list(classes.others), name="class"))
+
+    # -- the shared-covariance assumption -----------------------------------
+    def box_m(self) -> pd.Series:
+        """Box's M test that the classes share one covariance (χ² approximation).
+
+        M = (n − K) log|S_pooled| − Σ (n_k − 1) log|S_k| with unbiased
+        covariances, scaled by Box's correction; small p-values speak against
+        the shared covariance (the test is sensitive to non-normality too).
+        """
+        s = self.summary
+        k, p = s.mean.shape
+        df_k = s.weight - 1.0
+        df = float(df_k.sum())
+        logdet = [np.linalg.slogdet(s.scatter[c] / df_k[c])[1] for c in range(k)]
+        pooled = np.linalg.slogdet(s.pooled / df)[1]
+        statistic = df * pooled - float(np.dot(df_k, logdet))
+        correction = ((2 * p**2 + 3 * p - 1) / (6.0 * (p + 1) * (k - 1))
+                      * (float(np.sum(1.0 / df_k)) - 1.0 / df))
+        chi2 = (1.0 - correction) * statistic
+        dof = p * (p + 1) * (k - 1) / 2.0
+        return pd.Series({"M": statistic, "chi2": chi2, "df": dof,
+                          "p_value": float(stats.chi2.sf(chi2, dof))}, name="Box's M")
+
+    def __repr__(self) -> str:
+        return (f"<LDAResults: {len(self._priors)} classes, {len(self.model.exog_names)} "
+                f"features, nobs={self.nobs:g}, shrinkage={self.shrinkage:.3g}>")
