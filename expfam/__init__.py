@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import datasets, families
 from .compare import Comparison, compare
+from .efficiency import efron_efficiency
 from .errors import (
     ConvergenceWarning,
     DataWarning,
@@ -51,6 +52,7 @@ __all__ = [
     "change_reference",
     "compare",
     "datasets",
+    "efron_efficiency",
     "families",
     "glm",
     "lda",

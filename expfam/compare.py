@@ -132,15 +132,17 @@ class Comparison:
         pool_size = int(len(self.data) * (1 - test_fraction))
         if sizes is None:
             start = max(4 * k, 2 * (p + 1))
-            sizes = np.unique(np.geomspace(start, pool_size, 8).astype(int))
-        if max(sizes) > pool_size:
-            raise InputError(f"training sizes go up to {max(sizes)} but only {pool_size} rows "
+            grid = [int(s) for s in np.unique(np.geomspace(start, pool_size, 8).astype(int))]
+        else:
+            grid = [int(s) for s in sizes]
+        if max(grid) > pool_size:
+            raise InputError(f"training sizes go up to {max(grid)} but only {pool_size} rows "
                              f"are left after holding out {test_fraction:.0%} for testing")
         records = []
         for repeat in range(repeats):
             test = _folds(labels, round(1 / test_fraction), rng) == 0
             pool = rng.permutation(np.flatnonzero(~test))
-            for size in sizes:
+            for size in grid:
                 train = pool[:size]
                 if labels.iloc[train].value_counts().reindex(
                         self.generative.model.classes.labels, fill_value=0).min() < 2:
@@ -183,8 +185,8 @@ class Comparison:
     def __str__(self) -> str:
         table = self.table()
         gen = self.generative
-        held = self.cv.groupby("model").mean(numeric_only=True)
-        better = {m: (GENERATIVE if held.loc[GENERATIVE, m] < held.loc[DISCRIMINATIVE, m]
+        held = self.cv.groupby("model")[["log_loss", "brier"]].mean()
+        better = {m: (GENERATIVE if held[m][GENERATIVE] < held[m][DISCRIMINATIVE]
                       else DISCRIMINATIVE) for m in ("log_loss", "brier")}
         box = gen.box_m()
         lines = [
@@ -205,7 +207,10 @@ class Comparison:
 
 
 def _stack(values: pd.Series | pd.DataFrame) -> pd.Series:
-    return values.T.stack() if isinstance(values, pd.DataFrame) else values
+    """Coefficients as one Series: by (class, term) for a multinomial layout."""
+    if isinstance(values, pd.DataFrame):
+        return pd.Series(values.T.stack())
+    return values
 
 
 def _key(key: Any) -> str:

@@ -8,7 +8,6 @@ statistic t = T(y)/n, weights w·n) and hands a frozen
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any
 
@@ -38,7 +37,7 @@ from .families import Binomial, Categorical, ExponentialFamily, get_family
 from .formula import FormulaTerms, model_frame
 from .multinomial import OneVsRest, mnlogit, one_vs_rest
 from .results import GLMResults
-from .solvers import SolverResult, get_solver
+from .solvers import SolverResult, check_options, get_solver
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
 
@@ -279,7 +278,7 @@ class GLM:
             If the fit stops before converging; the message says why.
         """
         solver = get_solver(method)
-        _check_options(method, solver, options)
+        check_options(method, options)
         problem = self.problem()
         start = None
         if start_params is not None:
@@ -331,17 +330,6 @@ class GLM:
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
-
-
-def _check_options(method: str, solver: Any, options: dict[str, Any]) -> None:
-    """Unknown solver options are an error that lists the known ones."""
-    known = [name for name in inspect.signature(solver).parameters
-             if name not in ("problem", "start", "tol", "max_iter", "backend", "names")]
-    unknown = sorted(set(options) - set(known))
-    if unknown:
-        listed = ", ".join(known) if known else "none besides tol and max_iter"
-        raise InputError(f"method={method!r} has no option {', '.join(unknown)}; its "
-                         f"options: {listed}")
 
 
 def _scale_hint(exog: np.ndarray, names: list[str]) -> str:

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
+from typing import Any
 
 from ..errors import InputError
 from ._result import SolverResult
@@ -11,8 +13,8 @@ from .gradient import gradient_descent, lbfgs
 from .irls import irls
 from .sgd import sgd
 
-__all__ = ["SOLVERS", "SOLVER_NAMES", "SolverResult", "get_solver", "gradient_descent", "irls",
-           "lbfgs", "sgd"]
+__all__ = ["SOLVERS", "SOLVER_NAMES", "SolverResult", "check_options", "get_solver",
+           "gradient_descent", "irls", "lbfgs", "sgd"]
 
 Solver = Callable[..., SolverResult]
 
@@ -23,6 +25,18 @@ SOLVERS: dict[str, Solver] = {"irls": irls, "newton": irls, "gd": gradient_desce
 #: How summaries and plots name them.
 SOLVER_NAMES = {"irls": "IRLS (Newton)", "newton": "IRLS (Newton)", "gd": "gradient descent",
                 "sgd": "SGD", "lbfgs": "L-BFGS"}
+
+
+def check_options(method: str, options: dict[str, Any]) -> None:
+    """Unknown solver options are an error that lists the known ones."""
+    solver = get_solver(method)
+    known = [name for name in inspect.signature(solver).parameters
+             if name not in ("problem", "start", "tol", "max_iter", "backend", "names")]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        listed = ", ".join(known) if known else "none besides tol and max_iter"
+        raise InputError(f"method={method!r} has no option {', '.join(unknown)}; its "
+                         f"options: {listed}")
 
 
 def get_solver(method: str) -> Solver:
