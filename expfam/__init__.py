@@ -23,6 +23,7 @@ from .errors import (
     SeparationWarning,
 )
 from .glm import GLM, add_constant, glm, logit
+from .inference import lr_test
 from .lda import LDA, LDAResults, lda
 from .multinomial import OneVsRest, change_reference, mnlogit, one_vs_rest
 from .results import GLMResults
@@ -57,6 +58,7 @@ __all__ = [
     "glm",
     "lda",
     "logit",
+    "lr_test",
     "mnlogit",
     "one_vs_rest",
 ]

@@ -25,6 +25,7 @@ from ._data import (
 )
 from ._problem import GLMProblem
 from ._response import Classes, binomial_pair, class_response
+from ._robust import COV_TYPES
 from ._typing import FloatArray
 from .errors import (
     ConvergenceWarning,
@@ -37,9 +38,13 @@ from .families import Binomial, Categorical, ExponentialFamily, get_family
 from .formula import FormulaTerms, model_frame
 from .multinomial import OneVsRest, mnlogit, one_vs_rest
 from .results import GLMResults
+from .separation import boundary_message, detect_separation
 from .solvers import SolverResult, check_options, get_solver
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
+
+#: Designs up to this many entries get the linear-programming separation check.
+SEPARATION_CHECK_SIZE = 5_000_000
 
 
 
@@ -239,6 +244,8 @@ class GLM:
         start_params: ArrayLike | None = None,
         tol: float | None = None,
         max_iter: int | None = None,
+        cov_type: str = "nonrobust",
+        groups: ArrayLike | None = None,
         **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
@@ -260,6 +267,12 @@ class GLM:
             the coefficients), checked every epoch.
         max_iter : int, optional
             Iterations (IRLS 100, gd 20,000, lbfgs 1,000); sgd takes ``epochs``.
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}
+            The covariance behind every standard error, test and interval: the
+            inverse information, or a sandwich as R's ``sandwich::vcovHC`` /
+            ``vcovCL`` (HC2 and HC3 with the GLM's hat values).
+        groups : array-like, shape (n,), optional
+            Cluster labels for ``cov_type="cluster"``, one per row of the model.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
@@ -279,6 +292,9 @@ class GLM:
         """
         solver = get_solver(method)
         check_options(method, options)
+        if cov_type not in COV_TYPES:
+            raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
+                             f"{cov_type!r}")
         problem = self.problem()
         start = None
         if start_params is not None:
@@ -296,23 +312,20 @@ class GLM:
         except NumericalError as err:
             check_exog_finite(self.exog, self.exog_names)
             raise NumericalError(f"{err}. {_scale_hint(self.exog, self.exog_names)}") from None
-        results = GLMResults(self, problem, record, method=method.lower())
+        results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
+                             groups=groups)
         if record.n_boundary:
-            warnings.warn(self._boundary_message(record.n_boundary), SeparationWarning,
-                          stacklevel=2)
+            # Fitted values on the boundary: find out whether the data are separated
+            # (one LP, affordable up to a few million entries) and say which terms.
+            if self.family.name != "poisson" and problem.exog.size <= SEPARATION_CHECK_SIZE:
+                results.separation = detect_separation(problem.exog, problem.target,
+                                                       problem.weights)
+            warnings.warn(boundary_message(record.n_boundary, self.family.name,
+                                           self.exog_names, results.separation),
+                          SeparationWarning, stacklevel=2)
         if not record.converged:
             warnings.warn(self._why_not_converged(record), ConvergenceWarning, stacklevel=2)
         return results
-
-    def _boundary_message(self, rows: int) -> str:
-        what = ("probabilities numerically 0 or 1" if self.family.name != "poisson"
-                else "means numerically 0")
-        return (f"fitted {what} occurred at {rows} row(s), as R warns. Either the "
-                "predictors separate the outcomes there — then the estimates of the terms "
-                "involved run off towards infinity and their standard errors and tests "
-                "mean nothing; look for a predictor that determines the outcome, drop or "
-                "merge it, or fit with a penalty — or some predictor takes extreme values "
-                "at those rows.")
 
     def _why_not_converged(self, record: SolverResult) -> str:
         message = f"the {self.family.name} GLM did not converge: {record.message}."

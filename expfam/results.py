@@ -16,13 +16,14 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ._data import as_design, as_rows
-from ._kernels import predict_eta
+from ._blocks import default_backend
 from ._layout import Layout, like
 from ._linalg import CholeskyFactor
 from ._problem import GLMProblem
+from ._robust import COV_TYPES, robust_covariance
 from ._typing import FloatArray
 from .errors import InputError
+from .separation import Separation
 from .solvers import SolverResult, get_solver
 from .summary import Summary
 
@@ -49,11 +50,18 @@ class GLMResults:
     """
 
     def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult,
-                 method: str) -> None:
+                 method: str, cov_type: str = "nonrobust", groups: Any = None) -> None:
+        if cov_type not in COV_TYPES:
+            raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
+                             f"{cov_type!r}")
         self.model = model
         self._problem = problem
         self.solver = solver
         self.method = method
+        self.cov_type = cov_type
+        self._groups = groups
+        #: The separation check's finding, when the fit ended on the boundary.
+        self.separation: Separation | None = None
         self._layout = Layout(model.exog_names, model.classes, model.row_index)
         self.params = self._layout.coef(problem.flat(solver.coef), "coef")
 
@@ -90,18 +98,28 @@ class GLMResults:
         """Number of coefficients (terms × non-reference classes for categorical)."""
         return int(self.params.size)
 
+    @cached_property
+    def _cov(self) -> FloatArray:
+        if self.cov_type == "nonrobust":
+            return self._factor.inverse()
+        return robust_covariance(self._problem, self._eta, self._factor.inverse(),
+                                 self.cov_type, self._groups, default_backend())
+
     def cov_params(self) -> pd.DataFrame:
-        """Covariance of the estimates: the inverse of the information XᵀWX.
+        """Covariance of the estimates: the inverse of the information XᵀWX, or the
+        sandwich of ``cov_type`` (``fit(cov_type=...)``).
 
         Labelled by term, or by (class, term) for a categorical model.
         """
         index = self._layout.flat_index
-        return pd.DataFrame(self._factor.inverse(), index=index, columns=index)
+        return pd.DataFrame(self._cov, index=index, columns=index)
 
     @cached_property
     def bse(self) -> pd.Series | pd.DataFrame:
-        """Standard errors, shaped like :attr:`params`."""
-        return self._layout.coef(np.sqrt(self._factor.inverse_diagonal()), "std_err")
+        """Standard errors, shaped like :attr:`params`, from :meth:`cov_params`."""
+        var = (self._factor.inverse_diagonal() if self.cov_type == "nonrobust"
+               else np.diag(self._cov))
+        return self._layout.coef(np.sqrt(var), "std_err")
 
     @cached_property
     def zvalues(self) -> pd.Series | pd.DataFrame:
@@ -119,16 +137,32 @@ class GLMResults:
         return like(self.params, 2.0 * stats.norm.sf(np.abs(self.zvalues.to_numpy())),
                     "p_value")
 
-    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
-        """Wald confidence intervals, columns ``lower`` and ``upper``.
+    def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals, columns ``lower`` and ``upper``.
 
-        Rows are terms, or (class, term) pairs for a categorical model.
+        ``method="wald"`` (default, with the fit's ``cov_type``) or ``"profile"``
+        (profile likelihood, as R's ``confint``; see
+        :func:`expfam.inference.profile_conf_int`).  Rows are terms, or (class,
+        term) pairs for a categorical model.
         """
         if not 0 < alpha < 1:
             raise InputError(f"alpha must be between 0 and 1, got {alpha}")
+        if method == "profile":
+            from .inference import profile_conf_int
+
+            return profile_conf_int(self, alpha)
+        if method != "wald":
+            raise InputError(f"method must be 'wald' or 'profile', got {method!r}")
         params, bse = self._layout.stack(self.params), self._layout.stack(self.bse)
         half = stats.norm.isf(alpha / 2) * bse
         return pd.DataFrame({"lower": params - half, "upper": params + half})
+
+    def wald_test(self, restriction: Any) -> Any:
+        """Wald χ² test of a term, coefficients or R·β = q: see
+        :func:`expfam.inference.wald_test`."""
+        from .inference import wald_test
+
+        return wald_test(self, restriction)
 
     # -- fitted values ---------------------------------------------------
     @property
@@ -327,55 +361,9 @@ class GLMResults:
         -------
         Series indexed like the new rows (a DataFrame or the fitted rows), else ndarray.
         """
-        if which not in ("mean", "linear"):
-            raise InputError(f"which must be 'mean' or 'linear', got {which!r}")
-        if exog is None:
-            if offset is not None:
-                raise InputError("offset= applies to new exog only")
-            return self.linear_predictor if which == "linear" else self.fittedvalues
-        terms = self.model.formula
-        valid = None
-        if terms is not None and isinstance(exog, pd.DataFrame):
-            if isinstance(offset, str):
-                if offset not in exog.columns:
-                    raise InputError(f"offset={offset!r} is not a column of the new data")
-                offset = exog[offset]
-            design, valid = terms.design(exog, unseen=unseen)
-            arr = design.to_numpy(dtype=np.float64)
-        else:
-            arr, names = as_design(exog)
-            p = len(self.model.exog_names)
-            if arr.shape[1] != p:
-                raise InputError(f"exog has {arr.shape[1]} columns; the model has {p}: "
-                                 f"{', '.join(self.model.exog_names)}")
-            if names is not None and names != self.model.exog_names:
-                raise InputError(f"exog columns {names} do not match the model's "
-                                 f"{self.model.exog_names}")
-        eta = predict_eta(arr, self.solver.coef, self._new_offset(offset, arr.shape[0]))
-        classes = self.model.classes
-        if which == "linear":
-            values, columns = eta, None if classes is None else classes.others
-        else:
-            mu = self.model.family.mean(eta)
-            values = mu if classes is None else self._per_class(mu)
-            columns = None if classes is None else classes.labels
-        if valid is not None:
-            values = (np.where(valid, values, np.nan) if values.ndim == 1
-                      else np.where(valid[:, None], values, np.nan))
-        if isinstance(exog, pd.DataFrame):
-            return self._layout.per_row(values, "predicted", columns, index=exog.index)
-        return values
+        from ._predict import predict
 
-    def _new_offset(self, offset: ArrayLike | None, n: int) -> FloatArray | None:
-        if offset is None or self.model.classes is None:
-            return as_rows(offset, "offset", n, against="the new rows")
-        arr = np.asarray(offset, dtype=np.float64)
-        m = len(self.model.classes.others)
-        if arr.ndim == 1:
-            arr = np.repeat(arr[:, None], m, axis=1)
-        if arr.shape != (n, m):
-            raise InputError(f"offset has shape {arr.shape}; expected ({n},) or ({n}, {m})")
-        return arr
+        return predict(self, exog, which, offset, unseen)
 
     # -- multinomial ------------------------------------------------------
     def with_reference(self, reference: Any) -> GLMResults:

@@ -88,6 +88,7 @@ class Summary:
             ("Link", fam.link_name),
             ("Method", SOLVER_NAMES.get(res.method, res.method)),
             ("Converged", f"{converged}, {res.n_iter} iterations"),
+            ("Covariance", res.cov_type),
             ("Observations", f"{res.nobs:g}" + (
                 f" ({terms.n_dropped} dropped: missing)" if terms and terms.n_dropped else "")),
             ("Df model", f"{res.df_model:g}"),

@@ -200,9 +200,11 @@ def test_separation_warns_even_when_the_deviance_criterion_is_met():
     # warn, and so must we.
     x = np.linspace(-1, 1, 40)
     y = (x > 0).astype(float)
-    with pytest.warns(ef.SeparationWarning, match="probabilities numerically 0 or 1"):
+    with pytest.warns(ef.SeparationWarning, match="completely separate the outcomes.*const, "
+                                                  "x1 do not exist"):
         res = ef.GLM(y, ef.add_constant(x)).fit()
     assert res.solver.n_boundary > 0
+    assert res.separation is not None and res.separation.complete
 
 
 def test_separation_is_named_when_the_iteration_limit_stops_the_fit():

@@ -3,7 +3,8 @@
 ``python -m validation.lda_cases`` prints the comparison; ``tests/test_lda.py``
 asserts it.  scikit-learn divides the pooled scatter by n (expfam's
 ``covariance="mle"``), R by n − K (``covariance="unbiased"``); R's output is
-stored in ``validation/r/results/lda_*`` by ``validation/r/lda_reference.R``.
+stored in ``validation/r/results/mass_lda_*`` by
+``validation/r/mass_lda_reference.R`` (``--export`` writes its input data).
 Discriminant coordinates are compared up to the sign of each axis, which no
 program fixes the same way.
 """
@@ -19,6 +20,7 @@ import pandas as pd
 import expfam as ef
 
 R_RESULTS = Path(__file__).parent / "r" / "results"
+DATA_DIR = Path(__file__).parent / "data"
 TOLERANCE = 1e-8  # relative (absolute for probabilities)
 
 
@@ -80,7 +82,7 @@ def against_r(case: LDACase) -> dict[str, float]:
     res = ef.LDA(y, x, covariance="unbiased").fit()
 
     def stored(what: str) -> pd.DataFrame:
-        return pd.read_csv(R_RESULTS / f"lda_{case.name}_{what}.csv")
+        return pd.read_csv(R_RESULTS / f"mass_lda_{case.name}_{what}.csv")
 
     posterior = stored("posterior").to_numpy(dtype=float)
     given = ef.LDA(y, x, covariance="unbiased", priors=list(case.given_priors)).fit()
@@ -107,7 +109,18 @@ def compare(case: LDACase) -> pd.DataFrame:
     return table
 
 
+def export() -> None:
+    """Write each case's data to ``validation/data/mass_lda_<name>.csv`` for R."""
+    for case in CASES.values():
+        case.data().to_csv(DATA_DIR / f"mass_lda_{case.name}.csv", index=False)
+
+
 def main() -> None:
+    import sys
+
+    if "--export" in sys.argv:
+        export()
+        return
     tables = {name: compare(case) for name, case in CASES.items()}
     full = pd.concat(tables, names=["case"]).droplevel(1)
     with pd.option_context("display.width", 160, "display.float_format", "{:.1e}".format):

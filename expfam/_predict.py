@@ -1,0 +1,75 @@
+"""Prediction on new rows for a fitted GLM (see :meth:`GLMResults.predict`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from ._data import as_design, as_rows
+from ._kernels import predict_eta
+from ._typing import FloatArray
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from .results import GLMResults
+
+__all__ = ["predict"]
+
+
+def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
+            offset: ArrayLike | str | None,
+            unseen: str) -> pd.Series | pd.DataFrame | FloatArray:
+    """The mean or linear predictor at new rows (or the fitted ones)."""
+    if which not in ("mean", "linear"):
+        raise InputError(f"which must be 'mean' or 'linear', got {which!r}")
+    if exog is None:
+        if offset is not None:
+            raise InputError("offset= applies to new exog only")
+        return res.linear_predictor if which == "linear" else res.fittedvalues
+    terms = res.model.formula
+    valid = None
+    if terms is not None and isinstance(exog, pd.DataFrame):
+        if isinstance(offset, str):
+            if offset not in exog.columns:
+                raise InputError(f"offset={offset!r} is not a column of the new data")
+            offset = exog[offset]
+        design, valid = terms.design(exog, unseen=unseen)
+        arr = design.to_numpy(dtype=np.float64)
+    else:
+        arr, names = as_design(exog)
+        p = len(res.model.exog_names)
+        if arr.shape[1] != p:
+            raise InputError(f"exog has {arr.shape[1]} columns; the model has {p}: "
+                             f"{', '.join(res.model.exog_names)}")
+        if names is not None and names != res.model.exog_names:
+            raise InputError(f"exog columns {names} do not match the model's "
+                             f"{res.model.exog_names}")
+    eta = predict_eta(arr, res.solver.coef, _new_offset(res, offset, arr.shape[0]))
+    classes = res.model.classes
+    if which == "linear":
+        values, columns = eta, None if classes is None else classes.others
+    else:
+        mu = res.model.family.mean(eta)
+        values = mu if classes is None else res._per_class(mu)
+        columns = None if classes is None else classes.labels
+    if valid is not None:
+        values = (np.where(valid, values, np.nan) if values.ndim == 1
+                  else np.where(valid[:, None], values, np.nan))
+    if isinstance(exog, pd.DataFrame):
+        return res._layout.per_row(values, "predicted", columns, index=exog.index)
+    return values
+
+
+def _new_offset(res: GLMResults, offset: ArrayLike | None, n: int) -> FloatArray | None:
+    if offset is None or res.model.classes is None:
+        return as_rows(offset, "offset", n, against="the new rows")
+    arr = np.asarray(offset, dtype=np.float64)
+    m = len(res.model.classes.others)
+    if arr.ndim == 1:
+        arr = np.repeat(arr[:, None], m, axis=1)
+    if arr.shape != (n, m):
+        raise InputError(f"offset has shape {arr.shape}; expected ({n},) or ({n}, {m})")
+    return arr

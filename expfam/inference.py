@@ -1,0 +1,180 @@
+"""Tests and intervals beyond the coefficient table: Wald tests of linear
+restrictions or whole terms, likelihood-ratio tests of nested fits, and
+profile-likelihood confidence intervals (as R's ``confint`` for ``glm``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import optimize, stats
+
+from ._problem import GLMProblem
+from .errors import InputError
+from .solvers import irls
+
+if TYPE_CHECKING:
+    from .results import GLMResults
+
+__all__ = ["TestResult", "lr_test", "profile_conf_int", "wald_test"]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A χ² test: its statistic, degrees of freedom and p-value."""
+
+    test: str
+    statistic: float
+    df: float
+    pvalue: float
+    hypothesis: str
+
+    def __repr__(self) -> str:
+        return (f"<{self.test} test of {self.hypothesis}: chi2 = {self.statistic:.6g}, "
+                f"df = {self.df:g}, p = {self.pvalue:.4g}>")
+
+
+def _restriction(res: GLMResults, what: Any) -> tuple[np.ndarray, np.ndarray, str]:
+    """R and q of R·β = q from a term name, column names or (R[, q])."""
+    index = [str(i) if not isinstance(i, tuple) else f"{i[0]}: {i[1]}"
+             for i in res._layout.flat_index]
+    k = len(index)
+    terms = res.model.formula.spec.term_indices if res.model.formula is not None else {}
+    by_term = {str(t): cols for t, cols in terms.items()}
+    if isinstance(what, str):
+        what = [what]
+    if isinstance(what, (list, tuple)) and all(isinstance(w, str) for w in what):
+        p = len(res.model.exog_names)
+        m = k // p
+        positions: list[int] = []
+        for name in what:
+            if name in by_term:
+                cols = by_term[name]
+            elif name in res.model.exog_names:
+                cols = [res.model.exog_names.index(name)]
+            else:
+                raise InputError(f"{name!r} is neither a term nor a coefficient; terms: "
+                                 f"{', '.join(by_term) or '-'}; coefficients: "
+                                 f"{', '.join(res.model.exog_names)}")
+            positions += [c * 1 + cls * p for cls in range(m) for c in cols]
+        r = np.eye(k)[sorted(set(positions))]
+        return r, np.zeros(len(r)), " and ".join(what) + " = 0"
+    if isinstance(what, tuple) and len(what) == 2:
+        r, q = np.atleast_2d(np.asarray(what[0], float)), np.asarray(what[1], float).ravel()
+    else:
+        r = np.atleast_2d(np.asarray(what, dtype=float))
+        q = np.zeros(r.shape[0])
+    if r.shape[1] != k or q.shape != (r.shape[0],):
+        raise InputError(f"a restriction matrix needs {k} columns ({', '.join(index)}) and "
+                         f"one q per row; got R {r.shape} and q {q.shape}")
+    return r, q, f"R·β = q ({r.shape[0]} restriction(s))"
+
+
+def wald_test(res: GLMResults, restriction: Any) -> TestResult:
+    """Wald χ² test of R·β = q with the fit's covariance (robust if ``cov_type`` is).
+
+    ``restriction`` is a term of the formula (``"C(cyl)"``: all its coefficients,
+    for every class of a multinomial model), a coefficient name, a list of
+    those, a matrix R (testing R·β = 0) or a pair (R, q).
+    """
+    r, q, text = _restriction(res, restriction)
+    beta = res._problem.flat(res.solver.coef)
+    diff = r @ beta - q
+    middle = r @ res._cov @ r.T
+    try:
+        statistic = float(diff @ np.linalg.solve(middle, diff))
+    except np.linalg.LinAlgError:
+        raise InputError("the restrictions are linearly dependent; drop redundant rows "
+                         "of R") from None
+    df = float(np.linalg.matrix_rank(r))
+    return TestResult("Wald", statistic, df, float(stats.chi2.sf(statistic, df)), text)
+
+
+def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
+    """Likelihood-ratio χ² test of a restricted fit against a fuller one.
+
+    The two must be the same family on the same rows (same response, weights
+    and trials), and the restricted design must lie in the span of the full one.
+    """
+    a, b = restricted.model, full.model
+    if a.family != b.family:
+        raise InputError(f"the fits use different families ({a.family.name}, "
+                         f"{b.family.name}); a likelihood-ratio test needs one")
+    same_rows = (a.exog.shape[0] == b.exog.shape[0]
+                 and np.array_equal(restricted._problem.target, full._problem.target)
+                 and np.array_equal(restricted._problem.weights, full._problem.weights))
+    if not same_rows:
+        raise InputError("the fits are not on the same rows (response, weights or trials "
+                         "differ, or missing values dropped different rows); refit both on "
+                         "the same data")
+    df = float(full.n_params - restricted.n_params)
+    if df <= 0:
+        raise InputError("the 'full' fit has no more coefficients than the restricted one; "
+                         "pass lr_test(restricted, full)")
+    x_full = np.asarray(b.exog, dtype=float)
+    x_small = np.asarray(a.exog, dtype=float)
+    coef, *_ = np.linalg.lstsq(x_full, x_small, rcond=None)
+    residual = np.abs(x_small - x_full @ coef).max() if x_small.size else 0.0
+    if residual > 1e-8 * max(1.0, float(np.abs(x_small).max(initial=0.0))):
+        raise InputError("the restricted model is not nested in the full one: its design "
+                         "is not in the span of the full design")
+    statistic = max(2.0 * (full.llf - restricted.llf), 0.0)
+    return TestResult("likelihood-ratio", statistic, df, float(stats.chi2.sf(statistic, df)),
+                      "the restricted model")
+
+
+def profile_conf_int(res: GLMResults, alpha: float = 0.05,
+                     terms: ArrayLike | None = None) -> pd.DataFrame:
+    """Profile-likelihood confidence intervals, as R's ``confint`` for ``glm``.
+
+    The interval for β_j holds the values b at which the deviance of the fit
+    with β_j fixed at b (the others re-estimated) exceeds the minimum by at
+    most χ²₁(1 − α); each end is found by root finding (R interpolates a spline
+    through a grid of profile points, so the two agree to about 1e-4).
+    """
+    if res.model.classes is not None:
+        raise InputError("profile intervals are for single-response families; use "
+                         "conf_int() (Wald) for a categorical model")
+    problem = res._problem
+    names = res.model.exog_names
+    wanted = names if terms is None else [str(t) for t in np.atleast_1d(terms)]
+    beta, bse = res.solver.coef, res.bse.to_numpy()
+    limit = stats.chi2.isf(alpha, 1)
+    rows = {}
+    for name in wanted:
+        if name not in names:
+            raise InputError(f"{name!r} is not a coefficient; they are {', '.join(names)}")
+        j = names.index(name)
+        rows[name] = [_profile_end(problem, beta, bse[j], j, side, res.solver.loss, limit)
+                      for side in (-1.0, 1.0)]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
+
+
+def _profile_end(problem: GLMProblem, beta: np.ndarray, se: float, j: int, side: float,
+                 loss_min: float, limit: float) -> float:
+    """Where twice the profile loss gain reaches ``limit`` on one side of β̂_j."""
+    others = [c for c in range(problem.n_features) if c != j]
+    x_j = np.asarray(problem.exog[:, j], dtype=float)
+    reduced = np.asarray(problem.exog[:, others], dtype=float)
+    base = np.zeros(problem.n_obs) if problem.offset is None else problem.offset
+
+    def excess(b: float) -> float:
+        sub = GLMProblem(reduced, problem.target, problem.weights, base + b * x_j,
+                         problem.family)
+        fit = irls(sub, start=beta[others])
+        return 2.0 * (fit.loss - loss_min) - limit
+
+    step = max(se, 1e-8 * max(1.0, abs(beta[j])))
+    far = beta[j] + side * 2.0 * step
+    for _ in range(60):  # widen until the profile crosses the limit
+        if excess(far) > 0:
+            break
+        far = beta[j] + 2.0 * (far - beta[j])
+    else:
+        return float(side * np.inf)  # the likelihood never drops enough: unbounded
+    lo, hi = sorted((beta[j], far))
+    return float(optimize.brentq(excess, lo, hi, xtol=1e-10 * max(1.0, abs(beta[j]))))
