@@ -18,6 +18,7 @@ from ._typing import FloatArray
 from .errors import InputError, describe_rows
 
 __all__ = [
+    "add_constant",
     "as_design",
     "as_rows",
     "check_exog_finite",
@@ -204,3 +205,41 @@ def check_exog_finite(exog: np.ndarray, names: Sequence[str], block_rows: int = 
         cols = ", ".join(repr(names[int(j)]) for j in np.flatnonzero(bad_cols))
         raise InputError(f"exog is NaN or infinite in column(s) {cols} at "
                          f"{describe_rows(rows)}; drop those rows or fill the values")
+
+
+def add_constant(exog: ArrayLike, prepend: bool = True, has_constant: str = "skip") -> Any:
+    """Add a column of ones named ``const``.
+
+    Parameters
+    ----------
+    exog : array-like or DataFrame, shape (n, p)
+    prepend : bool
+        Put the constant first (default) or last.
+    has_constant : {"skip", "add", "raise"}
+        What to do when a column is already constant: return ``exog`` unchanged
+        (as statsmodels does), add the constant anyway — use this for new data
+        in which a predictor happens to take a single value — or raise.
+
+    Returns
+    -------
+    ndarray or DataFrame, shape (n, p + 1)
+    """
+    if has_constant not in ("skip", "add", "raise"):
+        raise InputError(f"has_constant must be 'skip', 'add' or 'raise', got {has_constant!r}")
+    if isinstance(exog, pd.Series):
+        exog = exog.to_frame()
+    frame = exog if isinstance(exog, pd.DataFrame) else None
+    arr = (frame.select_dtypes(include=["number", "bool"]).to_numpy(dtype=np.float64)
+           if frame is not None else np.asarray(exog, dtype=np.float64))
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if has_constant != "add" and constant_columns(arr):
+        if has_constant == "raise":
+            raise InputError("exog already has a constant column")
+        return exog
+    if frame is not None:
+        out = frame.copy()
+        out.insert(0 if prepend else out.shape[1], "const", 1.0)
+        return out
+    ones = np.ones((arr.shape[0], 1))
+    return np.hstack([ones, arr] if prepend else [arr, ones])

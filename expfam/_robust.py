@@ -58,7 +58,7 @@ def hat_values(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
 
 def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
                       cov_type: str, groups: ArrayLike | None,
-                      backend: Backend) -> FloatArray:
+                      backend: Backend, rank: int | None = None) -> FloatArray:
     """The sandwich covariance B·M·B of type ``cov_type`` (see the module notes).
 
     Parameters
@@ -71,9 +71,12 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     cov_type : {"HC0", "HC1", "HC2", "HC3", "cluster"}
     groups : array-like, shape (n,), optional
         Cluster labels, for ``"cluster"``.
+    rank : int, optional
+        Coefficients estimated (fewer than ``bread``'s size when some are
+        aliased, their bread rows zero): the k of the corrections.
     """
     n = int(np.count_nonzero(problem.weights > 0))
-    k = bread.shape[0]
+    k = bread.shape[0] if rank is None else rank
     if cov_type == "cluster":
         codes = _group_codes(groups, problem.n_obs)
         n_groups = int(codes.max()) + 1
@@ -81,7 +84,7 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
             raise InputError("cov_type='cluster' needs at least two groups")
 
         def group_sums(rows: slice) -> FloatArray:
-            sums = np.zeros((n_groups, k))
+            sums = np.zeros((n_groups, bread.shape[0]))
             np.add.at(sums, codes[rows], _scores(problem, eta, rows))
             return sums
 

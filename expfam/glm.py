@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from ._aliasing import describe_aliasing, solve_estimable
 from ._data import (
+    add_constant,
     as_design,
     as_rows,
     check_exog_finite,
@@ -29,6 +31,7 @@ from ._robust import COV_TYPES
 from ._typing import FloatArray
 from .errors import (
     ConvergenceWarning,
+    DataWarning,
     InputError,
     NumericalError,
     SeparationWarning,
@@ -246,6 +249,7 @@ class GLM:
         max_iter: int | None = None,
         cov_type: str = "nonrobust",
         groups: ArrayLike | None = None,
+        aliased: str = "nan",
         **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
@@ -273,6 +277,10 @@ class GLM:
             ``vcovCL`` (HC2 and HC3 with the GLM's hat values).
         groups : array-like, shape (n,), optional
             Cluster labels for ``cov_type="cluster"``, one per row of the model.
+        aliased : {"nan", "raise"}
+            Columns that are linear combinations of earlier ones: fit the rest
+            and report theirs as NaN with a warning (as R), or raise
+            :class:`RankDeficientError` naming them.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
@@ -307,13 +315,21 @@ class GLM:
             options["tol"] = tol
         if max_iter is not None:
             options["max_iter"] = max_iter
+        if aliased not in ("nan", "raise"):
+            raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")
         try:
-            record = solver(problem, start=start, names=self.exog_names, **options)
+            record, found = solve_estimable(solver, problem, start, self.exog_names, aliased,
+                                            options)
         except NumericalError as err:
             check_exog_finite(self.exog, self.exog_names)
             raise NumericalError(f"{err}. {_scale_hint(self.exog, self.exog_names)}") from None
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
-                             groups=groups)
+                             groups=groups, aliased=found)
+        if found:
+            warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
+                          "coefficients are not estimable and are reported as NaN (as R's "
+                          "NA); the others are fitted. Drop those columns, or pass "
+                          "aliased='raise'.", DataWarning, stacklevel=2)
         if record.n_boundary:
             # Fitted values on the boundary: find out whether the data are separated
             # (one LP, affordable up to a few million entries) and say which terms.
@@ -359,44 +375,6 @@ def _scale_hint(exog: np.ndarray, names: list[str]) -> str:
 def _name_of(values: Any, default: str) -> str:
     name = getattr(values, "name", None)
     return str(name) if name is not None else default
-
-
-def add_constant(exog: ArrayLike, prepend: bool = True, has_constant: str = "skip") -> Any:
-    """Add a column of ones named ``const``.
-
-    Parameters
-    ----------
-    exog : array-like or DataFrame, shape (n, p)
-    prepend : bool
-        Put the constant first (default) or last.
-    has_constant : {"skip", "add", "raise"}
-        What to do when a column is already constant: return ``exog`` unchanged
-        (as statsmodels does), add the constant anyway — use this for new data
-        in which a predictor happens to take a single value — or raise.
-
-    Returns
-    -------
-    ndarray or DataFrame, shape (n, p + 1)
-    """
-    if has_constant not in ("skip", "add", "raise"):
-        raise InputError(f"has_constant must be 'skip', 'add' or 'raise', got {has_constant!r}")
-    if isinstance(exog, pd.Series):
-        exog = exog.to_frame()
-    frame = exog if isinstance(exog, pd.DataFrame) else None
-    arr = (frame.select_dtypes(include=["number", "bool"]).to_numpy(dtype=np.float64)
-           if frame is not None else np.asarray(exog, dtype=np.float64))
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if has_constant != "add" and constant_columns(arr):
-        if has_constant == "raise":
-            raise InputError("exog already has a constant column")
-        return exog
-    if frame is not None:
-        out = frame.copy()
-        out.insert(0 if prepend else out.shape[1], "const", 1.0)
-        return out
-    ones = np.ones((arr.shape[0], 1))
-    return np.hstack([ones, arr] if prepend else [arr, ones])
 
 
 def glm(formula: str, data: pd.DataFrame, family: str | ExponentialFamily = "bernoulli",

@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats
 
+from ._aliasing import pad_estimable
 from ._blocks import default_backend
 from ._layout import Layout, like
 from ._linalg import CholeskyFactor
@@ -23,6 +24,9 @@ from ._problem import GLMProblem
 from ._robust import COV_TYPES, robust_covariance
 from ._typing import FloatArray
 from .errors import InputError
+from .inference import profile_conf_int, wald_test
+from .multinomial import change_reference
+from .plotting import plot_convergence
 from .separation import Separation
 from .solvers import SolverResult, get_solver
 from .summary import Summary
@@ -50,7 +54,8 @@ class GLMResults:
     """
 
     def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult,
-                 method: str, cov_type: str = "nonrobust", groups: Any = None) -> None:
+                 method: str, cov_type: str = "nonrobust", groups: Any = None,
+                 aliased: dict[str, list[str]] | None = None) -> None:
         if cov_type not in COV_TYPES:
             raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
                              f"{cov_type!r}")
@@ -63,7 +68,12 @@ class GLMResults:
         #: The separation check's finding, when the fit ended on the boundary.
         self.separation: Separation | None = None
         self._layout = Layout(model.exog_names, model.classes, model.row_index)
-        self.params = self._layout.coef(problem.flat(solver.coef), "coef")
+        #: Aliased (not estimable) columns, each mapped to the columns it combines.
+        self.aliased = aliased or {}
+        estimable = np.array([n not in self.aliased for n in model.exog_names])
+        self._kept = np.tile(estimable, problem.n_natural)  # over the flat coefficients
+        flat = problem.flat(solver.coef)
+        self.params = self._layout.coef(np.where(self._kept, flat, np.nan), "coef")
 
     # -- fit status ----------------------------------------------------
     @property
@@ -84,26 +94,34 @@ class GLMResults:
     def plot_convergence(self, ax: Any = None, quantity: str = "grad_norm",
                          label: str | None = None) -> Any:
         """Plot :attr:`history` (needs matplotlib); see :func:`.plotting.plot_convergence`."""
-        from .plotting import plot_convergence
-
         return plot_convergence(self, ax=ax, quantity=quantity, label=label)
 
     # -- covariance and Wald inference -----------------------------------
     @cached_property
     def _factor(self) -> CholeskyFactor:
-        return CholeskyFactor(self.solver.hessian, list(map(str, self._layout.flat_index)))
+        """The information of the estimable coefficients, factorised."""
+        kept = self._kept
+        names = [str(n) for n, k in zip(self._layout.flat_index, kept, strict=True) if k]
+        return CholeskyFactor(self.solver.hessian[np.ix_(kept, kept)], names)
+
+    def _expand(self, inner: FloatArray) -> FloatArray:
+        return pad_estimable(inner, self._kept)
 
     @property
     def n_params(self) -> int:
-        """Number of coefficients (terms × non-reference classes for categorical)."""
-        return int(self.params.size)
+        """Number of estimated coefficients (terms × non-reference classes for
+        categorical), aliased ones not counted: R's rank."""
+        return int(np.count_nonzero(self._kept))
 
     @cached_property
     def _cov(self) -> FloatArray:
         if self.cov_type == "nonrobust":
-            return self._factor.inverse()
-        return robust_covariance(self._problem, self._eta, self._factor.inverse(),
-                                 self.cov_type, self._groups, default_backend())
+            return self._expand(self._factor.inverse())
+        bread = np.nan_to_num(self._expand(self._factor.inverse()))  # aliased: no weight
+        cov = robust_covariance(self._problem, self._eta, bread, self.cov_type,
+                                self._groups, default_backend(), rank=self.n_params)
+        cov[~self._kept, :] = cov[:, ~self._kept] = np.nan
+        return cov
 
     def cov_params(self) -> pd.DataFrame:
         """Covariance of the estimates: the inverse of the information XᵀWX, or the
@@ -117,7 +135,7 @@ class GLMResults:
     @cached_property
     def bse(self) -> pd.Series | pd.DataFrame:
         """Standard errors, shaped like :attr:`params`, from :meth:`cov_params`."""
-        var = (self._factor.inverse_diagonal() if self.cov_type == "nonrobust"
+        var = (self._expand(self._factor.inverse_diagonal()) if self.cov_type == "nonrobust"
                else np.diag(self._cov))
         return self._layout.coef(np.sqrt(var), "std_err")
 
@@ -148,8 +166,6 @@ class GLMResults:
         if not 0 < alpha < 1:
             raise InputError(f"alpha must be between 0 and 1, got {alpha}")
         if method == "profile":
-            from .inference import profile_conf_int
-
             return profile_conf_int(self, alpha)
         if method != "wald":
             raise InputError(f"method must be 'wald' or 'profile', got {method!r}")
@@ -160,8 +176,6 @@ class GLMResults:
     def wald_test(self, restriction: Any) -> Any:
         """Wald χ² test of a term, coefficients or R·β = q: see
         :func:`expfam.inference.wald_test`."""
-        from .inference import wald_test
-
         return wald_test(self, restriction)
 
     # -- fitted values ---------------------------------------------------
@@ -369,8 +383,6 @@ class GLMResults:
     def with_reference(self, reference: Any) -> GLMResults:
         """This categorical fit expressed against another reference class, without
         refitting (see :func:`expfam.change_reference`)."""
-        from .multinomial import change_reference
-
         return change_reference(self, reference)
 
     # -- reporting -------------------------------------------------------

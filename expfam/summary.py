@@ -119,6 +119,9 @@ class Summary:
             blocks = [(f"{name} = {label(c)}", pd.DataFrame(table.xs(c, level="class")))
                       for c in model.classes.others]
         notes = []
+        if res.aliased:
+            notes.append(f"{len(res.aliased)} coefficient(s) not defined because of "
+                         f"singularities (aliased: {', '.join(res.aliased)}).")
         if terms is not None and terms.n_dropped:
             notes.append(f"{terms.n_dropped} row(s) with missing values were dropped.")
         if model.weights is not None:

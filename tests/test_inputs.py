@@ -156,7 +156,7 @@ def test_aliased_columns_are_named(data):
     y, X = data
     frame = pd.DataFrame(X, columns=["const", "a", "b"]).assign(c=lambda d: 2 * d["a"] - d["b"])
     with pytest.raises(ef.RankDeficientError, match="'c' is a linear combination of") as err:
-        ef.GLM(y, frame).fit()
+        ef.GLM(y, frame).fit(aliased="raise")
     assert set(err.value.aliased["c"]) == {"a", "b"}
 
 
@@ -164,7 +164,31 @@ def test_a_column_of_zeros_is_named(data):
     y, X = data
     frame = pd.DataFrame(X, columns=["const", "a", "b"]).assign(z=0.0)
     with pytest.raises(ef.RankDeficientError, match="'z' is zero"):
-        ef.GLM(y, frame).fit()
+        ef.GLM(y, frame).fit(aliased="raise")
+
+
+@pytest.mark.parametrize("method", ["irls", "lbfgs"])
+def test_aliased_coefficients_are_nan_and_the_rest_is_fitted(data, method):
+    # R's default: fit the estimable columns, report the aliased ones as NA.
+    y, X = data
+    frame = pd.DataFrame(X, columns=["const", "a", "b"])
+    with pytest.warns(ef.DataWarning, match="'c' is a linear combination of 'a', 'b'"):
+        res = ef.GLM(y, frame.assign(c=lambda d: 2 * d["a"] - d["b"])).fit(method)
+    ref = ef.GLM(y, frame).fit(method)
+    assert np.isnan(res.params["c"]) and np.isnan(res.bse["c"]) and np.isnan(res.pvalues["c"])
+    np.testing.assert_allclose(res.params.drop("c"), ref.params, rtol=1e-6)
+    np.testing.assert_allclose(res.bse.drop("c"), ref.bse, rtol=1e-6)
+    assert res.llf == pytest.approx(ref.llf) and res.aic == pytest.approx(ref.aic)
+    assert res.df_model == ref.df_model and res.df_resid == ref.df_resid
+    assert res.aliased == {"c": ["a", "b"]}
+    assert np.isnan(res.cov_params().loc["c"]).all()
+    robust = ef.GLM(y, frame.assign(c=lambda d: 2 * d["a"] - d["b"])).fit(cov_type="HC1")
+    np.testing.assert_allclose(robust.bse.drop("c"), ef.GLM(y, frame).fit(
+        cov_type="HC1").bse, rtol=1e-6)
+    assert "not defined because of singularities" in str(res.summary())
+    np.testing.assert_allclose(res.predict(), ref.predict(), rtol=1e-8)
+    with pytest.raises(ef.InputError, match="aliased must be"):
+        ef.GLM(y, frame).fit(aliased="drop")
 
 
 def test_start_params_of_the_wrong_length(data):
