@@ -5,7 +5,8 @@
 # (R 4.2.2 with Debian's r-cran-sandwich and r-cran-mass; sessionInfo is
 # written next to the results).  Reads validation/data/sandwich_<name>.csv,
 # written by `python -m validation.edge_cases --export`, and writes
-# validation/r/results/sandwich_<name>_<what>.csv:
+# validation/r/results/sandwich_<name>_<what>.csv (every fit refitted from its
+# estimate, so that R's weights are those at the estimate):
 #   coef            estimate and model-based standard error
 #   vcov_HC0..HC3   sandwich::vcovHC(fit, type = ...)
 #   vcov_CL         sandwich::vcovCL(fit, cluster = g, type = "HC1"): with the
@@ -25,7 +26,12 @@ write <- function(value, name, what) {
 
 run <- function(name, full, restricted, family, cluster, prepare = identity) {
   d <- prepare(read.csv(file.path("validation/data", paste0("sandwich_", name, ".csv"))))
-  fit <- glm(full, family = family, data = d)
+  # glm takes its covariance from the weights of the iteration before the last;
+  # one more pass from the estimate puts those weights (and sandwich's bread and
+  # hat values) at the maximum-likelihood estimate, as expfam reports them.
+  first <- glm(full, family = family, data = d, control = glm.control(epsilon = 1e-14))
+  fit <- glm(full, family = family, data = d, start = coef(first),
+             control = glm.control(epsilon = 1e-14))
   small <- glm(restricted, family = family, data = d)
   write(data.frame(estimate = coef(fit), std_error = sqrt(diag(vcov(fit)))), name, "coef")
   for (type in c("HC0", "HC1", "HC2", "HC3")) {
