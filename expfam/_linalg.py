@@ -72,6 +72,11 @@ class CholeskyFactor:
         with _blas_for(self._factor[0]):
             return s * linalg.cho_solve(self._factor, s * b, check_finite=False)
 
+    def log_determinant(self) -> float:
+        """log|H|, from the factor of the equilibrated matrix and its scaling."""
+        return float(2.0 * np.sum(np.log(np.diag(self._factor[0])))
+                     - 2.0 * np.sum(np.log(self._scale)))
+
     def inverse(self) -> FloatArray:
         """H⁻¹, symmetrised."""
         inv = self.solve(np.eye(len(self._scale)))

@@ -96,6 +96,20 @@ class GLMProblem:
         """The smallest attainable loss, −Σ w·A*(t): the deviance is 2·(loss − this)."""
         return -float(np.dot(self.weights, self.family.dual_log_partition(self.target)))
 
+    def null_eta(self, intercept: bool) -> FloatArray:
+        """η of the null model: intercept only (with the offset) if the model has an
+        intercept, else the offset alone, as R's ``glm`` defines the null deviance."""
+        if not intercept:
+            return np.zeros(self.eta_shape) if self.offset is None else self.offset
+        if self.offset is None:
+            mean = self.weights @ self.target / self.total_weight
+            return np.broadcast_to(self.family.natural_from_mean(mean), self.eta_shape).copy()
+        from .solvers import irls  # the solvers import this module
+
+        ones = GLMProblem(np.ones((self.n_obs, 1)), self.target, self.weights, self.offset,
+                          self.family)
+        return irls(ones).eta
+
     def flat(self, coef: np.ndarray) -> FloatArray:
         """Coefficients as one vector, class-major for categorical (column by column)."""
         return np.asarray(coef, dtype=np.float64).reshape(-1, order="F")

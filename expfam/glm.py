@@ -250,6 +250,7 @@ class GLM:
         cov_type: str = "nonrobust",
         groups: ArrayLike | None = None,
         aliased: str = "nan",
+        penalty: str | None = None,
         **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
@@ -281,6 +282,11 @@ class GLM:
             Columns that are linear combinations of earlier ones: fit the rest
             and report theirs as NaN with a warning (as R), or raise
             :class:`RankDeficientError` naming them.
+        penalty : {None, "firth"}
+            ``"firth"``: Firth's bias-reduced (Jeffreys-penalized) likelihood for
+            Bernoulli and binomial models, finite under separation; standard
+            errors from the information at the estimate, ``conf_int(method=
+            "profile")`` from the penalized likelihood (as R's ``logistf``).
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
@@ -298,6 +304,13 @@ class GLM:
         ConvergenceWarning
             If the fit stops before converging; the message says why.
         """
+        if penalty not in (None, "firth"):
+            raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
+        if penalty == "firth":
+            if method.lower() not in ("irls", "newton"):
+                raise InputError(f"penalty='firth' is fitted by Newton's method; method="
+                                 f"{method!r} does not apply")
+            method = "firth"
         solver = get_solver(method)
         check_options(method, options)
         if cov_type not in COV_TYPES:

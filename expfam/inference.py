@@ -5,6 +5,7 @@ profile-likelihood confidence intervals (as R's ``confint`` for ``glm``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from scipy import optimize, stats
 
 from ._problem import GLMProblem
 from .errors import InputError
-from .solvers import irls
+from .solvers import firth, irls
 
 if TYPE_CHECKING:
     from .results import GLMResults
@@ -134,7 +135,8 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
     The interval for β_j holds the values b at which the deviance of the fit
     with β_j fixed at b (the others re-estimated) exceeds the minimum by at
     most χ²₁(1 − α); each end is found by root finding (R interpolates a spline
-    through a grid of profile points, so the two agree to about 1e-4).
+    through a grid of profile points, so the two agree to about 1e-4).  For a
+    Firth fit the profile is of the penalized likelihood (as R's ``logistf``).
     """
     if res.model.classes is not None:
         raise InputError("profile intervals are for single-response families; use "
@@ -144,37 +146,61 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
     wanted = names if terms is None else [str(t) for t in np.atleast_1d(terms)]
     beta, bse = res.solver.coef, res.bse.to_numpy()
     limit = stats.chi2.isf(alpha, 1)
+    firth_fit = res.solver.penalized_loss is not None
     rows = {}
     for name in wanted:
         if name not in names:
             raise InputError(f"{name!r} is not a coefficient; they are {', '.join(names)}")
         j = names.index(name)
-        rows[name] = [_profile_end(problem, beta, bse[j], j, side, res.solver.loss, limit)
-                      for side in (-1.0, 1.0)]
+        if firth_fit:
+            assert res.solver.penalized_loss is not None
+            profile = _penalized_profile(problem, beta, j, res.solver.penalized_loss)
+        else:
+            profile = _profile(problem, beta, j, res.solver.loss)
+        rows[name] = [_end(profile, beta[j], bse[j], side, limit) for side in (-1.0, 1.0)]
     return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
 
 
-def _profile_end(problem: GLMProblem, beta: np.ndarray, se: float, j: int, side: float,
-                 loss_min: float, limit: float) -> float:
-    """Where twice the profile loss gain reaches ``limit`` on one side of β̂_j."""
+def _profile(problem: GLMProblem, beta: np.ndarray, j: int,
+             loss_min: float) -> Callable[[float], float]:
+    """b ↦ twice the loss gain with β_j fixed at b (the column moves to the offset)."""
     others = [c for c in range(problem.n_features) if c != j]
     x_j = np.asarray(problem.exog[:, j], dtype=float)
     reduced = np.asarray(problem.exog[:, others], dtype=float)
     base = np.zeros(problem.n_obs) if problem.offset is None else problem.offset
 
-    def excess(b: float) -> float:
+    def gain(b: float) -> float:
         sub = GLMProblem(reduced, problem.target, problem.weights, base + b * x_j,
                          problem.family)
-        fit = irls(sub, start=beta[others])
-        return 2.0 * (fit.loss - loss_min) - limit
+        return 2.0 * (irls(sub, start=beta[others]).loss - loss_min)
 
-    step = max(se, 1e-8 * max(1.0, abs(beta[j])))
-    far = beta[j] + side * 2.0 * step
+    return gain
+
+
+def _penalized_profile(problem: GLMProblem, beta: np.ndarray, j: int,
+                       loss_min: float) -> Callable[[float], float]:
+    """The same for Firth's penalized loss, whose penalty needs every column."""
+    def gain(b: float) -> float:
+        start = beta.copy()
+        start[j] = b
+        fit = firth(problem, start=start, fixed=[j])
+        assert fit.penalized_loss is not None
+        return 2.0 * (fit.penalized_loss - loss_min)
+
+    return gain
+
+
+def _end(gain: Callable[[float], float], estimate: float, se: float, side: float,
+         limit: float) -> float:
+    """Where the profile gain reaches ``limit`` on one side of the estimate."""
+    step = max(se, 1e-8 * max(1.0, abs(estimate)))
+    far = estimate + side * 2.0 * step
     for _ in range(60):  # widen until the profile crosses the limit
-        if excess(far) > 0:
+        if gain(far) > limit:
             break
-        far = beta[j] + 2.0 * (far - beta[j])
+        far = estimate + 2.0 * (far - estimate)
     else:
         return float(side * np.inf)  # the likelihood never drops enough: unbounded
-    lo, hi = sorted((beta[j], far))
-    return float(optimize.brentq(excess, lo, hi, xtol=1e-10 * max(1.0, abs(beta[j]))))
+    lo, hi = sorted((estimate, far))
+    return float(optimize.brentq(lambda b: gain(b) - limit, lo, hi,
+                                 xtol=1e-10 * max(1.0, abs(estimate))))

@@ -28,7 +28,7 @@ from .inference import profile_conf_int, wald_test
 from .multinomial import change_reference
 from .plotting import plot_convergence
 from .separation import Separation
-from .solvers import SolverResult, get_solver
+from .solvers import SolverResult
 from .summary import Summary
 
 if TYPE_CHECKING:
@@ -225,19 +225,14 @@ class GLMResults:
 
     @cached_property
     def _null_eta(self) -> FloatArray:
-        """η of the null model: intercept only (with the offset) if the model has an
-        intercept, else the offset alone, as R's ``glm`` defines the null deviance."""
-        problem = self._problem
-        offset = self.model.offset
-        if not self.model.k_constant:
-            return np.zeros(problem.eta_shape) if offset is None else offset
-        if offset is None:
-            mean = problem.weights @ problem.target / problem.total_weight
-            return np.broadcast_to(self.model.family.natural_from_mean(mean),
-                                   problem.eta_shape).copy()
-        ones = GLMProblem(np.ones((problem.n_obs, 1)), problem.target, problem.weights,
-                          offset, problem.family)
-        return get_solver("irls")(ones).eta
+        return self._problem.null_eta(bool(self.model.k_constant))
+
+    @property
+    def penalized_llf(self) -> float:
+        """Firth fits: the penalized log-likelihood llf + ½·log|XᵀWX| (logistf's
+        ``loglik``); NaN for unpenalized fits."""
+        pen = self.solver.penalized_loss
+        return float("nan") if pen is None else self.llf - (pen - self.solver.loss)
 
     @cached_property
     def llnull(self) -> float:

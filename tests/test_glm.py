@@ -38,7 +38,11 @@ def simulate(family, n, p, seed, scale=0.5, trials=None):
 
 
 def assert_matches_statsmodels(res, ref, *, llf=True):
-    np.testing.assert_allclose(res.params, ref.params, rtol=1e-6, atol=1e-10)
+    # R's deviance criterion (tol=1e-8) leaves the estimate ~1e-7 standard errors
+    # from the exact optimum: relative 1e-6, or 1e-6 standard errors near zero.
+    diff = np.abs(np.asarray(res.params) - np.asarray(ref.params))
+    scale = np.maximum(np.abs(np.asarray(ref.params)), np.asarray(ref.bse))
+    assert np.all(diff <= 1e-6 * scale + 1e-12), diff / scale
     np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-5)
     if llf:
         np.testing.assert_allclose(res.llf, ref.llf, rtol=1e-6)

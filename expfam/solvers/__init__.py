@@ -9,29 +9,41 @@ from typing import Any
 
 from ..errors import InputError
 from ._result import SolverResult
+from .firth import firth
 from .gradient import gradient_descent, lbfgs
 from .irls import irls
 from .sgd import sgd
 
-__all__ = ["SOLVERS", "SOLVER_NAMES", "SolverResult", "check_options", "get_solver",
-           "gradient_descent", "irls", "lbfgs", "sgd"]
+__all__ = [
+    "SOLVERS",
+    "SOLVER_NAMES",
+    "SolverResult",
+    "check_options",
+    "firth",
+    "get_solver",
+    "gradient_descent",
+    "irls",
+    "lbfgs",
+    "sgd",
+]
 
 Solver = Callable[..., SolverResult]
 
 #: Newton's method and IRLS take identical steps for canonical links, so both
 #: names run the same solver.
 SOLVERS: dict[str, Solver] = {"irls": irls, "newton": irls, "gd": gradient_descent,
-                              "sgd": sgd, "lbfgs": lbfgs}
+                              "sgd": sgd, "lbfgs": lbfgs, "firth": firth}
 #: How summaries and plots name them.
 SOLVER_NAMES = {"irls": "IRLS (Newton)", "newton": "IRLS (Newton)", "gd": "gradient descent",
-                "sgd": "SGD", "lbfgs": "L-BFGS"}
+                "sgd": "SGD", "lbfgs": "L-BFGS", "firth": "Firth penalized likelihood"}
 
 
 def check_options(method: str, options: dict[str, Any]) -> None:
     """Unknown solver options are an error that lists the known ones."""
     solver = get_solver(method)
     known = [name for name in inspect.signature(solver).parameters
-             if name not in ("problem", "start", "tol", "max_iter", "backend", "names")]
+             if name not in ("problem", "start", "tol", "max_iter", "backend", "names",
+                             "fixed")]
     unknown = sorted(set(options) - set(known))
     if unknown:
         listed = ", ".join(known) if known else "none besides tol and max_iter"

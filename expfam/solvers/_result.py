@@ -39,6 +39,9 @@ class SolverResult:
     history : list of dict
         One entry per pass over rows: ``stage`` (rows used), ``kind``,
         ``loss`` (mean per unit weight), ``grad_norm``, ``decrement``, ``step``.
+    penalized_loss : float, optional
+        For a penalized fit (Firth): the loss minus the penalty's log-likelihood
+        term, at ``coef``.
     """
 
     coef: FloatArray
@@ -51,3 +54,4 @@ class SolverResult:
     message: str
     n_boundary: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    penalized_loss: float | None = None
