@@ -25,6 +25,7 @@ from ._data import (
     default_names,
     row_index,
 )
+from ._diagnostics import scale_hint, why_not_converged
 from ._problem import GLMProblem
 from ._response import Classes, binomial_pair, class_response
 from ._robust import COV_TYPES
@@ -42,7 +43,7 @@ from .formula import FormulaTerms, model_frame
 from .multinomial import OneVsRest, mnlogit, one_vs_rest
 from .results import GLMResults
 from .separation import boundary_message, detect_separation
-from .solvers import SolverResult, check_options, get_solver
+from .solvers import check_options, get_solver
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
 
@@ -335,7 +336,7 @@ class GLM:
                                             options)
         except NumericalError as err:
             check_exog_finite(self.exog, self.exog_names)
-            raise NumericalError(f"{err}. {_scale_hint(self.exog, self.exog_names)}") from None
+            raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
                              groups=groups, aliased=found)
         if found:
@@ -353,36 +354,14 @@ class GLM:
                                            self.exog_names, results.separation),
                           SeparationWarning, stacklevel=2)
         if not record.converged:
-            warnings.warn(self._why_not_converged(record), ConvergenceWarning, stacklevel=2)
+            warnings.warn(why_not_converged(self.family.name, record, results.separation,
+                                            self.exog, self.exog_names),
+                          ConvergenceWarning, stacklevel=2)
         return results
-
-    def _why_not_converged(self, record: SolverResult) -> str:
-        message = f"the {self.family.name} GLM did not converge: {record.message}."
-        if record.n_boundary:
-            return message + (" Fitted values are on the boundary at some rows (see the "
-                              "SeparationWarning): more iterations will not help.")
-        if record.method in ("gd", "sgd", "lbfgs"):
-            more = "epochs" if record.method == "sgd" else "max_iter"
-            return message + (f" Raise {more}, or fit with method='irls' (Newton), which "
-                              "converges in a few iterations.")
-        if "iteration limit" in record.message:
-            return message + " Raise max_iter, or rescale predictors of very different sizes."
-        return message + " The data may be too ill-conditioned for a stable fit."
 
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
-
-
-def _scale_hint(exog: np.ndarray, names: list[str]) -> str:
-    """Name the columns whose magnitudes make a fit overflow, if any."""
-    with np.errstate(invalid="ignore"):
-        big = np.nanmax(np.abs(np.asarray(exog, dtype=np.float64)), axis=0)
-    culprits = [f"{names[j]!r} (up to {big[j]:.3g})" for j in np.flatnonzero(big > 1e100)]
-    if culprits:
-        return (f"Predictor values are too large to compute with: {', '.join(culprits)}; "
-                "rescale them (e.g. to standard units)")
-    return "Check the predictors for extreme values or near-collinearity"
 
 
 def _name_of(values: Any, default: str) -> str:

@@ -215,8 +215,29 @@ def test_separation_is_named_when_the_iteration_limit_stops_the_fit():
     x = np.linspace(-1, 1, 40)
     y = (x > 0).astype(float)
     with pytest.warns(ef.SeparationWarning), pytest.warns(
-            ef.ConvergenceWarning, match="boundary.*more iterations will not help"):
+            ef.ConvergenceWarning, match="separated.*more iterations will not help.*firth"):
         ef.GLM(y, ef.add_constant(x)).fit(max_iter=8)
+
+
+def test_non_convergence_names_scaling_and_collinearity():
+    from expfam._diagnostics import why_not_converged
+    from expfam.solvers import SolverResult
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 2))
+    exog = np.column_stack([np.ones(50), x[:, 0] * 1e7, x[:, 1] * 1e-2])
+    hessian = exog.T @ exog
+    record = SolverResult(coef=np.zeros(3), eta=np.zeros(50), loss=0.0, hessian=hessian,
+                          converged=False, n_iter=3, method="irls",
+                          message="iteration limit reached (max_iter=3)")
+    text = why_not_converged("bernoulli", record, None, exog, ["const", "big", "small"])
+    assert "differ in scale by" in text and "'big' against 'small'" in text
+    near = np.column_stack([np.ones(50), x[:, 0], x[:, 0] + 1e-5 * x[:, 1]])
+    record = SolverResult(coef=np.zeros(3), eta=np.zeros(50), loss=0.0,
+                          hessian=near.T @ near, converged=False, n_iter=3, method="irls",
+                          message="iteration limit reached (max_iter=3)")
+    text = why_not_converged("bernoulli", record, None, near, ["const", "a", "b"])
+    assert "nearly collinear" in text
 
 
 def test_step_halving_recovers_from_a_bad_start():
