@@ -119,6 +119,13 @@ class Summary:
             blocks = [(f"{name} = {label(c)}", pd.DataFrame(table.xs(c, level="class")))
                       for c in model.classes.others]
         notes = []
+        sep = res.separation
+        if sep is not None and sep.separated:
+            names = [n for n, used in zip(res.model.exog_names, sep.involved, strict=True)
+                     if used]
+            notes.append(f"The outcomes are separated: the estimates of {', '.join(names)} "
+                         "do not exist (they run off to infinity); the values shown are where "
+                         "the fit stopped. Drop those terms or refit with penalty='firth'.")
         if res.aliased:
             notes.append(f"{len(res.aliased)} coefficient(s) not defined because of "
                          f"singularities (aliased: {', '.join(res.aliased)}).")

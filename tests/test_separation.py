@@ -38,6 +38,7 @@ def test_multinomial_separation_names_the_terms():
     with pytest.warns(ef.SeparationWarning, match="quasi-completely separate.*petal_length"):
         res = ef.mnlogit("species ~ petal_length + sepal_width", iris).fit()
     assert res.separation.separated
+    assert "the values shown are where the fit stopped" in str(res.summary())
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # not separated: no warning at all
         ef.mnlogit("party ~ self_lr + age", ef.datasets.load("anes96")).fit()
