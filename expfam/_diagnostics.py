@@ -16,7 +16,7 @@ from .errors import RankDeficientError
 from .separation import Separation
 from .solvers import SolverResult
 
-__all__ = ["scale_hint", "why_not_converged"]
+__all__ = ["information_factor", "scale_hint", "why_not_converged"]
 
 #: Column scales (root mean squares) further apart than this slow Newton down.
 SCALE_SPREAD = 1e6
@@ -58,8 +58,23 @@ def why_not_converged(family: str, record: SolverResult, separation: Separation 
                       f"({big!r} against {small!r}); rescale them")
     if not causes and "iteration limit" in record.message:
         causes.append("the iteration limit was reached first; raise max_iter")
-    return message + " " + "; ".join(causes or [
-        "the data may be too ill-conditioned for a stable fit"]).capitalize() + "."
+    text = "; ".join(causes or ["the data may be too ill-conditioned for a stable fit"])
+    return f"{message} {text[0].upper()}{text[1:]}."
+
+
+def information_factor(hessian: np.ndarray, names: Sequence[str],
+                       on_boundary: bool) -> CholeskyFactor:
+    """The factorised information; singular on the boundary means separation, not
+    collinearity, and the error says so."""
+    try:
+        return CholeskyFactor(hessian, names)
+    except RankDeficientError:
+        if not on_boundary:
+            raise
+        raise RankDeficientError(
+            "the information matrix is singular at the estimate because fitted values are on "
+            "the boundary (see the SeparationWarning): the standard errors do not exist. "
+            "Drop the separating terms or refit with penalty='firth'") from None
 
 
 def scale_hint(exog: np.ndarray, names: list[str]) -> str:

@@ -112,7 +112,8 @@ def aliased_columns(hessian: FloatArray, names: Sequence[str]) -> dict[str, list
         if not diag[j] > 0:
             out[names[j]] = []
             continue
-        scale = 1.0 / np.sqrt(diag[j] * diag[kept]) if kept else np.zeros(0)
+        with np.errstate(divide="ignore"):  # a column that vanishes: infinite scale, caught
+            scale = 1.0 / np.sqrt(diag[j] * diag[kept]) if kept else np.zeros(0)
         cross = hessian[kept, j] * scale  # unit-diagonal entries (kept, j)
         z = linalg.solve_triangular(lower, cross, lower=True) if kept else cross
         residual = 1.0 - float(z @ z)

@@ -80,7 +80,10 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     if cov_type == "cluster":
         codes = _group_codes(groups, problem.n_obs)
         n_groups = int(codes.max()) + 1
-        if n_groups < 2:
+        # Groups whose rows all have zero weight are not observed: not counted in G.
+        observed = int(np.count_nonzero(np.bincount(codes, weights=problem.weights,
+                                                    minlength=n_groups) > 0))
+        if observed < 2:
             raise InputError("cov_type='cluster' needs at least two groups")
 
         def group_sums(rows: slice) -> FloatArray:
@@ -90,7 +93,7 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
 
         totals = backend.map_sum(group_sums, problem.n_obs)
         meat = totals.T @ totals
-        meat *= n_groups / (n_groups - 1) * (n - 1) / (n - k)
+        meat *= observed / (observed - 1) * (n - 1) / (n - k)
     else:
         power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
         if power and problem.target.ndim == 2:
@@ -118,7 +121,7 @@ def _group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
     if isinstance(groups, str):
         raise InputError(f"groups={groups!r}: give the labels themselves (e.g. "
                          f"data[{groups!r}]), one per row of the model")
-    labels = np.asarray(groups)
+    labels = np.asarray(groups, dtype=object) if not isinstance(groups, np.ndarray) else groups
     if labels.shape != (n,):
         raise InputError(f"groups has shape {labels.shape}; the model has {n} rows")
     missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in labels])

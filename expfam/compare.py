@@ -60,6 +60,15 @@ def _auc(score: np.ndarray, positive: np.ndarray) -> float:
     return float((ranks[positive == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
+def _holdout(labels: pd.Series, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A stratified random test set: round(fraction·n_k) rows of each class."""
+    test = np.zeros(len(labels), dtype=bool)
+    for value in pd.unique(labels):
+        rows = np.flatnonzero((labels == value).to_numpy())
+        test[rng.choice(rows, round(fraction * len(rows)), replace=False)] = True
+    return test
+
+
 def _folds(labels: pd.Series, k: int, rng: np.random.Generator) -> np.ndarray:
     """A fold number per row, stratified: each class is dealt round the folds."""
     fold = np.empty(len(labels), dtype=np.int64)
@@ -129,7 +138,10 @@ class Comparison:
         labels = self._labels()
         k = len(self.generative.model.classes.labels)
         p = len(self.generative.model.exog_names)
-        pool_size = int(len(self.data) * (1 - test_fraction))
+        if not 0 < test_fraction < 1:
+            raise InputError(f"test_fraction must be between 0 and 1, got {test_fraction}")
+        counts = labels.value_counts()
+        pool_size = int((counts - np.round(counts * test_fraction).astype(int)).sum())
         if sizes is None:
             start = max(4 * k, 2 * (p + 1))
             grid = [int(s) for s in np.unique(np.geomspace(start, pool_size, 8).astype(int))]
@@ -140,7 +152,7 @@ class Comparison:
                              f"are left after holding out {test_fraction:.0%} for testing")
         records = []
         for repeat in range(repeats):
-            test = _folds(labels, round(1 / test_fraction), rng) == 0
+            test = _holdout(labels, test_fraction, rng)
             pool = rng.permutation(np.flatnonzero(~test))
             for size in grid:
                 train = pool[:size]
@@ -249,6 +261,10 @@ def compare(formula: str, data: pd.DataFrame, folds: int = 5, random_state: int 
         raise InputError(f"folds must be at least 2, got {folds}")
     data = data.reset_index(drop=True)
     gen = lda(formula, data, **lda_options).fit()
+    if gen.model.formula is not None and not gen.model.formula.has_intercept:
+        raise InputError("compare needs a formula with an intercept: LDA's implied "
+                         "coefficients always include one (b_k), so without it the two fits "
+                         "are different models")
     if gen.model.formula is not None and gen.model.formula.n_dropped:
         raise InputError("compare needs complete rows: drop the rows with missing values "
                          "first, so that both fits and every fold see the same data")

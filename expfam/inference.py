@@ -5,6 +5,7 @@ profile-likelihood confidence intervals (as R's ``confint`` for ``glm``).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from ._problem import GLMProblem
-from .errors import InputError
+from .errors import InputError, RankDeficientError
 from .solvers import firth, irls
 
 if TYPE_CHECKING:
@@ -83,9 +84,16 @@ def wald_test(res: GLMResults, restriction: Any) -> TestResult:
     those, a matrix R (testing R·β = 0) or a pair (R, q).
     """
     r, q, text = _restriction(res, restriction)
-    beta = res._problem.flat(res.solver.coef)
+    if r.shape[0] == 0:
+        raise InputError("no restriction to test")
+    kept = res._kept
+    if np.any(r[:, ~kept] != 0):
+        raise InputError(f"the restriction involves aliased coefficients "
+                         f"({', '.join(res.aliased)}), which are not estimable")
+    r = r[:, kept]
+    beta = res._problem.flat(res.solver.coef)[kept]
     diff = r @ beta - q
-    middle = r @ res._cov @ r.T
+    middle = r @ res._cov[np.ix_(kept, kept)] @ r.T
     try:
         statistic = float(diff @ np.linalg.solve(middle, diff))
     except np.linalg.LinAlgError:
@@ -105,6 +113,15 @@ def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
     if a.family != b.family:
         raise InputError(f"the fits use different families ({a.family.name}, "
                          f"{b.family.name}); a likelihood-ratio test needs one")
+    if restricted.solver.penalized_loss is not None or full.solver.penalized_loss is not None:
+        raise InputError("lr_test compares maximum-likelihood fits; a Firth fit's likelihood "
+                         "is penalized (compare them with profile intervals instead)")
+    offsets = [np.zeros(1) if m.offset is None else np.asarray(m.offset) for m in (a, b)]
+    if not (offsets[0].shape == offsets[1].shape and np.array_equal(offsets[0], offsets[1])
+            ) and not (
+            a.offset is None and b.offset is None):
+        raise InputError("the fits have different offsets; a likelihood-ratio test needs the "
+                         "same offset in both")
     same_rows = (a.exog.shape[0] == b.exog.shape[0]
                  and np.array_equal(restricted._problem.target, full._problem.target)
                  and np.array_equal(restricted._problem.weights, full._problem.weights))
@@ -141,16 +158,24 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
     if res.model.classes is not None:
         raise InputError("profile intervals are for single-response families; use "
                          "conf_int() (Wald) for a categorical model")
-    problem = res._problem
-    names = res.model.exog_names
-    wanted = names if terms is None else [str(t) for t in np.atleast_1d(terms)]
-    beta, bse = res.solver.coef, res.bse.to_numpy()
-    limit = stats.chi2.isf(alpha, 1)
     firth_fit = res.solver.penalized_loss is not None
-    rows = {}
-    for name in wanted:
-        if name not in names:
-            raise InputError(f"{name!r} is not a coefficient; they are {', '.join(names)}")
+    if not firth_fit and res.separation is not None and res.separation.separated:
+        raise InputError("the outcomes are separated, so the estimates do not exist and the "
+                         "profile likelihood has no finite ends; fit with penalty='firth'")
+    all_names = res.model.exog_names
+    wanted = all_names if terms is None else [str(t) for t in np.atleast_1d(terms)]
+    unknown = [n for n in wanted if n not in all_names]
+    if unknown:
+        raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
+                         f"{', '.join(all_names)}")
+    # Aliased columns are not estimable: profile the others on the reduced design.
+    kept = np.flatnonzero(res._kept)
+    problem = dataclasses.replace(res._problem, exog=np.asarray(res._problem.exog)[:, kept])
+    names = [all_names[k] for k in kept]
+    beta, bse = res.solver.coef[kept], res.bse.to_numpy()[kept]
+    limit = stats.chi2.isf(alpha, 1)
+    rows = {name: [np.nan, np.nan] for name in wanted if name not in names}
+    for name in (n for n in wanted if n in names):
         j = names.index(name)
         if firth_fit:
             assert res.solver.penalized_loss is not None
@@ -158,7 +183,8 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
         else:
             profile = _profile(problem, beta, j, res.solver.loss)
         rows[name] = [_end(profile, beta[j], bse[j], side, limit) for side in (-1.0, 1.0)]
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
+    return table.loc[wanted]
 
 
 def _profile(problem: GLMProblem, beta: np.ndarray, j: int,
@@ -190,9 +216,17 @@ def _penalized_profile(problem: GLMProblem, beta: np.ndarray, j: int,
     return gain
 
 
-def _end(gain: Callable[[float], float], estimate: float, se: float, side: float,
+def _end(profile: Callable[[float], float], estimate: float, se: float, side: float,
          limit: float) -> float:
     """Where the profile gain reaches ``limit`` on one side of the estimate."""
+    def gain(b: float) -> float:  # a profile fit that fails is far beyond the limit
+        try:
+            with np.errstate(all="ignore"):  # far out, the fit may overflow: see below
+                value = profile(b)
+        except (RankDeficientError, ValueError):
+            return 1e6 * limit
+        return value if np.isfinite(value) else 1e6 * limit
+
     step = max(se, 1e-8 * max(1.0, abs(estimate)))
     far = estimate + side * 2.0 * step
     for _ in range(60):  # widen until the profile crosses the limit

@@ -18,6 +18,7 @@ from scipy import stats
 
 from ._aliasing import pad_estimable
 from ._blocks import default_backend
+from ._diagnostics import information_factor
 from ._layout import Layout, like
 from ._linalg import CholeskyFactor
 from ._problem import GLMProblem
@@ -102,7 +103,8 @@ class GLMResults:
         """The information of the estimable coefficients, factorised."""
         kept = self._kept
         names = [str(n) for n, k in zip(self._layout.flat_index, kept, strict=True) if k]
-        return CholeskyFactor(self.solver.hessian[np.ix_(kept, kept)], names)
+        return information_factor(self.solver.hessian[np.ix_(kept, kept)], names,
+                                  self.solver.n_boundary > 0)
 
     def _expand(self, inner: FloatArray) -> FloatArray:
         return pad_estimable(inner, self._kept)

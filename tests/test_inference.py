@@ -92,3 +92,53 @@ def test_profile_interval_contains_the_estimate_and_is_asymmetric():
     assert np.all(profile["lower"] < res.params) and np.all(res.params < profile["upper"])
     # The likelihood is skewed here: the profile interval is not the Wald one.
     assert not np.allclose(profile, wald, rtol=1e-2)
+
+
+# -- regressions found in review ------------------------------------------------------
+def test_aliased_columns_with_tests_and_profiles():
+    cars = ef.datasets.load("mtcars").assign(wt2=lambda d: 2 * d.wt)
+    with pytest.warns(ef.DataWarning):
+        res = ef.logit("am ~ hp + wt + wt2", cars).fit()
+    ref = ef.logit("am ~ hp + wt", cars).fit()
+    assert res.wald_test("hp").statistic == pytest.approx(ref.wald_test("hp").statistic)
+    with pytest.raises(ef.InputError, match="aliased"):
+        res.wald_test("wt2")
+    profile = res.conf_int(method="profile")
+    np.testing.assert_allclose(profile.drop("wt2"), ref.conf_int(method="profile"),
+                               rtol=1e-8)
+    assert profile.loc["wt2"].isna().all()
+    with pytest.warns(ef.DataWarning, match="'I\\(2 \\* wt\\)' is a linear combination"):
+        multi = ef.mnlogit("gear ~ wt + I(2*wt)", cars).fit()
+    assert multi.params.loc["I(2 * wt)"].isna().all()
+
+
+def test_lr_test_refuses_different_offsets_and_penalized_fits():
+    breaks = ef.datasets.load("warpbreaks").assign(lt=0.1)
+    small = ef.glm("breaks ~ wool", breaks, family="poisson").fit()
+    shifted = ef.glm("breaks ~ wool + tension", breaks, family="poisson", offset="lt").fit()
+    with pytest.raises(ef.InputError, match="different offsets"):
+        ef.lr_test(small, shifted)
+    cars = ef.datasets.load("mtcars")
+    with pytest.raises(ef.InputError, match="penalized"):
+        ef.lr_test(ef.logit("am ~ hp", cars).fit(penalty="firth"),
+                   ef.logit("am ~ hp + wt", cars).fit(penalty="firth"))
+
+
+def test_cluster_groups_of_zero_weight_rows_are_not_counted():
+    cars = ef.datasets.load("mtcars")
+    weights = np.where(cars.cyl == 8, 0.0, 1.0)
+    with_zero = ef.logit("am ~ wt", cars, weights=weights).fit(
+        cov_type="cluster", groups=cars.carb)
+    kept = cars[cars.cyl != 8]
+    dropped = ef.logit("am ~ wt", kept).fit(cov_type="cluster", groups=kept.carb)
+    np.testing.assert_allclose(with_zero.bse, dropped.bse, rtol=1e-6)
+
+
+def test_profile_of_a_separated_fit():
+    sep = pd.DataFrame({"x": [1, 2, 3, 4, 5, 6, 7, 8.0], "y": [0, 0, 0, 0, 1, 1, 1, 1.0]})
+    firth = ef.logit("y ~ x", sep).fit(penalty="firth").conf_int(method="profile")
+    assert np.all(np.isfinite(firth.to_numpy()))
+    with pytest.warns(ef.SeparationWarning):
+        plain = ef.logit("y ~ x", sep).fit()
+    with pytest.raises(ef.InputError, match=r"separated.*firth"):
+        plain.conf_int(method="profile")

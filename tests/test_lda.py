@@ -223,3 +223,16 @@ def test_scores_against_sklearn():
     assert found["log_loss"] == pytest.approx(log_loss(truth, proba.to_numpy()), rel=1e-12)
     assert found["brier"] == pytest.approx(brier_score_loss(truth == "b", p), rel=1e-12)
     assert found["auc"] == pytest.approx(roc_auc_score(truth == "b", p), rel=1e-12)
+
+
+def test_compare_needs_an_intercept_and_holds_out_the_asked_fraction():
+    cars = ef.datasets.load("mtcars")
+    with pytest.raises(ef.InputError, match="intercept"):
+        ef.compare("am ~ wt + hp - 1", cars)
+    iris = ef.datasets.load("iris")
+    with pytest.warns(ef.SeparationWarning):  # setosa is separated by petal length
+        cmp = ef.compare("species ~ petal_length", iris, folds=3)
+    curve = cmp.learning_curve(repeats=1, test_fraction=0.4)
+    assert curve["size"].max() <= 90  # 150 rows, 60 held out
+    with pytest.raises(ef.InputError, match="only 90 rows"):
+        cmp.learning_curve(sizes=[100], repeats=1, test_fraction=0.4)

@@ -17,6 +17,7 @@ from scipy import optimize
 from .._blocks import Backend, blas_single_threaded, default_backend
 from .._problem import GLMProblem
 from .._typing import FloatArray
+from ..errors import InputError
 from ._objective import Standardized, finish
 from ._result import SolverResult
 
@@ -79,6 +80,8 @@ def gradient_descent(
     If no step lowers the loss measurably the fit has reached the limit of
     floating point and stops, converged.
     """
+    if learning_rate is not None and not learning_rate > 0:
+        raise InputError(f"learning_rate must be positive, got {learning_rate}")
     with blas_single_threaded():
         objective = Standardized.build(problem, backend or default_backend())
         gamma = _start(objective, start)

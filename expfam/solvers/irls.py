@@ -127,7 +127,10 @@ class _Evaluator:
                  names: Sequence[str] | None) -> None:
         self.problem = problem
         self.backend = backend
-        self.names = names
+        # Names per coefficient: a categorical model repeats the columns per class.
+        m = problem.n_natural
+        self.names = (None if names is None else list(names) if m == 1 else
+                      [f"{n} (class {c + 1})" for c in range(m) for n in names])
         self.history: list[dict[str, Any]] = []
         self.iterations = 0
 

@@ -90,6 +90,8 @@ def sgd(
     """
     if max_iter is not None:
         raise InputError("sgd counts passes over the data: give epochs= instead of max_iter=")
+    if learning_rate is not None and not learning_rate > 0:
+        raise InputError(f"learning_rate must be positive, got {learning_rate}")
     if batch_size < 1 or epochs < 1:
         raise InputError(f"batch_size and epochs must be positive, got {batch_size} and "
                          f"{epochs}")
