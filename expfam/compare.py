@@ -259,6 +259,9 @@ def compare(formula: str, data: pd.DataFrame, folds: int = 5, random_state: int 
     """
     if folds < 2:
         raise InputError(f"folds must be at least 2, got {folds}")
+    if "weights" in lda_options:
+        raise InputError("compare does not take weights: they would reach only one of the "
+                         "two fits; expand the rows, or fit ef.lda and ef.logit yourself")
     data = data.reset_index(drop=True)
     gen = lda(formula, data, **lda_options).fit()
     if gen.model.formula is not None and not gen.model.formula.has_intercept:
