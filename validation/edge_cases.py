@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 import expfam as ef
+from validation._differences import relative_difference
 
 DATA_DIR = Path(__file__).parent / "data"
 R_RESULTS = Path(__file__).parent / "r" / "results"
@@ -66,34 +67,27 @@ def _stored(case: EdgeCase, what: str) -> pd.DataFrame:
     return pd.read_csv(R_RESULTS / f"sandwich_{case.name}_{what}.csv", index_col=0)
 
 
-def _rel(ours: object, theirs: object) -> float:
-    """Elementwise relative difference; for a matrix, relative to its largest
-    entry on the same row (covariances can have entries near zero)."""
-    a, b = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
-    scale = np.abs(b) if b.ndim < 2 else np.abs(b).max(axis=1, keepdims=True)
-    return float(np.max(np.abs(a - b) / np.maximum(scale, 1e-300)))
-
-
 def compare(case: EdgeCase) -> pd.DataFrame:
     """Largest relative differences from R, one row per quantity."""
     rows = []
     base = case.fit()
     coef = _stored(case, "coef")
-    rows.append(("estimate", "glm", _rel(base.params, coef["estimate"])))
-    rows.append(("std_error", "glm", _rel(base.bse, coef["std_error"])))
+    rows.append(("estimate", "glm", relative_difference(base.params, coef["estimate"])))
+    rows.append(("std_error", "glm", relative_difference(base.bse, coef["std_error"])))
     for cov_type in ("HC0", "HC1", "HC2", "HC3", "cluster"):
         groups = case.data()[case.cluster] if cov_type == "cluster" else None
         res = case.fit(cov_type=cov_type, groups=groups)
         stored = _stored(case, "vcov_CL" if cov_type == "cluster" else f"vcov_{cov_type}")
-        rows.append(("vcov", cov_type, _rel(res.cov_params(), stored)))
+        rows.append(("vcov", cov_type, relative_difference(res.cov_params(), stored, by_row=True)))
     for level, alpha in (("95", 0.05), ("90", 0.10)):
         stored = _stored(case, f"confint_{level}")
         rows.append(("confint", f"profile {level}%",
-                     _rel(base.conf_int(alpha, method="profile"), stored)))
+                     relative_difference(base.conf_int(alpha, method="profile"), stored)))
     test = ef.lr_test(case.fit(case.restricted), base)
     stored = _stored(case, "lrtest")
-    rows.append(("lrtest", "statistic", _rel(test.statistic, stored["deviance"].iloc[0])))
-    rows.append(("lrtest", "p-value", _rel(test.pvalue, stored["p_value"].iloc[0])))
+    for detail, ours, theirs in (("statistic", test.statistic, stored["deviance"].iloc[0]),
+                                 ("p-value", test.pvalue, stored["p_value"].iloc[0])):
+        rows.append(("lrtest", detail, relative_difference(ours, theirs)))
     table = pd.DataFrame(rows, columns=["quantity", "detail", "difference"])
     table["ok"] = [d <= TOLERANCE[q] for q, d in zip(table["quantity"], table["difference"],
                                                       strict=True)]

@@ -14,10 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 import expfam as ef
+from validation._differences import relative_difference
 
 DATA_DIR = Path(__file__).parent / "data"
 R_RESULTS = Path(__file__).parent / "r" / "results"
@@ -44,11 +44,6 @@ CASES = {c.name: c for c in [
 ]}
 
 
-def _rel(ours: object, theirs: object) -> float:
-    a, b = np.asarray(ours, dtype=float), np.asarray(theirs, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300)))
-
-
 def compare(case: FirthCase) -> pd.DataFrame:
     res = case.fit()
 
@@ -59,11 +54,12 @@ def compare(case: FirthCase) -> pd.DataFrame:
     loglik = stored("loglik").set_index("model")["loglik"]
     interval = stored("confint")[["lower", "upper"]]
     rows = [
-        ("estimate", "brglm2", _rel(res.params, brglm2["estimate"])),
-        ("std_error", "brglm2", _rel(res.bse, brglm2["std_error"])),
-        ("penalized loglik", "logistf definition", _rel(res.penalized_llf, loglik["full"])),
+        ("estimate", "brglm2", relative_difference(res.params, brglm2["estimate"])),
+        ("std_error", "brglm2", relative_difference(res.bse, brglm2["std_error"])),
+        ("penalized loglik", "logistf definition",
+         relative_difference(res.penalized_llf, loglik["full"])),
         ("profile interval", "logistf definition",
-         _rel(res.conf_int(method="profile"), interval)),
+         relative_difference(res.conf_int(method="profile"), interval)),
     ]
     table = pd.DataFrame(rows, columns=["quantity", "reference", "difference"])
     table["ok"] = [d <= TOLERANCE[q] for q, d in zip(table["quantity"], table["difference"],

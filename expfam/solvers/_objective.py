@@ -93,7 +93,6 @@ class Standardized:
     backend: Backend
     transform: FloatArray
     intercept: int | None  # the constant column, if any
-    evaluations: int = 0
 
     @classmethod
     def build(cls, problem: GLMProblem, backend: Backend) -> Standardized:
@@ -133,7 +132,6 @@ class Standardized:
     def sums(self, coef: FloatArray) -> NewtonSums:
         """Loss and gradient (β-space, totals) at ``coef`` over all rows."""
         problem = self.problem
-        self.evaluations += 1
         return self.backend.map_sum(
             lambda r: newton_block(problem, r, coef, hessian=False), problem.n_obs)
 

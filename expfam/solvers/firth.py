@@ -30,7 +30,7 @@ from .._typing import FloatArray
 from ..errors import InputError, RankDeficientError
 from ._result import SolverResult
 
-__all__ = ["firth", "penalized_loss"]
+__all__ = ["firth"]
 
 MAX_HALVINGS = 30
 
@@ -46,12 +46,6 @@ def _evaluate(problem: GLMProblem, coef: FloatArray, backend: Backend
     assert sums.loss is not None
     # The penalized loss: −l* without the base measure, loss − ½ log|XᵀWX|.
     return sums, factor, sums.loss - 0.5 * factor.log_determinant(), eta
-
-
-def penalized_loss(problem: GLMProblem, coef: FloatArray,
-                   backend: Backend | None = None) -> float:
-    """−l*(β) without the base measure: Σ w·(A(η) − tη) − ½·log|XᵀWX|."""
-    return _evaluate(problem, coef, backend or default_backend())[2]
 
 
 def firth(
