@@ -32,6 +32,12 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
     terms = res.model.formula
     valid = None
     if terms is not None and isinstance(exog, pd.DataFrame):
+        if offset is None and terms.offset_column is not None:
+            # The model's offset came from a column: the new rows carry their own.
+            if terms.offset_column not in exog.columns:
+                raise InputError(f"the model's offset is the column {terms.offset_column!r}, "
+                                 "which the new data lack; add it, or pass offset=")
+            offset = terms.offset_column
         if isinstance(offset, str):
             if offset not in exog.columns:
                 raise InputError(f"offset={offset!r} is not a column of the new data")

@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--response", help="without a formula: the response column")
     fit.add_argument("--predictors", nargs="+", help="without a formula: predictor columns")
     fit.add_argument("--family", default="bernoulli",
-                     choices=["bernoulli", "binomial", "categorical", "poisson"])
+                     choices=["bernoulli", "binomial", "categorical", "poisson",
+                              "gaussian"])
     fit.add_argument("--reference", help="categorical: the baseline class (default: the "
                      "first level)")
     fit.add_argument("--weights", help="column of frequency weights")

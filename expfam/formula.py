@@ -11,6 +11,7 @@ every categorical factor, the coding of a labelled response — so that
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,9 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
+from formulaic.errors import DataMismatchWarning
 from formulaic.parser.types import Factor
 from formulaic.transforms import TRANSFORMS
-from formulaic.utils.variables import get_expression_variables
+from formulaic.utils.variables import get_required_variables
 from numpy.typing import ArrayLike
 
 from .errors import InputError, describe_rows
@@ -34,6 +36,8 @@ EvalMethod = Factor.EvalMethod
 #: Names a formula may call that are not data: formulaic's transforms, and the
 #: modules its expressions can reach.
 _KNOWN_FUNCTIONS = set(TRANSFORMS) | {"I", "np", "numpy", "pd", "pandas", "math"}
+#: ``C(column, …)``: a column (maybe `quoted`) coded as categorical as it stands.
+_C_OF_COLUMN = re.compile(r"^C\(\s*`?([^`,()]+?)`?\s*[,)]")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,9 @@ class FormulaTerms:
     variables: tuple[str, ...]  # data columns the right-hand side reads
     levels: dict[str, list[Any]] = field(default_factory=dict)  # column -> categories
     n_dropped: int = 0
+    #: The column the offset came from, if it was given by name: prediction on
+    #: new data reads it there (as R's ``predict.glm`` re-evaluates the offset).
+    offset_column: str | None = None
 
     @property
     def has_intercept(self) -> bool:
@@ -119,13 +126,43 @@ class FormulaTerms:
             # Placeholders for rows that will be masked; training levels for the rest.
             filled = values.where(values.isin(levels), levels[0])
             frame[column] = pd.Categorical(filled, categories=levels)
+        for column, levels in self._coded_levels().items():  # C(x) of a numeric column
+            values = frame[column]
+            new = values.notna() & ~values.isin(levels)
+            if new.any():
+                if unseen == "raise":
+                    found = sorted(map(str, pd.unique(values[new])))
+                    raise InputError(
+                        f"column {column!r} (coded as categorical by the formula) has "
+                        f"level(s) {', '.join(found)} at {describe_rows(new.to_numpy())} "
+                        f"that were not seen when fitting (known: "
+                        f"{', '.join(map(str, levels))}); pass unseen='nan' to predict NaN "
+                        "for those rows")
+                valid &= ~new.to_numpy()
+                frame[column] = values.where(~new, levels[0])
         for column in frame.columns:
             if column not in self.levels and frame[column].isna().any():
                 frame[column] = frame[column].fillna(0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # formulaic's level warnings: handled above
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             design = self.spec.get_model_matrix(frame, na_action="ignore")
+        # Any level formulaic still finds unseen comes from a computed categorical
+        # (say C(np.round(x))), whose rows cannot be traced here: refuse to guess.
+        mismatch = [w for w in caught if issubclass(w.category, DataMismatchWarning)]
+        if mismatch:
+            raise InputError(f"the new data give a categorical term a level not seen when "
+                             f"fitting: {mismatch[0].message}")
         return pd.DataFrame(design, index=data.index), valid
+
+    def _coded_levels(self) -> dict[str, list[Any]]:
+        """Numeric columns that the formula codes as categorical with ``C(column, …)``,
+        and the levels seen when fitting."""
+        out: dict[str, list[Any]] = {}
+        for factor, state in getattr(self.spec, "factor_contrasts", {}).items():
+            match = _C_OF_COLUMN.match(str(factor.expr))
+            if match and match.group(1) in self.variables and match.group(1) not in self.levels:
+                out[match.group(1)] = list(state.levels)
+        return out
 
 
 @dataclass(frozen=True)
@@ -190,6 +227,7 @@ def model_frame(
         levels={c: list(frame[c].cat.categories) for c in rhs_vars
                 if isinstance(frame[c].dtype, pd.CategoricalDtype)},
         n_dropped=int((~keep).sum()),
+        offset_column=offset if isinstance(offset, str) else None,
     )
     picked = {k: None if v is None else v[keep] for k, v in extras.items()}
     return ModelFrame(endog, pd.DataFrame(rhs), picked["weights"], picked["offset"],
@@ -217,8 +255,10 @@ def _variables(part: Any, data: pd.DataFrame) -> list[str]:
     names: set[str] = set()
     for term in part:
         for factor in term.factors:
-            if factor.eval_method is not EvalMethod.LITERAL:
-                names |= {str(v) for v in get_expression_variables(factor.expr, {})}
+            if factor.eval_method is EvalMethod.LOOKUP:  # a bare (maybe `quoted`) name
+                names.add(str(factor.expr))
+            elif factor.eval_method is not EvalMethod.LITERAL:
+                names |= {str(v) for v in get_required_variables(factor.expr, {})}
     columns = [c for c in data.columns if str(c) in names]
     unknown = sorted(n for n in names - {str(c) for c in columns}
                      if n.split(".")[0] not in _KNOWN_FUNCTIONS)
@@ -266,11 +306,15 @@ def _complete_rows(data: pd.DataFrame, columns: Sequence[str],
 
 
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
-    """String columns as categoricals with sorted levels (as R makes factors)."""
+    """String columns as categoricals with sorted levels (as R makes factors), and
+    categoricals without the levels no kept row has (R's ``drop.unused.levels``),
+    which would otherwise give columns of zeros."""
     out = frame.copy()
     for column in out.columns:
         values = out[column]
-        if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = values.cat.remove_unused_categories()
+        elif pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
             out[column] = pd.Categorical(values, categories=sorted(pd.unique(values.dropna())))
     return out
 

@@ -181,15 +181,16 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
             assert res.solver.penalized_loss is not None
             profile = _penalized_profile(problem, beta, j, res.solver.penalized_loss)
         else:
-            profile = _profile(problem, beta, j, res.solver.loss)
+            profile = _profile(problem, beta, j, res.solver.loss, res.scale)
         rows[name] = [_end(profile, beta[j], bse[j], side, limit) for side in (-1.0, 1.0)]
     table = pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
     return table.loc[wanted]
 
 
-def _profile(problem: GLMProblem, beta: np.ndarray, j: int,
-             loss_min: float) -> Callable[[float], float]:
-    """b ↦ twice the loss gain with β_j fixed at b (the column moves to the offset)."""
+def _profile(problem: GLMProblem, beta: np.ndarray, j: int, loss_min: float,
+             scale: float = 1.0) -> Callable[[float], float]:
+    """b ↦ twice the loss gain with β_j fixed at b (the column moves to the offset),
+    over the dispersion (the scaled deviance, as R's ``profile.glm``)."""
     others = [c for c in range(problem.n_features) if c != j]
     x_j = np.asarray(problem.exog[:, j], dtype=float)
     reduced = np.asarray(problem.exog[:, others], dtype=float)
@@ -198,7 +199,7 @@ def _profile(problem: GLMProblem, beta: np.ndarray, j: int,
     def gain(b: float) -> float:
         sub = GLMProblem(reduced, problem.target, problem.weights, base + b * x_j,
                          problem.family)
-        return 2.0 * (irls(sub, start=beta[others]).loss - loss_min)
+        return 2.0 * (irls(sub, start=beta[others]).loss - loss_min) / scale
 
     return gain
 

@@ -2,8 +2,12 @@
 
 Everything follows from the solver's record (coefficients, η, loss and the
 Hessian at the estimate) and the model's data.  Dispersion is known (1) for
-every family here, so tests are z tests with no degrees-of-freedom factor, as
-in R's ``summary.glm`` and statsmodels.
+the Bernoulli, binomial, categorical and Poisson families, so tests are z tests
+with no degrees-of-freedom factor, as in R's ``summary.glm`` and statsmodels.
+The Gaussian family's dispersion φ = σ² is estimated by the Pearson statistic
+over the residual degrees of freedom; its standard errors are scaled by √φ̂ and
+its tests and intervals use Student's t on the residual degrees of freedom,
+as R's ``summary.glm`` (statsmodels: ``fit(use_t=True)``).
 """
 
 from __future__ import annotations
@@ -115,10 +119,27 @@ class GLMResults:
         categorical), aliased ones not counted: R's rank."""
         return int(np.count_nonzero(self._kept))
 
+    @property
+    def use_t(self) -> bool:
+        """Whether tests and intervals use Student's t (estimated dispersion)."""
+        return self.model.family.estimated_dispersion
+
+    @cached_property
+    def scale(self) -> float:
+        """The dispersion φ: 1 where the family fixes it, else the Pearson
+        statistic over the residual degrees of freedom (R's ``dispersion``)."""
+        if not self.use_t:
+            return 1.0
+        return self.pearson_chi2 / self.df_resid if self.df_resid > 0 else float("nan")
+
+    def _reference(self) -> Any:
+        """The distribution of the Wald statistics: normal, or t on ``df_resid``."""
+        return stats.t(self.df_resid) if self.use_t else stats.norm
+
     @cached_property
     def _cov(self) -> FloatArray:
         if self.cov_type == "nonrobust":
-            return self._expand(self._factor.inverse())
+            return self.scale * self._expand(self._factor.inverse())
         bread = np.nan_to_num(self._expand(self._factor.inverse()))  # aliased: no weight
         cov = robust_covariance(self._problem, self._eta, bread, self.cov_type,
                                 self._groups, default_backend(), rank=self.n_params)
@@ -137,24 +158,24 @@ class GLMResults:
     @cached_property
     def bse(self) -> pd.Series | pd.DataFrame:
         """Standard errors, shaped like :attr:`params`, from :meth:`cov_params`."""
-        var = (self._expand(self._factor.inverse_diagonal()) if self.cov_type == "nonrobust"
-               else np.diag(self._cov))
+        var = (self.scale * self._expand(self._factor.inverse_diagonal())
+               if self.cov_type == "nonrobust" else np.diag(self._cov))
         return self._layout.coef(np.sqrt(var), "std_err")
 
     @cached_property
     def zvalues(self) -> pd.Series | pd.DataFrame:
-        """Wald z statistics, params / bse."""
+        """Wald statistics, params / bse (t statistics when :attr:`use_t`)."""
         return like(self.params, (self.params / self.bse).to_numpy(), "z")
 
     @property
     def tvalues(self) -> pd.Series | pd.DataFrame:
-        """Alias of :attr:`zvalues` (statsmodels' name; they are z statistics)."""
+        """Alias of :attr:`zvalues` (statsmodels' name)."""
         return self.zvalues
 
     @cached_property
     def pvalues(self) -> pd.Series | pd.DataFrame:
-        """Two-sided p-values of the z statistics."""
-        return like(self.params, 2.0 * stats.norm.sf(np.abs(self.zvalues.to_numpy())),
+        """Two-sided p-values of the z (or t) statistics."""
+        return like(self.params, 2.0 * self._reference().sf(np.abs(self.zvalues.to_numpy())),
                     "p_value")
 
     def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
@@ -172,7 +193,7 @@ class GLMResults:
         if method != "wald":
             raise InputError(f"method must be 'wald' or 'profile', got {method!r}")
         params, bse = self._layout.stack(self.params), self._layout.stack(self.bse)
-        half = stats.norm.isf(alpha / 2) * bse
+        half = self._reference().isf(alpha / 2) * bse
         return pd.DataFrame({"lower": params - half, "upper": params + half})
 
     def wald_test(self, restriction: Any) -> Any:
@@ -215,9 +236,17 @@ class GLMResults:
         m = self.model
         return m.family.deviance(m.endog, eta, weights=m.weights, trials=m.trials)
 
+    def _profile_loglike(self, deviance: float) -> float:
+        """Gaussian: the log-likelihood at the dispersion's maximum, φ = deviance / n."""
+        n = self.nobs
+        return -0.5 * n * (np.log(2.0 * np.pi * deviance / n) + 1.0)
+
     @cached_property
     def llf(self) -> float:
-        """Log-likelihood at the estimate, with the base measure (as R's ``logLik``)."""
+        """Log-likelihood at the estimate, with the base measure (as R's ``logLik``;
+        Gaussian: at the maximum-likelihood dispersion, deviance / nobs)."""
+        if self.use_t:
+            return self._profile_loglike(self.deviance)
         return self._loglike(self._eta)
 
     @cached_property
@@ -238,7 +267,11 @@ class GLMResults:
 
     @cached_property
     def llnull(self) -> float:
-        """Log-likelihood of the null model."""
+        """Log-likelihood of the null model (Gaussian: maximised over its own
+        dispersion, as R's ``logLik`` of the intercept-only fit; statsmodels
+        instead keeps the full model's scale)."""
+        if self.use_t:
+            return self._profile_loglike(self.null_deviance)
         return self._loglike(self._null_eta)
 
     @cached_property
@@ -287,14 +320,20 @@ class GLMResults:
         return self.nobs - self.n_params
 
     @property
+    def _n_estimated(self) -> int:
+        """Parameters the criteria count: the coefficients, and the dispersion if
+        estimated (as R; statsmodels leaves the Gaussian scale out)."""
+        return self.n_params + int(self.use_t)
+
+    @property
     def aic(self) -> float:
         """Akaike information criterion, −2·llf + 2k."""
-        return -2.0 * self.llf + 2.0 * self.n_params
+        return -2.0 * self.llf + 2.0 * self._n_estimated
 
     @property
     def bic(self) -> float:
         """Bayesian information criterion, −2·llf + k·log(nobs) (R's ``BIC``)."""
-        return -2.0 * self.llf + np.log(self.nobs) * self.n_params
+        return -2.0 * self.llf + np.log(self.nobs) * self._n_estimated
 
     # -- residuals -------------------------------------------------------
     def _trials(self) -> FloatArray | float:

@@ -71,6 +71,8 @@ class Summary:
     blocks: list[tuple[str | None, pd.DataFrame]]
     alpha: float = 0.05
     notes: list[str] = field(default_factory=list)
+    #: The Wald statistic's name: "z", or "t" when the dispersion is estimated.
+    statistic: str = "z"
 
     @classmethod
     def from_results(cls, res: GLMResults, alpha: float = 0.05) -> Summary:
@@ -104,6 +106,7 @@ class Summary:
             ("AIC", _num(res.aic)),
             ("BIC", _num(res.bic)),
             ("Pseudo R2 (McFadden)", _num(res.prsquared)),
+            *([("Dispersion", _num(res.scale))] if res.use_t else []),
             (f"LR chi2({res.df_model:g})", f"{_num(res.llr, 3)}, p={_pvalue(res.llr_pvalue)}"),
         ]
         ci = res.conf_int(alpha)
@@ -138,7 +141,7 @@ class Summary:
         title = "Generalized linear model"
         if terms is not None:
             title += f": {terms.formula}"
-        return cls(title, info, stats, blocks, alpha, notes)
+        return cls(title, info, stats, blocks, alpha, notes, "t" if res.use_t else "z")
 
     # -- outputs ---------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -163,7 +166,8 @@ class Summary:
                 right = f"{label + ':':<22}{value:>{WIDTH - half - 22}}"
             lines.append(f"{left[:half - 1]:<{half}}{right}")
         lo, hi = self._ci_labels()
-        header = ["coef", "std err", "z", "P>|z|", lo, hi]
+        stat = self.statistic
+        header = ["coef", "std err", stat, f"P>|{stat}|", lo, hi]
         for heading, table in self.blocks:
             lines.append(rule)
             if heading is not None:
@@ -202,7 +206,8 @@ class Summary:
             if heading is not None:
                 parts.append(f"<h5>{html.escape(heading)}</h5>")
             shown = table.rename(columns=dict(zip(
-                COEF_COLUMNS, ["coef", "std err", "z", "P>|z|", lo, hi], strict=True)))
+                COEF_COLUMNS, ["coef", "std err", self.statistic, f"P>|{self.statistic}|",
+                               lo, hi], strict=True)))
             parts.append(shown.to_html(float_format=lambda v: _num(v)))
         parts.extend(f"<p>{html.escape(n)}</p>" for n in self.notes)
         return "\n".join(parts)

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from scipy import special
 
 import expfam as ef
-from expfam.families import Bernoulli, Binomial, Categorical, Poisson, get_family
+from expfam.families import Bernoulli, Binomial, Categorical, Gaussian, Poisson, get_family
 
-SCALAR_FAMILIES = [Bernoulli(), Binomial(), Poisson()]
+SCALAR_FAMILIES = [Bernoulli(), Binomial(), Poisson(), Gaussian()]
 etas = st.floats(-15, 15)
 
 
@@ -123,6 +123,20 @@ def test_poisson_probabilities_sum_to_one(eta):
     assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-10)
 
 
+@given(eta=st.floats(-50, 50))
+def test_gaussian_density_integrates_to_one_and_is_the_normal(eta):
+    from scipy import integrate, stats
+
+    fam = Gaussian()
+    total, _ = integrate.quad(lambda y: np.exp(fam.loglike_obs(np.array([y]),
+                                                               np.array([eta])))[0],
+                              eta - 40, eta + 40, points=[eta])
+    assert total == pytest.approx(1.0, rel=1e-10)
+    y = np.array([eta - 1.5, eta, eta + 3.0])
+    np.testing.assert_allclose(fam.loglike_obs(y, np.full(3, eta)),
+                               stats.norm.logpdf(y, loc=eta), rtol=1e-12)
+
+
 @given(eta=categorical_etas)
 def test_categorical_probabilities_sum_to_one(eta):
     k = eta.size + 1
@@ -144,7 +158,7 @@ def test_multinomial_counts_sum_to_one(eta, total):
 # -- score and deviance -------------------------------------------------------
 @pytest.mark.parametrize("family,y,trials", [
     (Bernoulli(), 1.0, None), (Bernoulli(), 0.0, None), (Binomial(), 3.0, 7.0),
-    (Poisson(), 4.0, None),
+    (Poisson(), 4.0, None), (Gaussian(), -2.5, None),
 ])
 @given(eta=st.floats(-6, 6))
 def test_score_is_the_derivative_of_the_loglikelihood(family, y, trials, eta):
@@ -156,7 +170,7 @@ def test_score_is_the_derivative_of_the_loglikelihood(family, y, trials, eta):
 
 @pytest.mark.parametrize("family,y,trials", [
     (Bernoulli(), 1.0, None), (Binomial(), 3.0, 7.0), (Binomial(), 0.0, 5.0),
-    (Poisson(), 4.0, None), (Poisson(), 0.0, None),
+    (Poisson(), 4.0, None), (Poisson(), 0.0, None), (Gaussian(), 3.5, None),
 ])
 @given(eta=st.floats(-6, 6))
 def test_deviance_is_twice_the_gap_to_the_saturated_model(family, y, trials, eta):
@@ -239,6 +253,7 @@ def test_poisson_is_finite_wherever_the_mean_is_representable(dtype):
 def test_families_by_name():
     assert isinstance(get_family("bernoulli"), Bernoulli)
     assert isinstance(get_family("Poisson"), Poisson)
+    assert isinstance(get_family("gaussian"), Gaussian)
     assert isinstance(get_family(Binomial), Binomial)
     assert isinstance(ef.families.Categorical(), ef.families.ExponentialFamily)
     with pytest.raises(ef.InputError, match=r"unknown family 'gamma'.*bernoulli"):

@@ -121,12 +121,31 @@ def mtcars() -> Case:
                 cars["am"].astype(float), _const(cars[["hp", "wt"]]))
 
 
+def mtcars_gaussian() -> Case:
+    cars = ef.datasets.load("mtcars")
+    return Case("mtcars_gaussian", "gaussian",
+                "Motor Trend 1974: fuel consumption (mpg) ~ hp + wt + qsec, Gaussian with an "
+                "offset of 0.01·disp (n=32)",
+                cars["mpg"].astype(float), _const(cars[["hp", "wt", "qsec"]]),
+                offset=(0.01 * cars["disp"]).rename("disp_offset"))
+
+
+def statecrime() -> Case:
+    data = _sm("statecrime")
+    return Case("statecrime", "gaussian",
+                "US states 2009: murder rate ~ poverty + single-parent share + urban share, "
+                "Gaussian (n=51)",
+                data.data["murder"].rename("murder"),
+                _const(data.data[["poverty", "single", "urban"]]))
+
+
 def _const(exog: pd.DataFrame) -> pd.DataFrame:
     return ef.add_constant(exog.astype(float))
 
 
 CASES: dict[str, Callable[[], Case]] = {
-    f.__name__: f for f in (spector, fair, mtcars, ucb, star98, cpunish, randhie, committee)
+    f.__name__: f for f in (spector, fair, mtcars, ucb, star98, cpunish, randhie, committee,
+                            mtcars_gaussian, statecrime)
 }
 
 

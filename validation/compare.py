@@ -38,7 +38,7 @@ def statsmodels_reference(case: Case) -> dict[str, object]:
     import statsmodels.api as sm
 
     family = {"bernoulli": sm.families.Binomial, "binomial": sm.families.Binomial,
-              "poisson": sm.families.Poisson}[case.family]()
+              "poisson": sm.families.Poisson, "gaussian": sm.families.Gaussian}[case.family]()
     endog: object = case.endog
     if case.trials is not None:
         endog = np.column_stack([case.endog, case.trials - case.endog])
@@ -54,6 +54,14 @@ def statsmodels_reference(case: Case) -> dict[str, object]:
     }
     if case.trials is None:  # statsmodels scales binomial response residuals by trials
         ref["resid_response"] = fit.resid_response
+    if case.family == "gaussian":
+        # statsmodels leaves the Gaussian variance out of its AIC and BIC and
+        # evaluates llnull at the full model's scale; R counts the variance and the
+        # null likelihood is the intercept-only fit's own (R's logLik of it).
+        del ref["aic"], ref["bic"]
+        null = sm.GLM(case.endog, np.ones((len(case.endog), 1)), family=family,
+                      freq_weights=case.weights, offset=case.offset).fit(tol=1e-13)
+        ref["llnull"] = null.llf
     return ref
 
 
@@ -63,6 +71,10 @@ def discrete_reference(case: Case) -> dict[str, object] | None:
 
     if case.weights is not None or case.trials is not None:
         return None
+    if case.family == "gaussian":  # least squares: OLS on the response less the offset
+        y = case.endog if case.offset is None else case.endog - case.offset
+        ols = sm.OLS(y, case.exog).fit()
+        return {"params": ols.params, "bse": ols.bse, "llf": ols.llf}
     if case.family == "bernoulli":
         fit = sm.Logit(case.endog, case.exog).fit(method="newton", disp=0, tol=1e-12)
     else:
@@ -107,7 +119,7 @@ def compare_case(case: Case) -> pd.DataFrame:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         references = {"statsmodels GLM": statsmodels_reference(case),
-                      "statsmodels Logit/Poisson": discrete_reference(case),
+                      "statsmodels Logit/Poisson/OLS": discrete_reference(case),
                       "R glm": r_reference(case)}
     for source, ref in references.items():
         if ref is None:

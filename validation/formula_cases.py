@@ -53,6 +53,15 @@ class FormulaCase:
             formula = f"{formula.split('~')[0].strip()} + _failures ~ {formula.split('~')[1]}"
         return smf.glm(formula, data, family=family).fit(tol=1e-13)
 
+    def fit_statsmodels_logit(self):  # type: ignore[no-untyped-def]
+        """statsmodels' discrete-choice ``smf.logit`` (Bernoulli cases only), or None."""
+        import statsmodels.formula.api as smf
+
+        if self.family != "bernoulli" or self.kwargs:
+            return None
+        return smf.logit(self.statsmodels, self.data()).fit(method="newton", tol=1e-12,
+                                                            disp=0)
+
 
 def _mtcars() -> pd.DataFrame:
     return ef.datasets.load("mtcars")
@@ -110,7 +119,8 @@ def export() -> None:
 
 
 def compare(case: FormulaCase) -> pd.DataFrame:
-    """Relative differences of expfam from statsmodels and R (position by position)."""
+    """Relative differences of expfam from statsmodels (``smf.glm``, and ``smf.logit``
+for Bernoulli cases) and R (position by position)."""
     ours = case.fit_expfam()
     rows = []
     ref = case.fit_statsmodels()
@@ -123,6 +133,11 @@ def compare(case: FormulaCase) -> pd.DataFrame:
     references = {"statsmodels formula": {
         "params": np.asarray(ref.params)[position], "bse": np.asarray(ref.bse)[position],
         "llf": ref.llf, "deviance": ref.deviance, "aic": ref.aic}}
+    logit = case.fit_statsmodels_logit()
+    if logit is not None:  # the same terms as smf.glm, in the same (patsy) order
+        references["statsmodels logit"] = {
+            "params": np.asarray(logit.params)[position], "bse": np.asarray(logit.bse)[position],
+            "llf": logit.llf, "aic": logit.aic}
     r_file = R_RESULTS / f"formula_{case.name}_coef.csv"
     if r_file.exists():
         coef = pd.read_csv(r_file)

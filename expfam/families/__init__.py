@@ -1,4 +1,4 @@
-"""Exponential families: Bernoulli, binomial, categorical and Poisson.
+"""Exponential families: Bernoulli, binomial, categorical, Poisson and Gaussian.
 
 Each family states T(y), A(η), ∇A(η), ∇²A(η), the inverse of ∇A and log h(y);
 see :class:`ExponentialFamily` for what is derived from them.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from .base import ExponentialFamily
 from .binomial import Bernoulli, Binomial
 from .categorical import Categorical
+from .gaussian import Gaussian
 from .poisson import Poisson
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "Binomial",
     "Categorical",
     "ExponentialFamily",
+    "Gaussian",
     "Poisson",
     "get_family",
 ]
@@ -27,6 +29,8 @@ _BY_NAME: dict[str, type[ExponentialFamily]] = {
     "categorical": Categorical,
     "multinomial": Categorical,
     "poisson": Poisson,
+    "gaussian": Gaussian,
+    "normal": Gaussian,
 }
 
 

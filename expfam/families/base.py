@@ -58,6 +58,9 @@ class ExponentialFamily(ABC):
     has_trials: ClassVar[bool] = False
     #: Whether η is a vector per row (the categorical family) rather than a scalar.
     vector_natural: ClassVar[bool] = False
+    #: Whether the variance carries an unknown dispersion φ (Gaussian) that the
+    #: results estimate; otherwise it is known to be 1.
+    estimated_dispersion: ClassVar[bool] = False
 
     # ------------------------------------------------------------------
     # The primitives each family states.

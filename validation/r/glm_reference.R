@@ -13,7 +13,7 @@
 options(warn = 1)
 families <- c(spector = "binomial", fair = "binomial", mtcars = "binomial", ucb = "binomial",
               star98 = "binomial", cpunish = "poisson", randhie = "poisson",
-              committee = "poisson")
+              committee = "poisson", mtcars_gaussian = "gaussian", statecrime = "gaussian")
 
 out_dir <- file.path("validation", "r", "results")
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)

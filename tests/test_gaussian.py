@@ -1,0 +1,83 @@
+"""The Gaussian family as a GLM: least squares with an estimated dispersion.
+
+R's ``glm(family = gaussian)`` is the reference (stored output, checked in
+tests/test_validation.py); here, statsmodels' OLS and GLM on the same data, the
+t-based inference R reports, and the replicated-rows property.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import statsmodels.api as sm
+import statsmodels.formula.api as smf
+
+import expfam as ef
+
+
+@pytest.fixture(scope="module")
+def cars():
+    return ef.datasets.load("mtcars")
+
+
+def test_gaussian_glm_is_least_squares_with_t_inference(cars):
+    res = ef.glm("mpg ~ hp + wt + C(cyl)", cars, family="gaussian").fit()
+    ols = smf.ols("mpg ~ hp + wt + C(cyl)", cars).fit()
+    names = res.params.index
+    np.testing.assert_allclose(res.params, ols.params[names], rtol=1e-10)
+    np.testing.assert_allclose(res.bse, ols.bse[names], rtol=1e-10)
+    np.testing.assert_allclose(res.pvalues, ols.pvalues[names], rtol=1e-9)  # t on df_resid
+    np.testing.assert_allclose(res.conf_int().to_numpy(), ols.conf_int().loc[names].to_numpy(),
+                               rtol=1e-10)
+    assert res.use_t and res.scale == pytest.approx(ols.scale, rel=1e-12)
+    assert res.llf == pytest.approx(ols.llf, rel=1e-12)
+    # R counts the variance as a parameter in AIC and BIC (statsmodels' OLS does not).
+    assert res.aic == pytest.approx(ols.aic + 2, rel=1e-12)
+    assert res.bic == pytest.approx(ols.bic + np.log(32), rel=1e-12)
+    text = str(res.summary())
+    assert "P>|t|" in text and "Dispersion" in text
+
+
+def test_gaussian_null_likelihood_is_the_intercept_only_fit(cars):
+    res = ef.glm("mpg ~ hp + wt", cars, family="gaussian").fit()
+    null = ef.glm("mpg ~ 1", cars, family="gaussian").fit()
+    assert res.llnull == pytest.approx(null.llf, rel=1e-12)
+    lr = ef.lr_test(null, res)
+    assert lr.statistic == pytest.approx(32 * np.log(null.deviance / res.deviance), rel=1e-10)
+
+
+def test_gaussian_frequency_weights_equal_replicated_rows(cars):
+    w = np.arange(32) % 3 + 1.0
+    X = ef.add_constant(cars[["hp", "wt"]]).to_numpy()
+    weighted = ef.GLM(cars["mpg"], X, family="gaussian", weights=w).fit()
+    replicated = ef.GLM(np.repeat(cars["mpg"].to_numpy(), w.astype(int)),
+                        np.repeat(X, w.astype(int), axis=0), family="gaussian").fit()
+    np.testing.assert_allclose(weighted.params, replicated.params, rtol=1e-10)
+    np.testing.assert_allclose(weighted.bse, replicated.bse, rtol=1e-10)
+    assert weighted.llf == pytest.approx(replicated.llf, rel=1e-12)
+    glm = sm.GLM(cars["mpg"], X, family=sm.families.Gaussian(), freq_weights=w).fit()
+    np.testing.assert_allclose(weighted.bse, glm.bse, rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["gd", "lbfgs"])
+def test_gradient_solvers_reach_least_squares(cars, method):
+    model = ef.glm("mpg ~ hp + wt", cars, family="gaussian")
+    exact = model.fit()
+    res = model.fit(method)
+    np.testing.assert_allclose(res.params, exact.params, rtol=1e-5)
+    np.testing.assert_allclose(res.bse, exact.bse, rtol=1e-4)
+
+
+def test_gaussian_profile_interval_is_the_scaled_deviance_interval(cars):
+    # The profile of a quadratic likelihood, scaled by the dispersion, is exactly
+    # the normal-quantile Wald interval (what R's confint gives for gaussian glm).
+    res = ef.glm("mpg ~ hp + wt", cars, family="gaussian").fit()
+    profile = res.conf_int(method="profile")
+    z = 1.959963984540054
+    np.testing.assert_allclose(profile["lower"], res.params - z * res.bse, rtol=1e-7)
+    np.testing.assert_allclose(profile["upper"], res.params + z * res.bse, rtol=1e-7)
+
+
+def test_gaussian_response_must_be_finite():
+    with pytest.raises(ef.InputError, match="row 1"):
+        ef.GLM([1.0, np.nan, 2.0], np.ones((3, 1)), family="gaussian")
