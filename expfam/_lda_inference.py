@@ -15,6 +15,13 @@ A, B and vectors u, v
     Cov(A dΣ u, B dΣ v) = (1/n)·[A Σ v uᵀ Σ Bᵀ + (uᵀ Σ v)·A Σ Bᵀ],
 
 since dθ_k = A_k dΣ w_k with A_k = [½ (m_k + m_0)ᵀ P; −P].
+
+With shrinkage the rule uses Σ_α = (1 − α)S + α (tr S/p) I, a linear function
+of the estimate S, so dΣ_α = (1 − α) dS + (α/p) tr(dS) I: P, w and A_k are
+Σ_α's, while the sampling variances (of S and of the means) are S's.  The
+extra terms need Cov(A dS u, tr dS) = 2 A S² u/n and Var(tr dS) = 2 tr(S²)/n.
+α is treated as fixed; an estimated (Ledoit–Wolf) α varies by O(1/n) too,
+which this leaves out.
 """
 
 from __future__ import annotations
@@ -37,15 +44,18 @@ def implied_coefficients(priors: FloatArray, means: FloatArray,
 
 def implied_covariance(priors: FloatArray, means: FloatArray, covariance: FloatArray,
                        precision: FloatArray, class_weight: FloatArray, total: float,
-                       covariance_df: float, priors_estimated: bool) -> FloatArray:
+                       covariance_df: float, priors_estimated: bool,
+                       alpha: float = 0.0) -> FloatArray:
     """Asymptotic covariance of the implied coefficients, class-major.
 
     Parameters
     ----------
     priors : ndarray, shape (K,)
     means : ndarray, shape (K, p)
-    covariance, precision : ndarray, shape (p, p)
-        Σ and Σ⁻¹.
+    covariance : ndarray, shape (p, p)
+        The unshrunk estimate S of Σ, which gives the sampling variances.
+    precision : ndarray, shape (p, p)
+        The inverse of the covariance the rule uses: S⁻¹, or Σ_α⁻¹ with shrinkage.
     class_weight : ndarray, shape (K,)
         n_k, the (weighted) rows per class: Var(m̂_k) = Σ/n_k.
     total : float
@@ -54,6 +64,8 @@ def implied_covariance(priors: FloatArray, means: FloatArray, covariance: FloatA
         The divisor of the pooled scatter (n or n − K): Var(Σ̂) scales as its inverse.
     priors_estimated : bool
         Whether the priors were estimated (else they carry no variance).
+    alpha : float
+        The shrinkage amount, taken as fixed (0: none).
 
     Returns
     -------
@@ -70,14 +82,20 @@ def implied_covariance(priors: FloatArray, means: FloatArray, covariance: FloatA
     def block(j: int, q: int) -> tuple[slice, slice]:
         return slice(j * (p + 1), (j + 1) * (p + 1)), slice(q * (p + 1), (q + 1) * (p + 1))
 
-    # Σ: dθ_k = A_k dΣ w_k.
+    # Σ_α: dθ_k = A_k dΣ_α w_k, with dΣ_α = (1 − α) dS + (α/p) tr(dS) I.
     a = [np.vstack([0.5 * (means[c + 1] + means[0]) @ precision, -precision]) for c in range(m)]
+    squared = covariance @ covariance
+    keep, spread = 1.0 - alpha, alpha / p
     for j in range(m):
         for q in range(m):
             u, v = slopes[:, j], slopes[:, q]
-            cov = (a[j] @ covariance @ np.outer(v, u) @ covariance @ a[q].T
-                   + (u @ covariance @ v) * (a[j] @ covariance @ a[q].T)) / covariance_df
-            out[block(j, q)] += cov
+            au, bv = a[j] @ u, a[q] @ v
+            wishart = (a[j] @ covariance @ np.outer(v, u) @ covariance @ a[q].T
+                       + (u @ covariance @ v) * (a[j] @ covariance @ a[q].T))
+            cross = 2.0 * (np.outer(a[j] @ squared @ u, bv) + np.outer(au, a[q] @ squared @ v))
+            trace = 2.0 * np.trace(squared) * np.outer(au, bv)
+            out[block(j, q)] += (keep**2 * wishart + keep * spread * cross
+                                 + spread**2 * trace) / covariance_df
 
     # Means: θ_k depends on m_k and on the reference's m_0.
     def d_mean(c: int, own: bool) -> FloatArray:

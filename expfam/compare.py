@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import InputError
+from .errors import DataWarning, InputError
 from .glm import logit
 from .lda import LDAResults, lda
 from .multinomial import mnlogit
@@ -200,7 +200,9 @@ class Comparison:
         held = self.cv.groupby("model")[["log_loss", "brier"]].mean()
         better = {m: (GENERATIVE if held[m][GENERATIVE] < held[m][DISCRIMINATIVE]
                       else DISCRIMINATIVE) for m in ("log_loss", "brier")}
-        box = gen.box_m()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DataWarning)  # table() has already warned
+            box = gen.box_m()
         lines = [
             f"Generative vs discriminative fit: {self.formula}",
             f"{gen.nobs:g} observations, classes {list(gen.model.classes.labels)}; "
@@ -210,12 +212,22 @@ class Comparison:
             "",
             f"Lower held-out log-loss: {better['log_loss']}; lower Brier score: "
             f"{better['brier']}.",
-            f"Box's M: chi2 = {box['chi2']:.4g} on {box['df']:g} df, p = {box['p_value']:.3g}"
-            + (" — the classes' covariances differ, so LDA's coefficients and standard "
-               "errors rest on a questionable assumption." if box["p_value"] < 0.05 else
-               " — no evidence against the shared covariance."),
+            _box_sentence(box),
         ]
         return "\n".join(lines)
+
+
+def _box_sentence(box: pd.Series) -> str:
+    """The report's line on Box's M, which is NaN when a class covariance is singular."""
+    if np.isnan(box["p_value"]):
+        return ("Box's M: unavailable — some class has a singular covariance (too few rows "
+                "for the features, or collinear features), so the shared covariance is "
+                "untested.")
+    verdict = (" — the classes' covariances differ, so LDA's coefficients and standard "
+               "errors rest on a questionable assumption." if box["p_value"] < 0.05 else
+               " — no evidence against the shared covariance.")
+    return (f"Box's M: chi2 = {box['chi2']:.4g} on {box['df']:g} df, "
+            f"p = {box['p_value']:.3g}{verdict}")
 
 
 def _stack(values: pd.Series | pd.DataFrame) -> pd.Series:

@@ -12,12 +12,13 @@ posteriors here are computed by that family (one stable code path).
 
 from __future__ import annotations
 
+import warnings
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 from scipy import linalg, stats
 
 from ._blocks import Backend, default_backend
@@ -27,13 +28,15 @@ from ._linalg import CholeskyFactor
 from ._response import Classes, class_response
 from ._scatter import ClassScatter, class_scatter, fourth_moment
 from ._typing import FloatArray
-from .errors import InputError, RankDeficientError
+from .errors import DataWarning, InputError, RankDeficientError
 from .families import Categorical
 from .formula import FormulaTerms, model_frame
 
 __all__ = ["LDA", "LDAResults", "lda"]
 
 COVARIANCES = ("mle", "unbiased")
+
+BoolArray = NDArray[np.bool_]
 
 
 class LDA:
@@ -70,6 +73,8 @@ class LDA:
         if n == 0:
             raise InputError("no rows: LDA needs data")
         self.exog_names = list(names) if names is not None else default_names(p, [])
+        # Named features let new data be matched by name (see LDAResults._design).
+        self.names_given = names is not None
         check_exog_finite(self.exog, self.exog_names)
         codes, self.classes, _ = class_response(endog, None, n)
         self.codes = codes.astype(np.int64)
@@ -158,6 +163,25 @@ def _checked_priors(priors: Any, classes: Classes) -> FloatArray:
     return values
 
 
+def _singular_covariance(err: RankDeficientError) -> RankDeficientError:
+    """The factorisation's error restated for a covariance: which features are
+    collinear within the classes (its own wording speaks of a design matrix)."""
+    parts = [f"{col!r} is a linear combination of {', '.join(map(repr, deps))}" if deps
+             else f"{col!r} is constant within every class (or nearly collinear with "
+             "the other features)"
+             for col, deps in err.aliased.items()]
+    detail = "; ".join(parts) or str(err).rstrip(".")
+    drop = ", ".join(map(repr, err.aliased)) or "the collinear features"
+    return RankDeficientError(
+        f"the pooled within-class covariance is singular: {detail}. Drop {drop}, or fit "
+        "with shrinkage (e.g. shrinkage='ledoit-wolf')", aliased=err.aliased)
+
+
+def _masked(values: FloatArray, valid: BoolArray) -> FloatArray:
+    """``values`` (rows × columns) with the rows that are not ``valid`` set to NaN."""
+    return np.where(valid[:, None], values, np.nan)
+
+
 def _checked_shrinkage(shrinkage: float | str | None) -> float | str | None:
     if shrinkage is None or shrinkage == "ledoit-wolf":
         return shrinkage
@@ -199,9 +223,7 @@ class LDAResults:
         try:
             self._factor = CholeskyFactor(covariance, names)
         except RankDeficientError as err:
-            raise RankDeficientError(
-                f"the pooled within-class covariance is singular: {err}. Drop the columns "
-                "named, or fit with shrinkage (e.g. shrinkage='ledoit-wolf')") from None
+            raise _singular_covariance(err) from None
 
     # -- the linear rule ---------------------------------------------------
     @cached_property
@@ -213,48 +235,92 @@ class LDAResults:
         pri = self._priors if priors is None else priors
         return implied_coefficients(pri, self.summary.mean, self._precision)
 
-    def _design(self, exog: Any) -> tuple[FloatArray, pd.Index | None]:
+    def _design(self, exog: Any, unseen: str = "raise"
+                ) -> tuple[FloatArray, pd.Index | None, BoolArray]:
+        """The feature matrix of ``exog`` (default the training rows), its row
+        index, and which rows can be predicted (no missing value, no unseen level)."""
         model = self.model
         if exog is None:
-            return np.asarray(model.exog, dtype=np.float64), model.row_index
+            x = np.asarray(model.exog, dtype=np.float64)
+            return x, model.row_index, np.ones(len(x), dtype=bool)
         if model.formula is not None and isinstance(exog, pd.DataFrame):
-            design, _ = model.formula.design(exog)
+            # The formula fills missing values with placeholders; ``valid`` marks them.
+            design, valid = model.formula.design(exog, unseen=unseen)
             design = design.drop(columns=["Intercept"], errors="ignore")
-            return design.to_numpy(dtype=np.float64), exog.index
-        arr, _ = as_design(exog)
-        if arr.shape[1] != len(model.exog_names):
-            raise InputError(f"exog has {arr.shape[1]} columns; the model has "
-                             f"{len(model.exog_names)}: {', '.join(model.exog_names)}")
-        return np.asarray(arr, dtype=np.float64), (exog.index if isinstance(exog, pd.DataFrame)
-                                                   else None)
+            return design.to_numpy(dtype=np.float64), exog.index, np.asarray(valid, bool)
+        arr, names = as_design(exog)
+        self._check_columns(arr.shape[1], names)
+        x = np.asarray(arr, dtype=np.float64)
+        index = exog.index if isinstance(exog, pd.DataFrame) else None
+        return x, index, np.asarray(np.isfinite(x).all(axis=1), dtype=np.bool_)
 
-    def decision_function(self, exog: Any = None, priors: Any = None) -> pd.Series | pd.DataFrame:
+    def _check_columns(self, count: int, names: list[str] | None) -> None:
+        """New columns must be the model's: by name when both sides have names
+        (as :meth:`GLMResults.predict`), else by count."""
+        expected = list(self.model.exog_names)
+        if names is not None and self.model.names_given and names != expected:
+            missing = [c for c in expected if c not in names]
+            extra = [c for c in names if c not in expected]
+            problems = ([f"lack {missing}"] if missing else []) + (
+                [f"have unknown {extra}"] if extra else [])
+            raise InputError(
+                f"exog columns {names} do not match the model's {expected}: they "
+                f"{' and '.join(problems) or 'are in a different order'}; pass "
+                f"exog[{expected}]")
+        if count != len(expected):
+            raise InputError(f"exog has {count} columns; the model has "
+                             f"{len(expected)}: {', '.join(expected)}")
+
+    def decision_function(self, exog: Any = None, priors: Any = None,
+                          unseen: str = "raise") -> pd.Series | pd.DataFrame:
         """Log posterior odds against the first class: (n,) for two classes, else
-        (n, K) with 0 in the first class's column."""
-        x, index = self._design(exog)
+        (n, K) with 0 in the first class's column.
+
+        Parameters
+        ----------
+        exog : DataFrame or array-like, optional
+            New rows (default the training rows): for a formula model a DataFrame
+            with the formula's columns; otherwise the features, matched by name
+            when the model's features were named.  Rows with a missing value
+            give NaN.
+        priors : array-like or dict, optional
+            Priors to use instead of the fitted ones.
+        unseen : {"raise", "nan"}
+            For a formula model, a categorical level not seen in fitting raises,
+            or with ``"nan"`` gives NaN for that row.
+        """
+        x, index, valid = self._design(exog, unseen)
         theta = self._theta(None if priors is None else
                             _checked_priors(priors, self.model.classes))
-        eta = theta[0] + x @ theta[1:]
+        eta = _masked(theta[0] + x @ theta[1:], valid)
         if eta.shape[1] == 1:
             return pd.Series(eta[:, 0], index=index, name="log_odds")
-        full = np.column_stack([np.zeros(len(eta)), eta])
+        full = np.column_stack([np.where(valid, 0.0, np.nan), eta])
         return pd.DataFrame(full, index=index,
                             columns=pd.Index(self.model.classes.labels, name="class"))
 
-    def predict_proba(self, exog: Any = None, priors: Any = None) -> pd.DataFrame:
-        """Posterior class probabilities, (n, K), by the categorical family's softmax."""
-        x, index = self._design(exog)
+    def predict_proba(self, exog: Any = None, priors: Any = None,
+                      unseen: str = "raise") -> pd.DataFrame:
+        """Posterior class probabilities, (n, K), by the categorical family's softmax;
+        NaN for rows that cannot be predicted.  Arguments as :meth:`decision_function`."""
+        x, index, valid = self._design(exog, unseen)
         theta = self._theta(None if priors is None else
                             _checked_priors(priors, self.model.classes))
-        prob = Categorical().class_probabilities(theta[0] + x @ theta[1:])
+        # Placeholder rows go through the softmax at η = 0 and are masked after.
+        eta = np.where(valid[:, None], theta[0] + x @ theta[1:], 0.0)
+        prob = _masked(Categorical().class_probabilities(eta), valid)
         return pd.DataFrame(prob, index=index,
                             columns=pd.Index(self.model.classes.labels, name="class"))
 
-    def predict(self, exog: Any = None, priors: Any = None) -> pd.Series:
-        """The most probable class of each row."""
-        proba = self.predict_proba(exog, priors)
-        return pd.Series(proba.columns[np.argmax(proba.to_numpy(), axis=1)],
-                         index=proba.index, name="predicted")
+    def predict(self, exog: Any = None, priors: Any = None,
+                unseen: str = "raise") -> pd.Series:
+        """The most probable class of each row (missing where the row cannot be
+        predicted).  Arguments as :meth:`decision_function`."""
+        proba = self.predict_proba(exog, priors, unseen)
+        values = proba.to_numpy()
+        best = np.argmax(np.nan_to_num(values, nan=0.0), axis=1)
+        labels = pd.Series(proba.columns[best], index=proba.index, name="predicted")
+        return labels.where(~np.isnan(values).any(axis=1))
 
     # -- discriminant coordinates -----------------------------------------
     @cached_property
@@ -273,12 +339,13 @@ class LDAResults:
         return pd.DataFrame(vectors, index=self.model.exog_names,
                             columns=[f"LD{j + 1}" for j in range(len(order))])
 
-    def transform(self, exog: Any = None) -> pd.DataFrame:
-        """Discriminant coordinates: (x − Σ π_k m_k) · scalings."""
-        x, index = self._design(exog)
+    def transform(self, exog: Any = None, unseen: str = "raise") -> pd.DataFrame:
+        """Discriminant coordinates: (x − Σ π_k m_k) · scalings; NaN for rows that
+        cannot be predicted.  Arguments as :meth:`decision_function`."""
+        x, index, valid = self._design(exog, unseen)
         centre = self._priors @ self.summary.mean
-        return pd.DataFrame((x - centre) @ self.scalings.to_numpy(), index=index,
-                            columns=self.scalings.columns)
+        scores = _masked((x - centre) @ self.scalings.to_numpy(), valid)
+        return pd.DataFrame(scores, index=index, columns=self.scalings.columns)
 
     # -- the implied logistic model ----------------------------------------
     def _layout(self) -> tuple[list[str], Classes]:
@@ -291,11 +358,17 @@ class LDAResults:
         return self._as_layout(self._theta(), "coef")
 
     def logistic_cov_params(self) -> pd.DataFrame:
-        """Their asymptotic covariance (delta method), labelled like ``cov_params()``."""
+        """Their asymptotic covariance (delta method), labelled like ``cov_params()``.
+
+        With shrinkage it is the covariance of the shrunk estimates, α taken as
+        fixed (a Ledoit–Wolf α's own variability is left out).  The shrunk
+        coefficients are biased towards a rule that ignores the correlations,
+        and the covariance measures their spread, not that bias.
+        """
         s = self.summary
         cov = implied_covariance(
-            self._priors, s.mean, self._covariance, self._precision, s.weight, self.nobs,
-            self._divisor, self.model.priors is None)
+            self._priors, s.mean, s.pooled / self._divisor, self._precision, s.weight,
+            self.nobs, self._divisor, self.model.priors is None, alpha=self.shrinkage)
         index = self._flat_index()
         return pd.DataFrame(cov, index=index, columns=index)
 
@@ -326,20 +399,56 @@ class LDAResults:
         M = (n − K) log|S_pooled| − Σ (n_k − 1) log|S_k| with unbiased
         covariances, scaled by Box's correction; small p-values speak against
         the shared covariance (the test is sensitive to non-normality too).
+
+        Returns
+        -------
+        Series
+            ``M``, ``chi2``, ``df``, ``p_value``.  The statistic needs every
+            class covariance to be non-singular (each class more rows than
+            features); otherwise ``M``, ``chi2`` and ``p_value`` are NaN and a
+            :class:`~expfam.errors.DataWarning` names the classes.
         """
         s = self.summary
         k, p = s.mean.shape
         df_k = s.weight - 1.0
         df = float(df_k.sum())
-        logdet = [np.linalg.slogdet(s.scatter[c] / df_k[c])[1] for c in range(k)]
+        dof = p * (p + 1) * (k - 1) / 2.0
+        class_cov = [s.scatter[c] / df_k[c] for c in range(k)]
+        problems = self._singular_classes(class_cov, df_k)
+        if problems:
+            # log|S_k| = −∞ would make M infinite and p = 0: "covariances differ"
+            # when in truth the test cannot be computed.
+            warnings.warn(
+                f"Box's M is undefined because the covariance of {'; '.join(problems)} is "
+                "singular; M, chi2 and p_value are NaN. Merge or drop small classes, or "
+                "use fewer features", DataWarning, stacklevel=2)
+            return pd.Series({"M": np.nan, "chi2": np.nan, "df": dof, "p_value": np.nan},
+                             name="Box's M")
+        logdet = [np.linalg.slogdet(cov)[1] for cov in class_cov]
         pooled = np.linalg.slogdet(s.pooled / df)[1]
         statistic = df * pooled - float(np.dot(df_k, logdet))
         correction = ((2 * p**2 + 3 * p - 1) / (6.0 * (p + 1) * (k - 1))
                       * (float(np.sum(1.0 / df_k)) - 1.0 / df))
         chi2 = (1.0 - correction) * statistic
-        dof = p * (p + 1) * (k - 1) / 2.0
         return pd.Series({"M": statistic, "chi2": chi2, "df": dof,
                           "p_value": float(stats.chi2.sf(chi2, dof))}, name="Box's M")
+
+    def _singular_classes(self, class_cov: list[FloatArray], df_k: FloatArray) -> list[str]:
+        """Why each singular class covariance is singular (empty if none is).
+
+        The pooled covariance is non-singular if every class's is, so the
+        classes are all that need checking.
+        """
+        p = self.summary.mean.shape[1]
+        problems = []
+        for label, cov, dof in zip(self.model.classes.labels, class_cov, df_k, strict=True):
+            if dof < p:
+                problems.append(f"class {label!r} ({dof + 1:g} rows for {p} features: it "
+                                f"needs at least {p + 1})")
+            elif np.linalg.matrix_rank(cov, hermitian=True) < p:
+                problems.append(f"class {label!r} (its features are collinear within the "
+                                "class)")
+        return problems
 
     def __repr__(self) -> str:
         return (f"<LDAResults: {len(self._priors)} classes, {len(self.model.exog_names)} "

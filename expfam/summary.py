@@ -105,7 +105,10 @@ class Summary:
             ("Pearson chi2", _num(res.pearson_chi2, 3)),
             ("AIC", _num(res.aic)),
             ("BIC", _num(res.bic)),
-            ("Pseudo R2 (McFadden)", _num(res.prsquared)),
+            # A density's log-likelihood has no natural zero: for the Gaussian,
+            # the share of the null deviance explained (R²) instead of McFadden's.
+            (("R-squared", _num(1.0 - res.deviance / res.null_deviance)) if res.use_t
+             else ("Pseudo R2 (McFadden)", _num(res.prsquared))),
             *([("Dispersion", _num(res.scale))] if res.use_t else []),
             (f"LR chi2({res.df_model:g})", f"{_num(res.llr, 3)}, p={_pvalue(res.llr_pvalue)}"),
         ]

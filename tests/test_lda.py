@@ -80,8 +80,8 @@ def test_implied_logistic_params_reproduce_the_posterior(seed, p, k):
 
 
 @given(seed=st.integers(0, 2**31), p=st.integers(1, 3), k=st.integers(2, 4),
-       estimated=st.booleans())
-def test_delta_method_matches_a_numerical_jacobian(seed, p, k, estimated):
+       estimated=st.booleans(), alpha=st.sampled_from([0.0, 0.3, 1.0]))
+def test_delta_method_matches_a_numerical_jacobian(seed, p, k, estimated, alpha):
     rng = np.random.default_rng(seed)
     priors = rng.dirichlet(np.full(k, 3.0))
     means = rng.normal(0, 1, (k, p))
@@ -94,7 +94,8 @@ def test_delta_method_matches_a_numerical_jacobian(seed, p, k, estimated):
         mu = vec[k: k + k * p].reshape(k, p)
         s = vec[k + k * p:].reshape(p, p)
         s = (s + s.T) / 2
-        return implied_coefficients(pri, mu, np.linalg.inv(s)).reshape(-1, order="F")
+        shrunk = (1 - alpha) * s + alpha * np.trace(s) / p * np.eye(p)
+        return implied_coefficients(pri, mu, np.linalg.inv(shrunk)).reshape(-1, order="F")
 
     point = np.r_[priors, means.ravel(), cov.ravel()]
     jac = np.empty((theta(point).size, point.size))
@@ -117,9 +118,32 @@ def test_delta_method_matches_a_numerical_jacobian(seed, p, k, estimated):
                     var[idx + a * p + b, idx + c * p + d] = (cov[a, c] * cov[b, d]
                                                              + cov[a, d] * cov[b, c]) / n
     expected = jac @ var @ jac.T
-    ours = implied_covariance(priors, means, cov, np.linalg.inv(cov), counts, n, n, estimated)
+    shrunk = (1 - alpha) * cov + alpha * np.trace(cov) / p * np.eye(p)
+    ours = implied_covariance(priors, means, cov, np.linalg.inv(shrunk), counts, n, n,
+                              estimated, alpha=alpha)
     # Central differences are good to ~1e-6 here; a wrong term would be off by O(1).
     np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-8 * np.abs(expected).max())
+
+
+def test_shrunk_standard_errors_match_the_sampling_spread():
+    # Repeated samples from a known shared-covariance model, fit with α = 0.3:
+    # the delta-method SEs should match the spread of the estimates.  Monte Carlo
+    # error of each spread is about 1/sqrt(2·reps) ≈ 3.5%; ignoring the shrinkage
+    # in the variances overstated them by 10-20% here.
+    rng = np.random.default_rng(5)
+    p, k, n, reps = 3, 3, 400, 400
+    means = rng.normal(0, 1, (k, p))
+    root = rng.normal(0, 0.6, (p, p))
+    chol = np.linalg.cholesky(root @ root.T + 0.3 * np.eye(p))
+    estimates, ses = [], []
+    for _ in range(reps):
+        y = rng.integers(0, k, n)
+        fit = ef.LDA(y, means[y] + rng.standard_normal((n, p)) @ chol.T, shrinkage=0.3).fit()
+        estimates.append(np.asarray(fit.logistic_params()).ravel())
+        ses.append(np.asarray(fit.logistic_bse()).ravel())
+    ratio = np.mean(ses, axis=0) / np.std(estimates, axis=0, ddof=1)
+    assert abs(ratio.mean() - 1) < 0.05
+    assert np.abs(ratio - 1).max() < 0.12
 
 
 def test_weights_equal_replicated_rows_and_row_order_is_irrelevant(rng):
@@ -190,8 +214,11 @@ def test_bad_input_says_what_to_do():
     with pytest.raises(ef.InputError, match="shrinkage"):
         ef.LDA([0, 0, 0, 1, 1, 1, 1], x, shrinkage=2.0)
     twice = np.column_stack([x, 2 * x[:, 0]])
-    with pytest.raises(ef.RankDeficientError, match="shrinkage"):
+    with pytest.raises(ef.RankDeficientError, match="shrinkage") as err:
         ef.LDA([0, 0, 0, 1, 1, 1, 1], twice).fit()
+    assert "'x3' is a linear combination of 'x1'" in str(err.value)
+    assert ".." not in str(err.value) and "design matrix" not in str(err.value)
+    assert err.value.aliased == {"x3": ["x1"]}
     fitted = ef.LDA([0, 0, 0, 1, 1, 1, 1], twice, shrinkage=0.1).fit()
     assert np.all(np.isfinite(fitted.predict_proba(twice)))
 
@@ -236,3 +263,80 @@ def test_compare_needs_an_intercept_and_holds_out_the_asked_fraction():
     assert curve["size"].max() <= 90  # 150 rows, 60 held out
     with pytest.raises(ef.InputError, match="only 90 rows"):
         cmp.learning_curve(sizes=[100], repeats=1, test_fraction=0.4)
+
+
+# -- new rows ------------------------------------------------------------------------
+def test_new_columns_are_matched_by_name():
+    iris = ef.datasets.load("iris")
+    x = iris.drop(columns="species")
+    fit = ef.LDA(iris.species, x).fit()
+    with pytest.raises(ef.InputError, match="different order"):
+        fit.predict_proba(x[x.columns[::-1]])
+    with pytest.raises(ef.InputError, match=r"lack \['petal_width'\]"):
+        fit.predict_proba(x.drop(columns="petal_width"))
+    with pytest.raises(ef.InputError, match=r"lack \['petal_width'\] and have unknown"):
+        fit.transform(x.rename(columns={"petal_width": "pw"}))
+    reordered = x[x.columns[::-1]]
+    np.testing.assert_array_equal(fit.predict_proba(reordered[list(x.columns)]),
+                                  fit.predict_proba())
+    # Arrays have no names, so they go by position; so do models fit without names.
+    np.testing.assert_array_equal(fit.predict_proba(x.to_numpy()), fit.predict_proba())
+    unnamed = ef.LDA(iris.species, x.to_numpy()).fit()
+    np.testing.assert_array_equal(unnamed.predict_proba(x), fit.predict_proba())
+
+
+def test_missing_values_in_new_rows_are_not_predicted():
+    iris = ef.datasets.load("iris")
+    formula = "species ~ sepal_length + petal_length"
+    fit = ef.lda(formula, iris).fit()
+    new = iris.head(5).copy()
+    new.loc[2, "sepal_length"] = np.nan
+    complete = fit.predict_proba(iris.head(5))
+    proba = fit.predict_proba(new)
+    assert proba.loc[2].isna().all()
+    np.testing.assert_array_equal(proba.drop(index=2), complete.drop(index=2))
+    with pytest.warns(ef.SeparationWarning):  # setosa is separated by petal length
+        disc = ef.mnlogit(formula, iris).fit()
+    assert (disc.predict(new).isna().any(axis=1) == proba.isna().any(axis=1)).all()
+    labels = fit.predict(new)
+    assert pd.isna(labels[2]) and not labels.drop(index=2).isna().any()
+    assert fit.decision_function(new).loc[2].isna().all()
+    assert fit.transform(new).loc[2].isna().all()
+    assert not fit.transform(new).drop(index=2).isna().any().any()
+    # Features given as an array: a NaN row is not predicted either.
+    arrays = ef.LDA(iris.species, iris[["sepal_length", "petal_length"]]).fit()
+    assert pd.isna(arrays.predict(new[["sepal_length", "petal_length"]])[2])
+
+
+def test_unseen_levels_raise_or_give_nan():
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"y": rng.choice(["a", "b"], 60), "x": rng.normal(size=60),
+                         "g": rng.choice(["u", "v"], 60)})
+    fit = ef.lda("y ~ x + g", data).fit()
+    new = data.head(3).copy()
+    new.loc[1, "g"] = "w"
+    with pytest.raises(ef.InputError, match=r"'w'.*unseen='nan'"):
+        fit.predict_proba(new)
+    proba = fit.predict_proba(new, unseen="nan")
+    assert proba.loc[1].isna().all() and not proba.drop(index=1).isna().any().any()
+    assert fit.decision_function(new, unseen="nan").isna().tolist() == [False, True, False]
+    assert pd.isna(fit.predict(new, unseen="nan")[1])
+
+
+# -- Box's M when a class covariance is singular -------------------------------------
+def test_box_m_is_unavailable_when_a_class_covariance_is_singular():
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(40, 4))
+    y = np.r_[[0] * 37, [1] * 3]
+    with pytest.warns(ef.DataWarning, match=r"class 1 \(3 rows for 4 features"):
+        box = ef.LDA(y, x).fit().box_m()
+    assert np.isnan(box[["M", "chi2", "p_value"]]).all() and box["df"] == 10
+    collinear = x.copy()
+    collinear[:20, 1] = collinear[:20, 0]  # collinear within class 0 only
+    with pytest.warns(ef.DataWarning, match="class 0 .*collinear"):
+        assert np.isnan(ef.LDA(np.r_[[0] * 20, [1] * 20], collinear).fit().box_m()["M"])
+    data = pd.DataFrame(x, columns=["a", "b", "c", "d"]).assign(y=np.where(y, "s", "r"))
+    with pytest.warns(ef.DataWarning, match="'s'"):
+        cmp = ef.compare("y ~ a + b + c + d", data, folds=3)
+        report = str(cmp)
+    assert "Box's M: unavailable" in report and "differ" not in report
