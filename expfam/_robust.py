@@ -18,14 +18,15 @@ type of a GLM; expfam does not.  Everything is a sum over row blocks.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 from ._blocks import Backend
 from ._problem import GLMProblem
 from ._typing import FloatArray
-from .errors import InputError
+from .errors import InputError, describe_rows
 
-__all__ = ["COV_TYPES", "hat_values", "robust_covariance"]
+__all__ = ["COV_TYPES", "group_codes", "hat_values", "robust_covariance"]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
 
@@ -78,7 +79,7 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     n = int(np.count_nonzero(problem.weights > 0))
     k = bread.shape[0] if rank is None else rank
     if cov_type == "cluster":
-        codes = _group_codes(groups, problem.n_obs)
+        codes = group_codes(groups, problem.n_obs)
         n_groups = int(codes.max()) + 1
         # Groups whose rows all have zero weight are not observed: not counted in G.
         observed = int(np.count_nonzero(np.bincount(codes, weights=problem.weights,
@@ -115,7 +116,13 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     return (cov + cov.T) / 2.0
 
 
-def _group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
+def group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
+    """Cluster labels as integer codes 0..G−1, one per row, after checking them.
+
+    Any hashable labels work, mixed types included (1 and "1" are different
+    clusters); missing labels (None, NaN, ``pd.NA``, NaT) are an error naming
+    the rows, since a row must belong to some cluster.
+    """
     if groups is None:
         raise InputError("cov_type='cluster' needs groups=: one cluster label per row")
     if isinstance(groups, str):
@@ -124,8 +131,10 @@ def _group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
     labels = np.asarray(groups, dtype=object) if not isinstance(groups, np.ndarray) else groups
     if labels.shape != (n,):
         raise InputError(f"groups has shape {labels.shape}; the model has {n} rows")
-    missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in labels])
+    missing = np.asarray(pd.isna(labels), dtype=bool)
     if missing.any():
-        raise InputError(f"groups is missing at {int(missing.sum())} row(s)")
-    _, codes = np.unique(labels, return_inverse=True)
-    return codes.ravel()
+        raise InputError(f"groups is missing at {describe_rows(missing)}: give every row a "
+                         "cluster label, or drop those rows from the data")
+    # factorize hashes the labels, so unorderable mixtures (ints and strings) work.
+    codes, _ = pd.factorize(labels, sort=False)
+    return np.asarray(codes, dtype=np.int64)

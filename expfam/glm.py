@@ -28,13 +28,14 @@ from ._data import (
 from ._diagnostics import scale_hint, why_not_converged
 from ._problem import GLMProblem
 from ._response import Classes, binomial_pair, class_response
-from ._robust import COV_TYPES
+from ._robust import COV_TYPES, group_codes
 from ._typing import FloatArray
 from .errors import (
     ConvergenceWarning,
     DataWarning,
     InputError,
     NumericalError,
+    RankDeficientError,
     SeparationWarning,
     describe_rows,
 )
@@ -43,13 +44,17 @@ from .formula import FormulaTerms, model_frame
 from .multinomial import OneVsRest, mnlogit, one_vs_rest
 from .results import GLMResults
 from .separation import boundary_message, detect_separation
-from .solvers import check_options, get_solver
+from .solvers import SolverResult, check_options, get_solver
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
 
 #: Designs up to this many entries get the linear-programming separation check.
 SEPARATION_CHECK_SIZE = 5_000_000
-
+#: A linear predictor beyond this (a probability within about 5e-5 of 0 or 1) at
+#: some row makes a binary or categorical fit suspect of separation.
+SEPARATION_ETA = 10.0
+#: The families whose estimates separated outcomes can send to infinity.
+SEPARABLE_FAMILIES = ("bernoulli", "binomial", "categorical")
 
 
 class GLM:
@@ -317,7 +322,18 @@ class GLM:
         if cov_type not in COV_TYPES:
             raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
                              f"{cov_type!r}")
+        if method.lower() not in ("irls", "newton"):
+            # IRLS notices non-finite sums and names the bad cells afterwards; the
+            # gradient solvers and Firth's would fit through NaN or fail obscurely.
+            check_exog_finite(self.exog, self.exog_names)
+        if cov_type == "cluster":
+            group_codes(groups, self.exog.shape[0])  # bad labels fail here, not at .bse
+        elif groups is not None:
+            raise InputError(f"groups= applies to cov_type='cluster', but cov_type="
+                             f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
+                             "errors, or drop groups=")
         problem = self.problem()
+        self._check_response_varies(problem)
         start = None
         if start_params is not None:
             start = np.asarray(start_params, dtype=np.float64)
@@ -337,6 +353,9 @@ class GLM:
         except NumericalError as err:
             check_exog_finite(self.exog, self.exog_names)
             raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
+        except RankDeficientError:
+            self._raise_if_separated(problem)
+            raise
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
                              groups=groups, aliased=found)
         if found:
@@ -344,12 +363,13 @@ class GLM:
                           "coefficients are not estimable and are reported as NaN (as R's "
                           "NA); the others are fitted. Drop those columns, or pass "
                           "aliased='raise'.", DataWarning, stacklevel=2)
-        if record.n_boundary:
-            # Fitted values on the boundary: find out whether the data are separated
-            # (one LP, affordable up to a few million entries) and say which terms.
-            if self.family.name != "poisson" and problem.exog.size <= SEPARATION_CHECK_SIZE:
-                results.separation = detect_separation(problem.exog, problem.target,
-                                                       problem.weights)
+        if self._suspect_separation(problem, record):
+            # Find out whether the data are separated (one LP, affordable up to a few
+            # million entries); a false alarm costs only the LP, which decides.
+            results.separation = detect_separation(problem.exog, problem.target,
+                                                   problem.weights)
+        separated = results.separation is not None and results.separation.separated
+        if record.n_boundary or separated:
             warnings.warn(boundary_message(record.n_boundary, self.family.name,
                                            self.exog_names, results.separation),
                           SeparationWarning, stacklevel=2)
@@ -358,6 +378,73 @@ class GLM:
                                             self.exog, self.exog_names),
                           ConvergenceWarning, stacklevel=2)
         return results
+
+    def _check_response_varies(self, problem: GLMProblem) -> None:
+        """Refuse a binary response with one outcome, or counts that are all zero.
+
+        With every response 0 (or every one 1) the likelihood keeps rising as the
+        intercept runs off to ±∞: the estimates do not exist, and a solver would
+        stop somewhere arbitrary (an intercept of about −25) without a warning.
+        """
+        if self.family.name not in ("bernoulli", "binomial", "poisson"):
+            return
+        t = np.asarray(problem.target)[np.asarray(problem.weights) > 0]
+        if self.family.name == "poisson":
+            if np.all(t == 0):
+                raise InputError(f"{self.endog_name} is 0 at every row: the maximum-likelihood "
+                                 "intercept is −∞ (a mean of 0), so there is nothing to fit. "
+                                 "Check the response and the rows selected")
+            return
+        for value, what in ((0.0, "0 (no successes)"), (1.0, "1 (all successes)")):
+            if np.all(t == value):
+                raise InputError(f"{self.endog_name} is {what} at every row: with one outcome "
+                                 "there is nothing to model and the maximum-likelihood "
+                                 "estimates do not exist (the intercept runs off to "
+                                 f"{'−' if value == 0 else '+'}∞). Check the response and "
+                                 "the rows selected")
+
+    def _raise_if_separated(self, problem: GLMProblem) -> None:
+        """Explain a singular information matrix on a full-rank design as separation.
+
+        A solver that diverges along a separating direction can end with an
+        information matrix singular in the rounding, which it reports as aliasing
+        although the design itself has full column rank; the LP tells them apart.
+        """
+        if (self.family.name not in SEPARABLE_FAMILIES
+                or problem.exog.size > SEPARATION_CHECK_SIZE):
+            return
+        used = np.asarray(self.exog)[np.asarray(problem.weights) > 0]
+        if np.linalg.matrix_rank(used) < used.shape[1]:
+            return  # genuinely aliased: the solver's message is right
+        separation = detect_separation(problem.exog, problem.target, problem.weights)
+        if separation.separated:
+            raise NumericalError(
+                "the fit broke down because the information matrix became singular, though "
+                "the design has full column rank: "
+                + boundary_message(0, self.family.name, self.exog_names, separation)) from None
+
+    def _suspect_separation(self, problem: GLMProblem, record: SolverResult) -> bool:
+        """Whether a fit shows a sign of separation worth the LP check.
+
+        Separated estimates drift towards infinity, but IRLS often stops (its
+        deviance no longer changing) long before any probability is exactly 0
+        or 1; so a large linear predictor or a fit that did not converge also
+        triggers the check, not only fitted values on the boundary.
+        """
+        if (self.family.name not in SEPARABLE_FAMILIES
+                or problem.exog.size > SEPARATION_CHECK_SIZE):
+            return False
+        if record.n_boundary:
+            return True
+        if record.penalized_loss is not None:  # Firth's estimates are finite regardless
+            return False
+        if not record.converged:
+            return True
+        eta = np.asarray(record.eta, dtype=np.float64)
+        positive = np.asarray(problem.weights) > 0
+        with np.errstate(invalid="ignore"):
+            largest = np.nanmax(np.abs(eta[positive]), initial=0.0)
+        return bool(largest > SEPARATION_ETA)
 
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "

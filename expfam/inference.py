@@ -228,7 +228,9 @@ def _end(profile: Callable[[float], float], estimate: float, se: float, side: fl
             return 1e6 * limit
         return value if np.isfinite(value) else 1e6 * limit
 
-    step = max(se, 1e-8 * max(1.0, abs(estimate)))
+    # Steps and tolerance scale with the standard error, not with 1: rescaling a
+    # column by c rescales its interval by 1/c exactly, however small the estimate.
+    step = se if np.isfinite(se) and se > 0 else 1e-8 * max(1.0, abs(estimate))
     far = estimate + side * 2.0 * step
     for _ in range(60):  # widen until the profile crosses the limit
         if gain(far) > limit:
@@ -238,4 +240,4 @@ def _end(profile: Callable[[float], float], estimate: float, se: float, side: fl
         return float(side * np.inf)  # the likelihood never drops enough: unbounded
     lo, hi = sorted((estimate, far))
     return float(optimize.brentq(lambda b: gain(b) - limit, lo, hi,
-                                 xtol=1e-10 * max(1.0, abs(estimate))))
+                                 xtol=1e-10 * step))

@@ -49,7 +49,10 @@ def test_wald_tests_agree_with_statsmodels():
 
 def test_wald_test_of_a_multinomial_term_covers_every_class():
     anes = ef.datasets.load("anes96")
-    res = ef.mnlogit("party ~ self_lr + age + C(educ)", anes).fit()
+    # No respondent with educ 1 is a weak Republican: quasi-separation, rightly flagged
+    # (the Wald test still computes; its counting of degrees of freedom is the point).
+    with pytest.warns(ef.SeparationWarning, match=r"C\(educ\)\[T\.2\]"):
+        res = ef.mnlogit("party ~ self_lr + age + C(educ)", anes).fit()
     test = res.wald_test("C(educ)")
     assert test.df == 6 * 6  # 6 education dummies for each of 6 non-reference classes
     assert 0 <= test.pvalue <= 1
@@ -76,9 +79,11 @@ def test_bad_cov_type_and_groups():
     with pytest.raises(ef.InputError, match="cov_type must be one of"):
         model.fit(cov_type="HC9")
     with pytest.raises(ef.InputError, match="groups="):
-        _ = model.fit(cov_type="cluster").bse
+        model.fit(cov_type="cluster")  # in fit, not at the first standard error
     with pytest.raises(ef.InputError, match=r"data\['cyl'\]"):
-        _ = model.fit(cov_type="cluster", groups="cyl").bse
+        model.fit(cov_type="cluster", groups="cyl")
+    with pytest.raises(ef.InputError, match="groups= applies to cov_type='cluster'"):
+        model.fit(cov_type="HC1", groups=cars["cyl"])
     anes = ef.datasets.load("anes96")
     with pytest.raises(ef.InputError, match="hat values"):
         _ = ef.mnlogit("party ~ age", anes).fit(cov_type="HC3").bse
@@ -92,6 +97,37 @@ def test_profile_interval_contains_the_estimate_and_is_asymmetric():
     assert np.all(profile["lower"] < res.params) and np.all(res.params < profile["upper"])
     # The likelihood is skewed here: the profile interval is not the Wald one.
     assert not np.allclose(profile, wald, rtol=1e-2)
+
+
+
+@pytest.mark.parametrize("factor", [1e8, 1e-8])
+def test_rescaling_a_column_rescales_its_profile_interval(factor):
+    # The root finding's tolerances follow the standard error: a coefficient of
+    # 1e-10 gets as accurate an interval as one of 1.
+    cars = ef.datasets.load("mtcars")
+    base = ef.logit("am ~ hp + wt", cars).fit().conf_int(method="profile")
+    scaled = ef.logit("am ~ hp + wt", cars.assign(hp=cars.hp * factor)).fit().conf_int(
+        method="profile")
+    np.testing.assert_allclose(scaled.loc["hp"], base.loc["hp"] / factor, rtol=1e-6)
+    np.testing.assert_allclose(scaled.loc["wt"], base.loc["wt"], rtol=1e-6)
+
+
+
+def test_missing_cluster_labels_name_the_rows():
+    cars = ef.datasets.load("mtcars")
+    labels = pd.array(cars["cyl"].tolist(), dtype="Int64")
+    labels[[2, 5]] = pd.NA
+    with pytest.raises(ef.InputError, match="groups is missing at rows 2, 5"):
+        ef.logit("am ~ hp + wt", cars).fit(cov_type="cluster", groups=labels)
+
+
+def test_cluster_labels_of_mixed_types_are_just_labels():
+    cars = ef.datasets.load("mtcars")
+    model = ef.logit("am ~ hp + wt", cars)
+    mixed = [c if c != 8 else "eight" for c in cars["cyl"]]
+    clustered = model.fit(cov_type="cluster", groups=mixed).bse
+    np.testing.assert_allclose(clustered,
+                               model.fit(cov_type="cluster", groups=cars["cyl"]).bse)
 
 
 # -- regressions found in review ------------------------------------------------------

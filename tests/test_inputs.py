@@ -256,3 +256,41 @@ def test_extreme_magnitudes_name_the_column(data):
         warnings.simplefilter("error")  # no stray RuntimeWarnings on the way
         with pytest.raises(ef.NumericalError, match=r"'x2' \(up to .*e\+160\).*rescale"):
             ef.GLM(y, X).fit()
+
+
+@pytest.mark.parametrize("family, value, match", [
+    ("bernoulli", 0.0, r"is 0 \(no successes\) at every row.*−∞"),
+    ("bernoulli", 1.0, r"is 1 \(all successes\) at every row.*\+∞"),
+    ("binomial", 0.0, r"is 0 \(no successes\) at every row"),
+    ("poisson", 0.0, r"is 0 at every row.*−∞"),
+])
+def test_a_response_with_one_value_is_refused(data, family, value, match):
+    _, X = data
+    with pytest.raises(ef.InputError, match=match):
+        ef.GLM(np.full(len(X), value), X, family=family).fit()
+
+
+def test_a_formula_response_with_one_class_is_refused():
+    cars = ef.datasets.load("mtcars")
+    with pytest.raises(ef.InputError, match=r"am is 0 \(no successes\) at every row"):
+        ef.logit("am ~ hp", cars.assign(am=0)).fit()
+
+
+def test_one_value_among_the_weighted_rows_is_refused(data):
+    # The only rows with the other outcome carry no weight: nothing is left to model.
+    y, X = data
+    weights = np.where(y == 1, 1.0, 0.0)
+    with pytest.raises(ef.InputError, match="at every row"):
+        ef.GLM(y, X, weights=weights).fit()
+
+
+@pytest.mark.parametrize("method, penalty, bad", [
+    ("lbfgs", None, np.nan), ("gd", None, np.nan), ("sgd", None, np.nan),
+    ("irls", "firth", np.inf), ("irls", "firth", np.nan),
+])
+def test_non_finite_exog_is_named_for_every_solver(data, method, penalty, bad):
+    y, X = data
+    frame = pd.DataFrame(X, columns=["const", "age", "dose"])
+    frame.loc[3, "age"] = bad
+    with pytest.raises(ef.InputError, match=r"column\(s\) 'age' at row 3"):
+        ef.GLM(y, frame).fit(method=method, penalty=penalty)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import expfam as ef
@@ -52,3 +53,63 @@ def test_the_warning_says_what_the_check_found():
     found = detect_separation(X, np.array([0.0, 0.0, 1.0, 1.0]))
     text = boundary_message(4, "bernoulli", ["const", "x1"], found)
     assert "completely separate" in text and "fit with a penalty" in text
+
+
+def _fit_warnings(model, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = model.fit(**kwargs)
+    return res, [w for w in caught if issubclass(w.category, ef.SeparationWarning)]
+
+
+def test_complete_separation_short_of_the_boundary_is_found():
+    # IRLS stops with probabilities ~1e-11 from 0/1, not on the boundary: the large
+    # linear predictor alone must trigger the check.
+    data = pd.DataFrame({"x": [0, 0, 0, 1, 1, 1.0], "y": [0, 0, 0, 1, 1, 1.0]})
+    res, found = _fit_warnings(ef.logit("y ~ x", data))
+    assert res.solver.n_boundary == 0
+    assert res.separation.separated and res.separation.complete
+    assert len(found) == 1 and "completely separate" in str(found[0].message)
+    assert "x" in str(found[0].message)
+
+
+def test_quasi_separation_short_of_the_boundary_is_found():
+    data = pd.DataFrame({"g": [0, 0, 0, 0, 0, 0, 1, 1], "y": [0, 1, 0, 1, 1, 0, 1, 1.0]})
+    res, found = _fit_warnings(ef.logit("y ~ g", data))
+    assert res.separation.separated and not res.separation.complete
+    assert len(found) == 1 and "quasi-completely separate" in str(found[0].message)
+    assert "g do not exist" in str(found[0].message)
+
+
+def test_multinomial_separation_short_of_the_boundary_is_found():
+    mtcars = ef.datasets.load("mtcars")
+    res, found = _fit_warnings(ef.mnlogit("gear ~ mpg + C(am)", mtcars))
+    assert res.separation.separated
+    assert len(found) == 1 and "C(am)[T.1]" in str(found[0].message)
+
+
+def test_an_unseparated_fit_does_not_warn():
+    # Some fitted probabilities are close to 0 or 1, so the check may run; the LP
+    # finds no separation and nothing is said.
+    res, found = _fit_warnings(ef.logit("am ~ hp + wt", ef.datasets.load("mtcars")))
+    assert res.separation is None or not res.separation.separated
+    assert not found
+
+
+def test_separation_behind_a_singular_information_is_not_called_aliasing():
+    # The design (Intercept, mpg) has full rank; the class-expanded information
+    # becomes singular only because the fit diverges.
+    with pytest.raises(ef.NumericalError, match=r"full column rank.*separate.*mpg"):
+        ef.mnlogit("cyl ~ mpg", ef.datasets.load("mtcars")).fit()
+
+
+def test_the_iteration_limit_message_names_separation():
+    x = np.linspace(-1, 1, 20)
+    data = pd.DataFrame({"x": x, "y": (x > 0.1).astype(float)})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = ef.logit("y ~ x", data).fit(max_iter=3)
+    assert not res.converged and res.separation.separated
+    convergence = [str(w.message) for w in caught
+                   if issubclass(w.category, ef.ConvergenceWarning)]
+    assert len(convergence) == 1 and "outcomes are separated" in convergence[0]
