@@ -156,11 +156,16 @@ def as_rows(
     if isinstance(values, pd.DataFrame | pd.Series):
         dtypes = list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
         if not all(_is_real(dt) for dt in dtypes):
-            raise InputError(f"{name} must be numeric, got dtype {dtypes[0]}")
+            hint = (" (labels: code them as numbers, or fit from a formula — ef.logit, "
+                    "ef.glm — which codes a labelled response as R does)"
+                    if name == "endog" else "")
+            raise InputError(f"{name} must be numeric, got dtype {dtypes[0]}{hint}")
         values = values.to_numpy(dtype=np.float64, na_value=np.nan)
     arr = np.asarray(values)
     if not _is_real(arr.dtype):
-        raise InputError(f"{name} must be numeric, got dtype {arr.dtype}")
+        hint = (" (labels: code them as numbers, or fit from a formula — ef.logit, ef.glm "
+                "— which codes a labelled response as R does)" if name == "endog" else "")
+        raise InputError(f"{name} must be numeric, got dtype {arr.dtype}{hint}")
     arr = arr.astype(np.float64, copy=False)
     if arr.ndim == 0:
         arr = np.full(n_rows, float(arr))

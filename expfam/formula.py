@@ -26,7 +26,7 @@ from formulaic.transforms import TRANSFORMS
 from formulaic.utils.variables import get_required_variables
 from numpy.typing import ArrayLike
 
-from .errors import InputError, describe_rows
+from .errors import DataWarning, InputError, describe_rows
 
 __all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
 
@@ -218,6 +218,8 @@ def model_frame(
     extras = {name: _per_row(value, name, data) for name, value in
               (("weights", weights), ("offset", offset), ("trials", trials))}
     keep = _complete_rows(data, needed, extras, missing)
+    if labelled_response == "classes" and lhs in data.columns:
+        _warn_empty_classes(data.loc[keep, lhs])
     frame = _categorise(data.loc[keep, needed])
     rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
     spec = rhs.model_spec
@@ -303,6 +305,18 @@ def _complete_rows(data: pd.DataFrame, columns: Sequence[str],
         raise InputError("no rows are complete: every row has a missing value in some "
                          "variable of the model")
     return keep
+
+
+def _warn_empty_classes(response: pd.Series) -> None:
+    """Warn about categories of a class response that no (kept) row has, which are
+    dropped: R's ``multinom`` warns "group … is empty" likewise."""
+    if not isinstance(response.dtype, pd.CategoricalDtype):
+        return
+    empty = [c for c in response.cat.categories if not (response == c).any()]
+    if empty:
+        warnings.warn(f"class(es) {', '.join(map(repr, empty))} of the response "
+                      f"{response.name!r} have no rows and are dropped from the model",
+                      DataWarning, stacklevel=4)
 
 
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:

@@ -53,6 +53,9 @@ SEPARATION_CHECK_SIZE = 5_000_000
 #: A linear predictor beyond this (a probability within about 5e-5 of 0 or 1) at
 #: some row makes a binary or categorical fit suspect of separation.
 SEPARATION_ETA = 10.0
+#: Largest offset, weight or trial count accepted: beyond it the likelihood's
+#: sums overflow or lose every digit of the data's own contribution.
+MAX_MAGNITUDE = 1e15
 #: The families whose estimates separated outcomes can send to infinity.
 SEPARABLE_FAMILIES = ("bernoulli", "binomial", "categorical")
 
@@ -317,6 +320,12 @@ class GLM:
                 raise InputError(f"penalty='firth' is fitted by Newton's method; method="
                                  f"{method!r} does not apply")
             method = "firth"
+            if cov_type != "nonrobust":
+                # A sandwich needs the score of the objective that was maximised;
+                # the penalized score is not a sum over independent rows.
+                raise InputError("robust covariances (cov_type=) are for maximum-likelihood "
+                                 "fits; a Firth fit's standard errors come from the "
+                                 "information at the estimate")
         solver = get_solver(method)
         check_options(method, options)
         if cov_type not in COV_TYPES:
@@ -332,6 +341,7 @@ class GLM:
             raise InputError(f"groups= applies to cov_type='cluster', but cov_type="
                              f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
                              "errors, or drop groups=")
+        self._check_magnitudes()
         problem = self.problem()
         self._check_response_varies(problem)
         start = None
@@ -378,6 +388,26 @@ class GLM:
                                             self.exog, self.exog_names),
                           ConvergenceWarning, stacklevel=2)
         return results
+
+    def _check_magnitudes(self) -> None:
+        """Refuse offsets, weights or trials so large that the likelihood overflows.
+
+        A solver would only see non-finite sums or a Hessian of zeros, and blame
+        the predictors; the value itself is the clearer message.  (A Gaussian
+        offset is on the response's own scale, so it is left alone.)
+        """
+        vectors = [("weights", self.weights), ("trials", self.trials)]
+        if not self.family.estimated_dispersion:
+            vectors.append(("offset", self.offset))
+        for name, values in vectors:
+            if values is None:
+                continue
+            size = np.abs(np.asarray(values, dtype=np.float64)).reshape(len(values), -1)
+            row = int(np.argmax(size.max(axis=1)))
+            if size[row].max() > MAX_MAGNITUDE:
+                raise InputError(f"{name} reaches {size[row].max():.3g} (at row {row}): "
+                                 f"beyond {MAX_MAGNITUDE:.0e} the likelihood overflows. Check "
+                                 f"its units{' (an offset is usually a log exposure)' if name == 'offset' else ''}")
 
     def _check_response_varies(self, problem: GLMProblem) -> None:
         """Refuse a binary response with one outcome, or counts that are all zero.

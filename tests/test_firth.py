@@ -51,3 +51,21 @@ def test_firth_is_for_binary_families_and_newton():
         ef.logit("am ~ wt", cars).fit("lbfgs", penalty="firth")
     with pytest.raises(ef.InputError, match="penalty must be"):
         ef.logit("am ~ wt", cars).fit(penalty="ridge")
+
+
+def test_firth_is_invariant_to_the_units_of_a_column():
+    cars = ef.datasets.load("mtcars")
+    plain = ef.logit("am ~ hp + wt", cars).fit(penalty="firth")
+    for factor in (1e6, 1e-150):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no ConvergenceWarning whatever the units
+            scaled = ef.logit("am ~ hp + wt", cars.assign(hp=cars.hp * factor)).fit(
+                penalty="firth")
+        assert scaled.params["hp"] * factor == pytest.approx(plain.params["hp"], rel=1e-10)
+        assert scaled.bse["hp"] * factor == pytest.approx(plain.bse["hp"], rel=1e-10)
+
+
+def test_firth_refuses_robust_covariances():
+    cars = ef.datasets.load("mtcars")
+    with pytest.raises(ef.InputError, match="maximum-likelihood fits"):
+        ef.logit("am ~ hp + wt", cars).fit(penalty="firth", cov_type="HC0")

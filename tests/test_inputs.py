@@ -294,3 +294,25 @@ def test_non_finite_exog_is_named_for_every_solver(data, method, penalty, bad):
     frame.loc[3, "age"] = bad
     with pytest.raises(ef.InputError, match=r"column\(s\) 'age' at row 3"):
         ef.GLM(y, frame).fit(method=method, penalty=penalty)
+
+
+@pytest.mark.parametrize("arg, family", [("offset", "bernoulli"), ("weights", "bernoulli"),
+                                          ("trials", "binomial")])
+def test_extreme_offsets_weights_and_trials_are_named(data, arg, family):
+    y, X = data
+    with pytest.raises(ef.InputError, match=f"{arg} reaches 1e\\+150 \\(at row 0\\)"):
+        ef.GLM(y, X, family=family, **{arg: np.full(len(y), 1e150)}).fit()
+
+
+def test_a_class_with_no_rows_in_a_formula_response_warns():
+    cars = ef.datasets.load("mtcars")
+    labels = pd.Categorical(["a"] * 16 + ["b"] * 16, categories=["a", "b", "c"])
+    with pytest.warns(ef.DataWarning, match="class\\(es\\) 'c' of the response 'g' have no rows"):
+        res = ef.mnlogit("g ~ hp", cars.assign(g=labels)).fit()
+    assert list(res.params.columns) == ["b"]
+
+
+def test_labels_as_an_array_response_point_to_formulas(data):
+    _, X = data
+    with pytest.raises(ef.InputError, match="must be numeric.*fit from a formula"):
+        ef.GLM(np.array(["a", "b"] * (len(X) // 2)), X).fit()

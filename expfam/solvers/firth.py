@@ -66,8 +66,8 @@ def firth(
     start : ndarray, shape (p,), optional
         Default zeros (logistf's start).
     tol : float
-        Stop when the step and the penalized score are at most ``tol`` in
-        every component (the score relative to the total weight).
+        Stop when the Newton step is at most ``tol`` standard errors (its
+        decrement UᵀI⁻¹U at most tol²), whatever the columns' units.
     max_iter : int
     fixed : sequence of int
         Coefficients held at their ``start`` values (for profile intervals).
@@ -95,9 +95,13 @@ def firth(
             history.append({"stage": problem.n_obs, "kind": "firth", "loss": loss,
                             "grad_norm": float(np.linalg.norm(score[free])),
                             "step": 1.0, "decrement": float(score[free] @ step[free])})
-            if (np.max(np.abs(step), initial=0.0) <= tol and np.max(
-                    np.abs(score[free]), initial=0.0) <= tol * problem.total_weight):
-                converged, message = True, "converged: step and penalized score below tol"
+            # The decrement Uᵀ I⁻¹ U is the squared step in standard errors: unlike
+            # the step or the score themselves, it does not depend on the columns'
+            # units (logistf's absolute criteria fail for a column in 1e6 units).
+            decrement = float(score[free] @ step[free])
+            if decrement <= tol * tol:
+                converged, message = True, ("converged: the Newton step is below tol "
+                                            "standard errors")
                 break
             for _ in range(MAX_HALVINGS):
                 trial = coef + step
