@@ -405,9 +405,10 @@ class GLM:
             size = np.abs(np.asarray(values, dtype=np.float64)).reshape(len(values), -1)
             row = int(np.argmax(size.max(axis=1)))
             if size[row].max() > MAX_MAGNITUDE:
+                note = " (an offset is usually a log exposure)" if name == "offset" else ""
                 raise InputError(f"{name} reaches {size[row].max():.3g} (at row {row}): "
                                  f"beyond {MAX_MAGNITUDE:.0e} the likelihood overflows. Check "
-                                 f"its units{' (an offset is usually a log exposure)' if name == 'offset' else ''}")
+                                 f"its units{note}")
 
     def _check_response_varies(self, problem: GLMProblem) -> None:
         """Refuse a binary response with one outcome, or counts that are all zero.

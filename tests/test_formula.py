@@ -176,7 +176,7 @@ def test_predict_unseen_level_of_a_numeric_column_coded_by_c(cars):
     # C(cyl) codes a numeric column: a new value is an unseen level, not the reference.
     res = ef.logit("am ~ C(cyl)", cars).fit()
     new = pd.DataFrame({"cyl": [4, 5, 8]}, index=["a", "b", "c"])
-    with pytest.raises(ef.InputError, match="column 'cyl'.*level\\(s\\) 5 at row 1"):
+    with pytest.raises(ef.InputError, match=r"column 'cyl'.*level\(s\) 5 at row 1"):
         res.predict(new)
     pred = res.predict(new, unseen="nan")
     assert np.isnan(pred["b"])

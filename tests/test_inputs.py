@@ -314,5 +314,5 @@ def test_a_class_with_no_rows_in_a_formula_response_warns():
 
 def test_labels_as_an_array_response_point_to_formulas(data):
     _, X = data
-    with pytest.raises(ef.InputError, match="must be numeric.*fit from a formula"):
+    with pytest.raises(ef.InputError, match=r"must be numeric.*fit from a formula"):
         ef.GLM(np.array(["a", "b"] * (len(X) // 2)), X).fit()
