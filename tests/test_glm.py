@@ -178,6 +178,38 @@ def test_large_data_path_matches_statsmodels():
     assert res.llf == pytest.approx(ref.llf, rel=1e-10)
 
 
+def test_single_precision_newton_step_is_checked_and_falls_back():
+    # The Newton step after the chord phase uses a float32 Hessian; the covariance
+    # comes from the float64 pass at the estimate, so standard errors are those of
+    # a cold float64 fit.  A column beyond float32's range (its squares overflow)
+    # sends that pass back to float64 and changes nothing but the units.
+    X, y = simulate("bernoulli", 230_000, 4, 11, scale=0.3)
+    res = ef.GLM(y, X).fit()
+    cold = ef.GLM(y, X).fit(start_params=np.zeros(4))
+    assert "chord" in set(res.history["kind"]) and "chord" not in set(cold.history["kind"])
+    # Both stop at R's deviance criterion (tol=1e-8), from different starts.
+    np.testing.assert_allclose(res.params, cold.params, rtol=1e-7)
+    np.testing.assert_allclose(res.bse, cold.bse, rtol=1e-8)
+    huge = X.copy()
+    huge[:, 1] *= 1e25
+    big = ef.GLM(y, huge).fit()
+    np.testing.assert_allclose(big.params.iloc[1] * 1e25, res.params.iloc[1], rtol=1e-9)
+    np.testing.assert_allclose(big.bse.iloc[1] * 1e25, res.bse.iloc[1], rtol=1e-9)
+
+
+def test_weighted_gram_in_single_precision_is_close_to_double():
+    from expfam._kernels import weighted_gram
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(5000, 6)) * np.array([1, 1e-3, 1e3, 1, 10, 0.1])
+    w = rng.random(5000)
+    exact = weighted_gram(X, w)
+    single = weighted_gram(X, w, np.float32)
+    scale = np.sqrt(np.outer(np.diag(exact), np.diag(exact)))
+    assert single.dtype == np.float64
+    assert np.max(np.abs(single - exact) / scale) < 1e-5
+
+
 def test_float32_and_integer_designs_are_not_copied_but_fit_alike():
     X, y = simulate("poisson", 300, 3, 4)
     X32 = X.astype(np.float32)
