@@ -8,7 +8,13 @@ numerical failure), so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike
 
 __all__ = [
@@ -22,6 +28,7 @@ __all__ = [
     "RankDeficientError",
     "SeparationWarning",
     "describe_rows",
+    "row_labels",
 ]
 
 
@@ -83,7 +90,29 @@ def describe_rows(mask_or_index: ArrayLike, limit: int = 5) -> str:
     """
     arr = np.asarray(mask_or_index)
     rows = np.flatnonzero(arr) if arr.dtype == bool else arr.astype(np.int64).ravel()
-    shown = ", ".join(str(int(r)) for r in rows[:limit])
     more = len(rows) - limit
-    noun = "row" if len(rows) == 1 else "rows"
+    labels = _ROW_LABELS.get()
+    if labels is not None and (len(rows) == 0 or rows.max() < len(labels)):
+        # The user's own row labels (say, rows of a DataFrame some of which were
+        # dropped as missing), not positions they would have to translate.
+        shown = ", ".join(repr(lab) if isinstance(lab, str) else str(lab)
+                          for lab in (labels[int(r)] for r in rows[:limit]))
+        noun = "the row labelled" if len(rows) == 1 else "rows labelled"
+    else:
+        shown = ", ".join(str(int(r)) for r in rows[:limit])
+        noun = "row" if len(rows) == 1 else "rows"
     return f"{noun} {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+_ROW_LABELS: ContextVar[Any] = ContextVar("expfam_row_labels", default=None)
+
+
+@contextmanager
+def row_labels(labels: Sequence[Any] | pd.Index | None) -> Iterator[None]:
+    """Within the block, :func:`describe_rows` names rows by ``labels`` (the index
+    of the user's data) rather than by position; ``None`` keeps positions."""
+    token = _ROW_LABELS.set(labels)
+    try:
+        yield
+    finally:
+        _ROW_LABELS.reset(token)

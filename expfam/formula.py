@@ -222,8 +222,17 @@ def model_frame(
         _warn_empty_classes(data.loc[keep, lhs])
     frame = _categorise(data.loc[keep, needed])
     rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
-    spec = rhs.model_spec
     endog, response = _response(lhs, parsed, frame, labelled_response)
+    spec = rhs.model_spec
+    design = pd.DataFrame(rhs)
+    undefined = _undefined_rows(design, endog, missing)
+    if undefined.any():
+        # A transform undefined at some rows (np.log of a negative value) makes
+        # them missing, as R's model frame and patsy do: the rows are dropped
+        # after the transforms were evaluated, so a center(x) keeps the mean of
+        # every complete row (as both of them).
+        keep[np.flatnonzero(keep)[undefined]] = False
+        design, endog = design[~undefined], endog[~undefined]
     terms = FormulaTerms(
         formula=formula.strip(), response=response, spec=spec, variables=tuple(rhs_vars),
         levels={c: list(frame[c].cat.categories) for c in rhs_vars
@@ -232,8 +241,30 @@ def model_frame(
         offset_column=offset if isinstance(offset, str) else None,
     )
     picked = {k: None if v is None else v[keep] for k, v in extras.items()}
-    return ModelFrame(endog, pd.DataFrame(rhs), picked["weights"], picked["offset"],
-                      picked["trials"], terms)
+    return ModelFrame(endog, design, picked["weights"], picked["offset"], picked["trials"],
+                      terms)
+
+
+def _undefined_rows(values: pd.DataFrame, endog: pd.Series | pd.DataFrame,
+                    missing: str) -> np.ndarray:
+    """Rows where a transform of complete data gave NaN, warned about (or, with
+    ``missing="raise"``, an error naming the terms)."""
+    nan = values.isna()
+    response_nan = np.asarray(pd.DataFrame(endog).isna().any(axis=1))
+    rows = nan.any(axis=1).to_numpy() | response_nan
+    if not rows.any():
+        return rows
+    terms = [str(c) for c in values.columns[nan.any(axis=0).to_numpy()]]
+    if response_nan.any():
+        terms.insert(0, str(getattr(endog, "name", "the response")))
+    what = (f"{', '.join(map(repr, terms))} {'is' if len(terms) == 1 else 'are'} NaN at "
+            f"{int(rows.sum())} row(s) with complete data (a transform undefined there)")
+    if missing == "raise":
+        raise InputError(f"{what}; fix the data or the formula, or pass missing='drop' to "
+                         "drop those rows")
+    warnings.warn(f"{what}: those rows are dropped, like rows with missing values",
+                  DataWarning, stacklevel=4)
+    return rows
 
 
 def _parse(formula: str) -> Any:

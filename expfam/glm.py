@@ -38,6 +38,7 @@ from .errors import (
     RankDeficientError,
     SeparationWarning,
     describe_rows,
+    row_labels,
 )
 from .families import Binomial, Categorical, ExponentialFamily, get_family
 from .formula import FormulaTerms, model_frame
@@ -102,6 +103,20 @@ class GLM:
     ) -> None:
         self.family = get_family(family)
         self.row_index = row_index(endog, exog, weights, offset, trials)
+        with self._rows_named():
+            self._setup(endog, exog, weights, offset, trials, reference)
+
+    def _rows_named(self) -> Any:
+        """Errors inside name rows by the data's own index when it is not simply
+        0, 1, 2, … (a DataFrame with labels, or rows left after dropping missing
+        values), so that the rows named are the user's."""
+        index = self.row_index
+        plain = index is None or (isinstance(index, pd.RangeIndex) and index.start == 0
+                                  and index.step == 1)
+        return row_labels(None if plain else index)
+
+    def _setup(self, endog: ArrayLike, exog: ArrayLike, weights: ArrayLike | None,
+               offset: ArrayLike | None, trials: ArrayLike | None, reference: Any) -> None:
         self.endog_name = _name_of(endog, default="y")
         self.exog, names = as_design(exog)
         n = self.exog.shape[0]
@@ -334,7 +349,8 @@ class GLM:
         if method.lower() not in ("irls", "newton"):
             # IRLS notices non-finite sums and names the bad cells afterwards; the
             # gradient solvers and Firth's would fit through NaN or fail obscurely.
-            check_exog_finite(self.exog, self.exog_names)
+            with self._rows_named():
+                check_exog_finite(self.exog, self.exog_names)
         if cov_type == "cluster":
             group_codes(groups, self.exog.shape[0])  # bad labels fail here, not at .bse
         elif groups is not None:
@@ -361,7 +377,8 @@ class GLM:
             record, found = solve_estimable(solver, problem, start, self.exog_names, aliased,
                                             options)
         except NumericalError as err:
-            check_exog_finite(self.exog, self.exog_names)
+            with self._rows_named():
+                check_exog_finite(self.exog, self.exog_names)
             raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
         except RankDeficientError:
             self._raise_if_separated(problem)

@@ -227,6 +227,21 @@ def test_rows_with_missing_values_are_dropped_and_counted(frame):
     np.testing.assert_allclose(res.params, complete.params, rtol=1e-12)
 
 
+def test_rows_where_a_transform_is_undefined_are_dropped_like_patsy(frame):
+    shifted = frame.assign(z=frame["x2"] - 1.5)  # negative at some rows: log undefined
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's "invalid value in log"
+        with pytest.warns(ef.DataWarning, match=r"'np.log\(z\)' is NaN at \d+ row"):
+            res = ef.logit("y ~ np.log(z) + center(x1)", shifted).fit()
+        ref = smf.logit("y ~ np.log(z) + center(x1)", shifted).fit(disp=0)
+        with pytest.raises(ef.InputError, match=r"np.log\(z\)' is NaN"):
+            ef.logit("y ~ np.log(z)", shifted, missing="raise")
+    assert res.nobs == ref.nobs < len(frame)
+    np.testing.assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(res.bse.to_numpy(), ref.bse.to_numpy(), rtol=1e-8)
+    assert res.model.formula.n_dropped == len(frame) - ref.nobs
+
+
 def test_missing_raise_names_the_columns(frame):
     holed = frame.copy()
     holed.loc[[3, 10], "x1"] = np.nan
@@ -250,3 +265,16 @@ def test_bad_formulas(frame):
         ef.glm("y ~ x1 + nope", frame)
     with pytest.raises(ef.InputError, match="needs its data as a pandas DataFrame"):
         ef.glm("y ~ x1", frame.to_numpy())
+
+
+def test_errors_name_the_users_rows_after_missing_rows_are_dropped(cars):
+    # Positions among the kept rows would point at the wrong cars: labels do not.
+    holed = cars.astype({"hp": float})
+    holed.loc[1, "wt"] = np.nan
+    holed.loc[3, "hp"] = np.inf
+    with pytest.raises(ef.InputError, match="'hp' at the row labelled 3;"):
+        ef.logit("am ~ hp + wt", holed).fit()
+    labelled = cars.set_index("model")
+    with pytest.raises(ef.DomainError, match="not 0 or 1 at the row labelled 'Datsun 710'"):
+        ef.GLM(labelled["am"].mask(labelled.index == "Datsun 710", 2),
+               ef.add_constant(labelled[["hp"]]))
