@@ -133,10 +133,9 @@ def _xt(exog: FloatArray, r: FloatArray) -> FloatArray:
     return (r @ exog) if r.ndim == 1 else (exog.T @ r).reshape(-1, order="F")
 
 
-def _row_loss(weights: FloatArray, log_partition: FloatArray, target: FloatArray,
-              eta: FloatArray) -> float:
-    t_eta = target * eta if eta.ndim == 1 else np.einsum("ij,ij->i", target, eta)
-    return float(np.dot(weights, log_partition - t_eta))
+def _row_loss(family: ExponentialFamily, weights: FloatArray, log_partition: FloatArray,
+              target: FloatArray, eta: FloatArray) -> float:
+    return float(np.dot(weights, family.row_loss(target, eta, log_partition)))
 
 
 def newton_block(
@@ -174,7 +173,8 @@ def newton_block(
         resid = (w * (mu - block.target).T).T  # w·(μ − t), broadcast over classes
         hess, boundary = (_hessian(block.exog, w, mu, var, hessian_dtype) if hessian
                           else (None, 0))
-        return NewtonSums(_row_loss(w, a, block.target, eta), _xt(block.exog, resid), hess,
+        return NewtonSums(_row_loss(problem.family, w, a, block.target, eta),
+                          _xt(block.exog, resid), hess,
                           boundary)
 
 
@@ -243,7 +243,8 @@ def loss_at_eta(problem: GLMProblem, rows: slice, eta: FloatArray) -> float:
     eta_rows = eta[rows]
     with np.errstate(over="ignore", invalid="ignore"):
         a = problem.family.log_partition(eta_rows)
-        return _row_loss(problem.weights[rows], a, problem.target[rows], eta_rows)
+        return _row_loss(problem.family, problem.weights[rows], a, problem.target[rows],
+                         eta_rows)
 
 
 def predict_eta(exog: np.ndarray, coef: FloatArray, offset: FloatArray | None = None,

@@ -4,7 +4,8 @@ A scalar family's coefficients are a Series indexed by term.  A categorical
 model has one column of coefficients per non-reference class: a DataFrame with
 terms as rows and class labels as columns, flattened class by class for the
 covariance (a (class, term) MultiIndex).  Fitted probabilities cover every
-class, in the user's order, the reference's recovered as one minus the rest.
+class, in the user's order, all K computed from η by the family's softmax (the
+reference's too, not as one minus the rest, which loses it in the tail).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from ._response import Classes
 from ._typing import FloatArray
+from .families.categorical import Categorical
 
 __all__ = ["Layout", "like"]
 
@@ -61,12 +63,26 @@ class Layout:
         labels = pd.Index(list(columns or ()), name="class")
         return pd.DataFrame(values, index=index, columns=labels)
 
-    def all_classes(self, non_reference: FloatArray) -> FloatArray:
-        """Per-row values for every class, in the user's order, from the non-reference
-        columns: the reference's is one minus their sum (probabilities, proportions)."""
+    def in_user_order(self, internal: FloatArray) -> FloatArray:
+        """(n, K) per-class values with columns moved from the family's order
+        (reference first) to the user's order of the classes."""
         assert self.classes is not None
-        full = np.column_stack([1.0 - non_reference.sum(axis=1), non_reference])
-        return full[:, self.classes.positions()]
+        return internal[:, self.classes.positions()]
+
+    def class_probabilities(self, eta: FloatArray) -> FloatArray:
+        """(n, K) probabilities of every class, in the user's order, from η (n, K − 1).
+
+        All K come from the categorical family's softmax with the reference's
+        implicit 0, so the reference's keeps its relative accuracy when it is
+        tiny (one minus the others would round it to 0, or to −2e-16).
+        """
+        return self.in_user_order(Categorical().class_probabilities(eta))
+
+    def class_shares(self, endog: FloatArray) -> FloatArray:
+        """(n, K) observed per-trial shares of every class, in the user's order, from
+        the model's class codes or count matrix (see :meth:`Categorical.class_shares`)."""
+        assert self.classes is not None
+        return self.in_user_order(Categorical(len(self.classes.labels)).class_shares(endog))
 
 
 def like(template: pd.Series | pd.DataFrame, values: np.ndarray,

@@ -58,8 +58,8 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
     if which == "linear":
         values, columns = eta, None if classes is None else classes.others
     else:
-        mu = res.model.family.mean(eta)
-        values = mu if classes is None else res._per_class(mu)
+        values = (res.model.family.mean(eta) if classes is None
+                  else res._layout.class_probabilities(eta))
         columns = None if classes is None else classes.labels
     if valid is not None:
         values = (np.where(valid, values, np.nan) if values.ndim == 1

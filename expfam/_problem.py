@@ -93,8 +93,9 @@ class GLMProblem:
 
     @cached_property
     def saturated_loss(self) -> float:
-        """The smallest attainable loss, −Σ w·A*(t): the deviance is 2·(loss − this)."""
-        return -float(np.dot(self.weights, self.family.dual_log_partition(self.target)))
+        """The smallest attainable loss, Σ w·(row loss at ∇A(η) = t) (−Σ w·A*(t) for
+        most families): the deviance is 2·(loss − this)."""
+        return float(np.dot(self.weights, self.family.saturated_row_loss(self.target)))
 
     def null_eta(self, intercept: bool) -> FloatArray:
         """η of the null model: intercept only (with the offset) if the model has an

@@ -8,6 +8,7 @@ can be labelled in the user's terms.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,16 @@ from numpy.typing import ArrayLike
 
 from ._data import as_rows
 from ._typing import FloatArray
-from .errors import DomainError, InputError, describe_rows
+from .errors import DataWarning, DomainError, InputError, describe_rows
 
 __all__ = ["Classes", "binomial_pair", "class_response"]
+
+#: How far from 1 a row total of fractional entries may be and still be read as
+#: probabilities (rounded, or stored in single precision) rather than counts.
+PROBABILITY_TOTAL_TOLERANCE = 1e-6
+#: warnings.warn's stacklevel from the soft-label checks to the caller of GLM():
+#: _check_totals ← _matrix ← class_response ← GLM._response ← _setup ← __init__.
+_USER_FRAME = 7
 
 
 @dataclass(frozen=True)
@@ -65,8 +73,9 @@ def binomial_pair(pair: np.ndarray, n: int) -> tuple[FloatArray, FloatArray]:
     return successes, total
 
 
-def class_response(endog: ArrayLike, reference: Any,
-                   n: int) -> tuple[FloatArray, Classes, FloatArray | None]:
+def class_response(endog: ArrayLike, reference: Any, n: int,
+                   weights: FloatArray | None = None
+                   ) -> tuple[FloatArray, Classes, FloatArray | None]:
     """Codes (or a count matrix), the classes, and the trials implied by a matrix.
 
     Parameters
@@ -76,6 +85,10 @@ def class_response(endog: ArrayLike, reference: Any,
         matrix of class counts or probabilities with one column per class.
     reference : label, optional
         The baseline class; default the first.
+    n : int
+        The number of rows of the design.
+    weights : ndarray, shape (n,), optional
+        Frequency weights: every class needs a row of positive weight.
 
     Returns
     -------
@@ -86,11 +99,16 @@ def class_response(endog: ArrayLike, reference: Any,
     trials : ndarray, shape (n,), or None
         Row totals of a matrix (1 for probabilities).
     """
+    trials: FloatArray | None = None
     if np.ndim(endog) == 2:
-        return _matrix(endog, reference, n)
-    labels, values = _labels(endog, n)
-    classes = _classes(labels, reference)
-    return _codes(values, classes), classes, None
+        values, classes, trials = _matrix(endog, reference, n)
+    else:
+        labels, series = _labels(endog, n)
+        classes = _classes(labels, reference)
+        values = _codes(series, classes)
+    if weights is not None:
+        _check_weighted_classes(values, classes, weights)
+    return values, classes, trials
 
 
 def _labels(endog: ArrayLike, n: int) -> tuple[tuple[Any, ...], pd.Series]:
@@ -112,12 +130,45 @@ def _labels(endog: ArrayLike, n: int) -> tuple[tuple[Any, ...], pd.Series]:
             raise InputError(f"class(es) {', '.join(map(repr, empty))} of the response have "
                              "no rows; drop the unused categories (remove_unused_categories)")
         return tuple(values.cat.categories), values.astype(object)
-    labels = sorted(pd.unique(values))
+    labels = _sorted_labels(pd.unique(values))
     if values.dtype.kind == "f" and all(float(v).is_integer() for v in labels):
         # Integral codes stored as floats (as many datasets do) are labelled as ints.
         values = values.astype(np.int64)
         labels = [int(v) for v in labels]
     return tuple(v.item() if isinstance(v, np.generic) else v for v in labels), values
+
+
+def _sorted_labels(unique: Any) -> list[Any]:
+    """The distinct labels in sorted order, which decides the reference and columns."""
+    try:
+        return sorted(unique)
+    except TypeError:
+        kinds = sorted({type(v.item() if isinstance(v, np.generic) else v).__name__
+                        for v in unique})
+        raise InputError(f"endog mixes labels of types {', '.join(kinds)}, which cannot be "
+                         "ordered to choose the reference class and the columns; convert "
+                         "them to one type (e.g. all strings), or pass a pandas Categorical "
+                         "with the order you want") from None
+
+
+def _check_weighted_classes(values: FloatArray, classes: Classes, weights: FloatArray) -> None:
+    """Refuse a class seen only in rows of zero weight.
+
+    To the likelihood such a class is absent: its probability is fitted as 0,
+    with coefficients running off to −∞ that a solver reports as converged.
+    """
+    used = np.asarray(weights) > 0
+    if values.ndim == 2:
+        present = values[used].sum(axis=0) > 0
+    else:
+        present = np.isin(np.arange(len(classes.internal)), values[used])
+    empty = [c for c, seen in zip(classes.internal, present, strict=True) if not seen]
+    if empty:
+        empty = [c for c in classes.labels if c in empty]  # in the user's order
+        raise InputError(f"class(es) {', '.join(map(repr, empty))} of the response have no "
+                         "rows with positive weight, so their probabilities cannot be "
+                         "estimated; drop those rows (or that column of a count matrix), "
+                         "or give them weight")
 
 
 def _classes(labels: tuple[Any, ...], reference: Any) -> Classes:
@@ -162,5 +213,33 @@ def _matrix(endog: ArrayLike, reference: Any,
     if empty:
         raise InputError(f"class(es) {', '.join(map(repr, empty))} have no observations in "
                          "any row; drop those columns")
+    _check_totals(matrix, totals)
     classes = _classes(labels, reference)
     return matrix[:, [labels.index(c) for c in classes.internal]], classes, totals
+
+
+def _check_totals(matrix: FloatArray, totals: FloatArray) -> None:
+    """Warn where a matrix's rows are probably not what they will be read as.
+
+    Each row counts ``total`` trials: integer counts are a multinomial draw,
+    probabilities (a total of 1) one trial of soft labels.  Percentages would
+    count as 100 trials per row, with standard errors 10× too small; fractional
+    counts are allowed, but their likelihood is not a probability (as the
+    binomial and Poisson families warn).
+    """
+    if np.allclose(totals, 100.0, rtol=1e-9, atol=0.0):
+        warnings.warn("every row of the response sums to 100: it looks like percentages, "
+                      "which are read as 100 trials per row (standard errors 10× too "
+                      "small). Divide by 100 if these are probabilities; if every row "
+                      "really counts 100 trials, ignore this warning",
+                      DataWarning, stacklevel=_USER_FRAME)
+        return
+    fractional = (np.any(matrix != np.round(matrix), axis=1)
+                  & ~(np.abs(totals - 1.0) <= PROBABILITY_TOTAL_TOLERANCE))
+    if np.any(fractional):
+        warnings.warn(f"non-integer class counts that do not sum to 1 at "
+                      f"{describe_rows(fractional)}: each such row is read as its total "
+                      "number of trials of the target distribution (cross-entropy, no "
+                      "multinomial coefficient), so the likelihood (llf, AIC) is not a "
+                      "probability there. Divide each row by its total if these are "
+                      "probabilities", DataWarning, stacklevel=_USER_FRAME)

@@ -33,7 +33,13 @@ def _read(source: str) -> pd.DataFrame:
     if path.suffix.lower() == ".csv" or path.exists():
         if not path.exists():
             raise ExpfamError(f"no such file: {source}")
-        return pd.read_csv(path)
+        try:
+            frame = pd.read_csv(path)
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as err:
+            raise ExpfamError(f"cannot read {source} as CSV: {err}") from None
+        if frame.empty:
+            raise ExpfamError(f"{source} has no data rows (only a header?)")
+        return frame
     return datasets.load(source)
 
 

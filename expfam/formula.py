@@ -209,6 +209,8 @@ def model_frame(
     """
     if not isinstance(data, pd.DataFrame):
         raise InputError("a formula needs its data as a pandas DataFrame")
+    if len(data) == 0:
+        raise InputError("no rows: the data frame is empty")
     if missing not in MISSING:
         raise InputError(f"missing must be one of {MISSING}, got {missing!r}")
     parsed = _parse(formula)
@@ -360,7 +362,16 @@ def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(values.dtype, pd.CategoricalDtype):
             out[column] = values.cat.remove_unused_categories()
         elif pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
-            out[column] = pd.Categorical(values, categories=sorted(pd.unique(values.dropna())))
+            levels = pd.unique(values.dropna())
+            try:
+                ordered = sorted(levels)
+            except TypeError:  # e.g. 1 and "a": no order, as R would need factor levels
+                kinds = sorted({type(v).__name__ for v in levels})
+                raise InputError(f"column {column!r} mixes values of types "
+                                 f"{', '.join(kinds)}, which cannot be ordered into levels; "
+                                 "convert it to one type, or make it a pandas Categorical "
+                                 "with the order you want") from None
+            out[column] = pd.Categorical(values, categories=ordered)
     return out
 
 

@@ -144,7 +144,7 @@ class GLM:
             if trials is not None:
                 raise InputError("trials= does not apply to a categorical response; give a "
                                  "matrix of class counts instead")
-            values, self.classes, implied = class_response(endog, reference, n)
+            values, self.classes, implied = class_response(endog, reference, n, self.weights)
             self.family = Categorical(n_classes=len(self.classes.labels))
             return values, implied
         if reference is not None:

@@ -27,17 +27,25 @@ __all__ = ["TestResult", "lr_test", "profile_conf_int", "wald_test"]
 
 @dataclass(frozen=True)
 class TestResult:
-    """A χ² test: its statistic, degrees of freedom and p-value."""
+    """A χ² test (or, with an estimated dispersion, an F test): its statistic,
+    degrees of freedom and p-value; ``df_denom`` is the F test's denominator."""
 
     test: str
     statistic: float
     df: float
     pvalue: float
     hypothesis: str
+    df_denom: float | None = None
+
+    @property
+    def distribution(self) -> str:
+        """``"chi2"`` or ``"F"``."""
+        return "chi2" if self.df_denom is None else "F"
 
     def __repr__(self) -> str:
-        return (f"<{self.test} test of {self.hypothesis}: chi2 = {self.statistic:.6g}, "
-                f"df = {self.df:g}, p = {self.pvalue:.4g}>")
+        df = f"{self.df:g}" if self.df_denom is None else f"{self.df:g}, {self.df_denom:g}"
+        return (f"<{self.test} test of {self.hypothesis}: {self.distribution} = "
+                f"{self.statistic:.6g}, df = {df}, p = {self.pvalue:.4g}>")
 
 
 def _restriction(res: GLMResults, what: Any) -> tuple[np.ndarray, np.ndarray, str]:
@@ -77,7 +85,8 @@ def _restriction(res: GLMResults, what: Any) -> tuple[np.ndarray, np.ndarray, st
 
 
 def wald_test(res: GLMResults, restriction: Any) -> TestResult:
-    """Wald χ² test of R·β = q with the fit's covariance (robust if ``cov_type`` is).
+    """Wald χ² test of R·β = q with the fit's covariance (robust if ``cov_type`` is);
+    an F test for a Gaussian model's estimated dispersion (non-robust covariance).
 
     ``restriction`` is a term of the formula (``"C(cyl)"``: all its coefficients,
     for every class of a multinomial model), a coefficient name, a list of
@@ -100,6 +109,12 @@ def wald_test(res: GLMResults, restriction: Any) -> TestResult:
         raise InputError("the restrictions are linearly dependent; drop redundant rows "
                          "of R") from None
     df = float(np.linalg.matrix_rank(r))
+    if res.use_t and res.cov_type == "nonrobust":
+        # An estimated dispersion: the F test on (df, df_resid), as R's anova and
+        # statsmodels' wald_test for least squares (the t test when df = 1).
+        f = statistic / df
+        return TestResult("Wald", f, df, float(stats.f.sf(f, df, res.df_resid)), text,
+                          df_denom=float(res.df_resid))
     return TestResult("Wald", statistic, df, float(stats.chi2.sf(statistic, df)), text)
 
 

@@ -206,18 +206,14 @@ class GLMResults:
     def _eta(self) -> FloatArray:
         return self.solver.eta
 
-    def _per_class(self, non_reference: FloatArray) -> FloatArray:
-        """(n, K) values for every class from the (n, K − 1) non-reference ones."""
-        return self._layout.all_classes(non_reference)
-
     @cached_property
     def fittedvalues(self) -> pd.Series | pd.DataFrame:
         """Fitted mean per trial: probabilities (Bernoulli, binomial), counts (Poisson),
         or an (n, K) DataFrame of class probabilities (categorical)."""
-        mu = self.model.family.mean(self._eta)
         if self.model.classes is None:
-            return self._layout.per_row(mu, "fitted")
-        return self._layout.per_row(self._per_class(mu), "fitted", self.model.classes.labels)
+            return self._layout.per_row(self.model.family.mean(self._eta), "fitted")
+        return self._layout.per_row(self._layout.class_probabilities(self._eta), "fitted",
+                                    self.model.classes.labels)
 
     @property
     def linear_predictor(self) -> pd.Series | pd.DataFrame:
@@ -291,7 +287,11 @@ class GLMResults:
 
     @property
     def prsquared(self) -> float:
-        """McFadden's pseudo R², 1 − llf / llnull."""
+        """McFadden's pseudo R², 1 − llf / llnull; for the Gaussian, whose
+        log-density has no natural zero (McFadden's ratio would depend on the
+        units of y), the deviance R² 1 − deviance / null deviance, the usual R²."""
+        if self.use_t:
+            return 1.0 - self.deviance / self.null_deviance
         return 1.0 - self.llf / self.llnull
 
     @cached_property
@@ -342,10 +342,12 @@ class GLMResults:
     @cached_property
     def _observed_and_fitted(self) -> tuple[FloatArray, FloatArray]:
         """Per-trial observed t and fitted μ; for categorical, (n, K) over every class."""
-        t, mu = self._problem.target, self.model.family.mean(self._eta)
         if self.model.classes is None:
-            return t, mu
-        return self._per_class(t), self._per_class(mu)
+            return self._problem.target, self.model.family.mean(self._eta)
+        # Every class from the data and from η: a reference share or probability
+        # recovered as one minus the rest would be off by rounding in the tail.
+        return (self._layout.class_shares(self.model.endog),
+                self._layout.class_probabilities(self._eta))
 
     def _rows(self, values: FloatArray, name: str) -> pd.Series | pd.DataFrame:
         labels = None if self.model.classes is None else self.model.classes.labels

@@ -105,10 +105,7 @@ class Summary:
             ("Pearson chi2", _num(res.pearson_chi2, 3)),
             ("AIC", _num(res.aic)),
             ("BIC", _num(res.bic)),
-            # A density's log-likelihood has no natural zero: for the Gaussian,
-            # the share of the null deviance explained (R²) instead of McFadden's.
-            (("R-squared", _num(1.0 - res.deviance / res.null_deviance)) if res.use_t
-             else ("Pseudo R2 (McFadden)", _num(res.prsquared))),
+            ("R-squared" if res.use_t else "Pseudo R2 (McFadden)", _num(res.prsquared)),
             *([("Dispersion", _num(res.scale))] if res.use_t else []),
             (f"LR chi2({res.df_model:g})", f"{_num(res.llr, 3)}, p={_pvalue(res.llr_pvalue)}"),
         ]
@@ -150,8 +147,10 @@ class Summary:
     def to_frame(self) -> pd.DataFrame:
         """The coefficient table(s) as one DataFrame (MultiIndex for several blocks)."""
         if len(self.blocks) == 1 and self.blocks[0][0] is None:
-            return self.blocks[0][1].copy()
-        return pd.concat({str(h): t for h, t in self.blocks}, names=["block", "term"])
+            frame = self.blocks[0][1].copy()
+        else:
+            frame = pd.concat({str(h): t for h, t in self.blocks}, names=["block", "term"])
+        return frame.rename(columns={"z": self.statistic})
 
     def _ci_labels(self) -> tuple[str, str]:
         return f"[{self.alpha / 2:g}", f"{1 - self.alpha / 2:g}]"

@@ -89,3 +89,20 @@ def test_command_line_fits_a_multinomial_model(capsys):
     out = capsys.readouterr().out
     assert "Reference:    'independent'" in out
     assert out.count("party = ") == 6
+
+
+def test_empty_and_header_only_csv_files_are_clear_errors(tmp_path, capsys):
+    empty, header = tmp_path / "empty.csv", tmp_path / "header.csv"
+    empty.write_text("")
+    header.write_text("y,x\n")
+    assert main(["fit", "y ~ x", "--data", str(empty)]) == 2
+    assert "cannot read" in capsys.readouterr().err
+    for args in (["y ~ x"], ["--response", "y", "--predictors", "x"]):
+        assert main(["fit", *args, "--data", str(header)]) == 2
+        assert "no data rows" in capsys.readouterr().err
+
+
+def test_gaussian_family_on_the_command_line(capsys):
+    assert main(["fit", "mpg ~ hp + wt", "--data", "mtcars", "--family", "gaussian"]) == 0
+    out = capsys.readouterr().out
+    assert "Gaussian" in out and "P>|t|" in out and "Dispersion" in out

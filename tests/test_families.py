@@ -320,3 +320,21 @@ def test_categorical_deviance_survives_rounding_of_the_reference_share():
     # 1 − Σ t can round to −2e-16 here; the deviance must stay finite.
     dev = Categorical().deviance(np.array([[0.0, 9.0, 18.0, 1.0]]), np.zeros((1, 3)))
     assert np.isfinite(dev)
+
+
+@given(eta=st.floats(-700, 700), y=st.sampled_from([0.0, 1.0]))
+def test_bernoulli_loglikelihood_and_deviance_keep_relative_accuracy(eta, y):
+    # log σ(η) at η = 40 is −4e-18: the generic y·η − A(η) would cancel it to 0.
+    import mpmath
+
+    exact = -float(mpmath.log1p(mpmath.exp(-eta if y == 1 else eta)))
+    ll = Bernoulli().loglike_obs(np.array([y]), np.array([eta]))[0]
+    assert ll == pytest.approx(exact, rel=1e-12, abs=1e-300)
+    dev = Bernoulli().unit_deviance(np.array([y]), np.array([eta]))[0]
+    assert dev == pytest.approx(-2 * exact, rel=1e-12, abs=1e-300)
+
+
+def test_poisson_with_an_infinite_mean_has_no_likelihood():
+    fam = Poisson()
+    assert fam.loglike(np.array([3.0]), np.array([800.0])) == -np.inf
+    assert fam.deviance(np.array([3.0]), np.array([800.0])) == np.inf

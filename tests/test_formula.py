@@ -278,3 +278,10 @@ def test_errors_name_the_users_rows_after_missing_rows_are_dropped(cars):
     with pytest.raises(ef.DomainError, match="not 0 or 1 at the row labelled 'Datsun 710'"):
         ef.GLM(labelled["am"].mask(labelled.index == "Datsun 710", 2),
                ef.add_constant(labelled[["hp"]]))
+
+
+def test_a_column_of_mixed_types_is_a_clear_error(frame):
+    mixed = frame.copy()
+    mixed["g"] = [1 if i % 2 else "a" for i in range(len(frame))]
+    with pytest.raises(ef.InputError, match="column 'g' mixes values of types int, str"):
+        ef.logit("y ~ x1 + g", mixed)

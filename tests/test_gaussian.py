@@ -34,6 +34,7 @@ def test_gaussian_glm_is_least_squares_with_t_inference(cars):
     # R counts the variance as a parameter in AIC and BIC (statsmodels' OLS does not).
     assert res.aic == pytest.approx(ols.aic + 2, rel=1e-12)
     assert res.bic == pytest.approx(ols.bic + np.log(32), rel=1e-12)
+    assert res.prsquared == pytest.approx(ols.rsquared, rel=1e-12)  # not unit-dependent
     text = str(res.summary())
     assert "P>|t|" in text and "Dispersion" in text
 
@@ -81,3 +82,28 @@ def test_gaussian_profile_interval_is_the_scaled_deviance_interval(cars):
 def test_gaussian_response_must_be_finite():
     with pytest.raises(ef.InputError, match="row 1"):
         ef.GLM([1.0, np.nan, 2.0], np.ones((3, 1)), family="gaussian")
+
+
+def test_gaussian_wald_test_is_the_f_test(cars):
+    res = ef.glm("mpg ~ hp + wt + C(cyl)", cars, family="gaussian").fit()
+    ols = smf.ols("mpg ~ hp + wt + C(cyl)", cars).fit()
+    one = res.wald_test("hp")
+    assert one.distribution == "F" and one.df_denom == res.df_resid
+    assert one.pvalue == pytest.approx(res.pvalues["hp"], rel=1e-9)  # F(1, df) = t²
+    term = res.wald_test("C(cyl)")
+    ref = ols.wald_test("C(cyl)[T.6] = C(cyl)[T.8] = 0", use_f=True, scalar=True)
+    assert term.statistic == pytest.approx(float(ref.statistic), rel=1e-9)
+    assert term.pvalue == pytest.approx(float(ref.pvalue), rel=1e-9)
+    assert list(res.summary().to_frame().columns[:3]) == ["coef", "std_err", "t"]
+
+
+def test_gaussian_fits_a_response_with_a_large_mean(cars):
+    # η²/2 − yη would cancel every digit of the deviance at y ≈ 1e10.
+    shifted = cars.assign(mpg=cars["mpg"] + 1e10)
+    plain = ef.glm("mpg ~ hp + wt", cars, family="gaussian").fit()
+    res = ef.glm("mpg ~ hp + wt", shifted, family="gaussian").fit()
+    assert res.history["deviance"].iloc[-1] == pytest.approx(plain.deviance, rel=1e-6)
+    np.testing.assert_allclose(res.params.iloc[1:], plain.params.iloc[1:], rtol=1e-6)
+    lbfgs = ef.glm("mpg ~ hp + wt", shifted, family="gaussian").fit("lbfgs")
+    assert lbfgs.converged
+    np.testing.assert_allclose(lbfgs.params.iloc[1:], plain.params.iloc[1:], rtol=1e-4)

@@ -11,7 +11,8 @@ import pytest
 import statsmodels.api as sm
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from scipy.special import softmax
+from scipy import stats
+from scipy.special import expit, softmax
 
 import expfam as ef
 from expfam._kernels import softmax_gram
@@ -123,6 +124,71 @@ def test_changing_the_reference_re_expresses_the_same_fit():
         res.with_reference("z")
 
 
+def four_classes() -> tuple[np.ndarray, np.ndarray]:
+    """The review's setup: 400 rows, an intercept and two normal predictors, labels a–d."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(400), rng.normal(size=(400, 2))])
+    logits = np.column_stack([np.zeros(400), X @ rng.normal(0, 0.6, (3, 3))])
+    y = (rng.random(400)[:, None] > np.cumsum(softmax(logits, axis=1), axis=1)).sum(axis=1)
+    return X, np.array(["a", "b", "c", "d"])[np.minimum(y, 3)]
+
+
+@pytest.mark.parametrize("cov_type", ["HC0", "HC1", "cluster"])
+def test_changing_the_reference_keeps_a_robust_covariance(cov_type):
+    X, labels = four_classes()
+    kwargs = {"groups": np.arange(400) % 25} if cov_type == "cluster" else {}
+    res = ef.GLM(labels, X, family="categorical").fit(tol=1e-13, cov_type=cov_type, **kwargs)
+    refit = ef.GLM(labels, X, family="categorical", reference="c").fit(
+        tol=1e-13, cov_type=cov_type, **kwargs)
+    moved = res.with_reference("c")
+    assert moved.cov_type == cov_type
+    np.testing.assert_allclose(moved.cov_params(), refit.cov_params(), rtol=1e-8, atol=1e-14)
+    np.testing.assert_allclose(moved.bse, refit.bse, rtol=1e-8)
+    np.testing.assert_allclose(moved.pvalues, refit.pvalues, rtol=1e-6, atol=1e-14)
+
+
+def test_changing_the_reference_keeps_aliased_columns_nan():
+    X, labels = four_classes()
+    aliased = np.column_stack([X, 2 * X[:, 1]])
+    with pytest.warns(ef.DataWarning, match="rank deficient"):
+        res = ef.GLM(labels, aliased, family="categorical").fit(tol=1e-13)
+    with pytest.warns(ef.DataWarning, match="rank deficient"):
+        refit = ef.GLM(labels, aliased, family="categorical", reference="c").fit(tol=1e-13)
+    moved = res.with_reference("c")
+    assert moved.aliased == refit.aliased and moved.n_params == refit.n_params
+    assert moved.params.loc["x3"].isna().all() and moved.bse.loc["x3"].isna().all()
+    np.testing.assert_allclose(moved.params, refit.params, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(moved.bse, refit.bse, rtol=1e-8)
+    np.testing.assert_allclose(moved.cov_params(), refit.cov_params(), rtol=1e-8, atol=1e-14)
+    assert moved.df_model == refit.df_model and moved.aic == pytest.approx(refit.aic)
+
+
+def test_changing_to_the_current_reference_gives_the_same_fit():
+    X, labels = four_classes()
+    res = ef.GLM(labels, X, family="categorical").fit(cov_type="HC0")
+    same = ef.change_reference(res, "a")
+    pd.testing.assert_frame_equal(same.params, res.params)
+    pd.testing.assert_frame_equal(same.cov_params(), res.cov_params())
+    assert same.cov_type == "HC0"
+
+
+def test_changing_the_reference_keeps_the_separation_finding():
+    X, labels = four_classes()
+    labels = np.where(labels == "d", "a", labels)
+    labels[X[:, 1] > 1.2] = "d"  # d exactly when x1 > 1.2: separated
+    with pytest.warns(ef.SeparationWarning):
+        res = ef.GLM(labels, X, family="categorical").fit()
+    moved = res.with_reference("d")
+    assert moved.separation is not None and moved.separation.separated
+    np.testing.assert_array_equal(moved.separation.involved, res.separation.involved)
+    # The direction is re-expressed as the coefficients are: still separating.
+    d = moved.separation.direction
+    eta = np.column_stack([np.zeros(400), X @ d])
+    codes = np.array([moved.model.classes.internal.index(c) for c in labels])
+    margin = eta[np.arange(400), codes][:, None] - eta
+    assert np.all(margin >= -1e-9) and np.any(margin > 1e-6)
+
+
 def test_offsets_per_class_or_shared():
     X, y, _ = simulate(300, 2, 3, 5)
     off = np.random.default_rng(1).normal(0, 0.3, 300)
@@ -163,6 +229,79 @@ def test_probabilities_as_targets_recover_the_model():
     assert list(soft.params.columns) == ["y", "z"]
     cross_entropy = -np.sum(probs * np.log(soft.fittedvalues.to_numpy()))
     assert soft.llf == pytest.approx(-cross_entropy, rel=1e-10)
+
+
+def fractional_cell() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """200 rows of multinomial counts (5 trials, 4 classes), and the same with 0.5
+    added to one cell."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(200), rng.normal(size=(200, 2))])
+    counts = np.array([rng.multinomial(5, [0.25] * 4) for _ in range(200)], dtype=float)
+    soft = counts.copy()
+    soft[0, 0] += 0.5
+    return X, counts, soft
+
+
+def test_the_base_measure_is_decided_row_by_row():
+    X, counts, soft = fractional_cell()
+    fam = Categorical()
+    whole, mixed = fam.log_base_measure(counts), fam.log_base_measure(soft)
+    assert mixed[0] == 0.0  # the fractional row: cross-entropy
+    np.testing.assert_array_equal(mixed[1:], whole[1:])  # the others keep their coefficient
+    with pytest.warns(ef.DataWarning, match="non-integer class counts .* at row 0"):
+        res = ef.GLM(soft, X, family="categorical").fit()
+    # The llf from first principles: multinomial pmfs of the integer rows at the
+    # fitted probabilities, and the fractional row's total × −cross-entropy.
+    p = res.fittedvalues.to_numpy()
+    expected = (sum(stats.multinomial.logpmf(soft[i], soft[i].sum(), p[i])
+                    for i in range(1, 200))
+                + np.sum(soft[0] * np.log(p[0])))
+    assert res.llf == pytest.approx(expected, rel=1e-12)
+
+
+def test_soft_label_warnings_name_what_was_read():
+    X, counts, _ = fractional_cell()
+    probs = counts / counts.sum(axis=1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ef.GLM(probs, X, family="categorical")  # probabilities: no warning
+        ef.GLM(counts, X, family="categorical")  # integer counts: none either
+    with pytest.warns(ef.DataWarning, match="looks like percentages") as record:
+        ef.GLM(100 * probs, X, family="categorical")
+    assert len(record) == 1 and record[0].filename == __file__  # points at the caller
+
+
+def test_probability_of_the_reference_is_accurate_in_the_tail():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    y = (rng.random(300) < expit(3 * x)).astype(int)
+    res = ef.GLM(y, np.column_stack([np.ones(300), x]), family="categorical").fit()
+    new = np.column_stack([np.ones(2001), np.linspace(10, 20, 2001)])
+    probs = res.predict(new)
+    eta = res.predict(new, which="linear")[:, 0]
+    assert np.all(probs >= 0) and np.all(np.isfinite(np.log(probs)))
+    np.testing.assert_allclose(probs[:, 0], expit(-eta), rtol=1e-13)  # e^{-η}/(1 + e^{-η})
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_fitted_probabilities_and_residuals_in_a_near_separated_fit():
+    # Class 1 all but certain for large x: the reference's fitted probability
+    # reaches 1e-18, which one minus the others would round to 0 (or below).
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=400)
+    X = np.column_stack([np.ones(400), x])
+    probs = softmax(np.column_stack([np.zeros(400), 12 * x, 1 + 0.5 * x]), axis=1)
+    y = (rng.random(400)[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)
+    with pytest.warns(ef.SeparationWarning, match="not separated"):
+        res = ef.GLM(np.minimum(y, 2), X, family="categorical").fit()
+    exact = softmax(np.column_stack([np.zeros(400), res.linear_predictor.to_numpy()]), axis=1)
+    assert exact[:, 0].min() < 1e-15
+    fitted = res.fittedvalues.to_numpy()
+    np.testing.assert_allclose(fitted, exact, rtol=1e-12)
+    onehot = np.eye(3)[np.minimum(y, 2)]
+    np.testing.assert_allclose(res.resid_pearson.to_numpy(), (onehot - exact) / np.sqrt(exact),
+                               rtol=1e-10)
+    assert res.pearson_chi2 == pytest.approx(np.sum((onehot - exact) ** 2 / exact), rel=1e-10)
 
 
 @pytest.mark.parametrize("bad,match", [
@@ -228,6 +367,30 @@ def test_a_class_with_no_rows():
     y = pd.Categorical(["a", "b", "a", "b"], categories=["a", "b", "c"])
     with pytest.raises(ef.InputError, match="class\\(es\\) 'c' of the response have no rows"):
         ef.GLM(y, np.ones((4, 1)), family="categorical")
+
+
+def test_a_class_whose_rows_all_have_zero_weight():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(90), rng.normal(size=90)])
+    weights = np.r_[np.ones(60), np.zeros(30)]
+    match = r"class\(es\) 'c' of the response have no rows with positive weight"
+    with pytest.raises(ef.InputError, match=match):
+        ef.GLM(np.repeat(list("abc"), 30), X, family="categorical", weights=weights)
+    counts = np.zeros((90, 3))
+    counts[np.arange(90), np.repeat([0, 1, 2], 30)] = 1.0
+    with pytest.raises(ef.InputError, match="'c' of the response have no rows with positive"):
+        ef.GLM(pd.DataFrame(counts, columns=list("abc")), X, family="categorical",
+               weights=weights)
+
+
+def test_labels_of_mixed_types():
+    labels = np.array(["a", 1, "b"] * 30, dtype=object)
+    with pytest.raises(ef.InputError, match=r"mixes labels of types int, str.*pandas Categorical"):
+        ef.GLM(labels, np.ones((90, 1)), family="categorical")
+    # A Categorical gives the order, so mixed types are fine there.
+    ordered = pd.Categorical(labels, categories=["b", 1, "a"])
+    res = ef.GLM(ordered, np.ones((90, 1)), family="categorical").fit()
+    assert res.model.classes.reference == "b" and list(res.params.columns) == [1, "a"]
 
 
 def test_an_unknown_reference_and_a_single_class():

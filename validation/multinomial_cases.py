@@ -6,7 +6,8 @@ comparison.  Classes and terms come in the same order in every program
 (classes in level order against the first as reference; terms in formula
 order), so estimates are compared position by position.  R gives two
 references: ``VGAM::vglm`` (Fisher scoring, tight) and ``nnet::multinom``
-(BFGS, whose estimates stop ~1e-7 short of the optimum: held to 1e-4).
+(BFGS on standardized predictors, mapped back; within ~6e-7 of the optimum).
+Every reference is held to the same tolerances.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ import expfam as ef
 
 DATA_DIR = Path(__file__).parent / "data"
 R_RESULTS = Path(__file__).parent / "r" / "results"
+#: Largest relative differences allowed, for every reference.  nnet meets them
+#: only because multinom_reference.R fits it on standardized predictors: on the
+#: raw columns its BFGS stops up to 2e-5 short of the optimum.
 TOLERANCE = {"params": 1e-6, "bse": 1e-5, "llf": 1e-6}
-#: nnet::multinom's BFGS stops ~1e-7 (absolute) short of the optimum, so its
-#: estimates are held to 100× the tolerance; its likelihood and errors are not.
-NNET_SLACK = {"params": 100.0, "bse": 1.0, "llf": 1.0}
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def compare(case: MultinomialCase) -> pd.DataFrame:
         for quantity, theirs in ref.items():
             a, b = np.asarray(mine[quantity], float), np.asarray(theirs, float)
             diff = float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-8)))
-            tolerance = TOLERANCE[quantity] * (NNET_SLACK[quantity] if "nnet" in source else 1)
+            tolerance = TOLERANCE[quantity]
             rows.append({"case": case.name, "reference": source, "quantity": quantity,
                          "rel_diff": diff, "tolerance": tolerance, "ok": diff <= tolerance})
     return pd.DataFrame(rows)

@@ -121,6 +121,19 @@ class ExponentialFamily(ABC):
         """A(η) and ∇A(η) together, for solvers that never need ∇²A as an array."""
         return self.log_partition(eta), self.mean(eta)
 
+    def row_loss(self, t: FloatArray, eta: FloatArray, log_partition: FloatArray) -> FloatArray:
+        """The solvers' per-row loss, A(η) − t·η, given A(η) already computed.
+
+        Solvers use only differences of the loss and its distance from
+        :meth:`saturated_row_loss` (the deviance), so a family may shift both by
+        the same function of t to avoid cancellation (the Gaussian does).
+        """
+        return log_partition - self._dot(t, eta)
+
+    def saturated_row_loss(self, t: FloatArray) -> FloatArray:
+        """:meth:`row_loss` where the mean equals t: −A*(t)."""
+        return -self.dual_log_partition(t)
+
     def dual_log_partition(self, mu: ArrayLike) -> FloatArray:
         """A*(μ) = sup_η {μ·η − A(η)}, the convex conjugate of A (negative entropy).
 

@@ -36,9 +36,11 @@ class Categorical(ExponentialFamily):
     -----
     A(η) is computed with the maximum of (0, η) factored out, so it never
     overflows: the implicit zero of the reference class is part of the shift.
-    A response given as a K-column matrix of counts is a multinomial row with
-    ``n = row total`` trials (log h = the multinomial coefficient); a matrix of
-    probabilities ("soft labels") gives the cross-entropy, with log h = 0.
+    A response given as a K-column matrix is read row by row.  A row of
+    integer counts is a multinomial draw of ``n = row total`` trials (log h =
+    the multinomial coefficient); a row with a fractional entry (probabilities,
+    "soft labels", or fractional counts) gives the cross-entropy weighted by its
+    total, with log h = 0 for that row alone.
     """
 
     name = "categorical"
@@ -56,12 +58,25 @@ class Categorical(ExponentialFamily):
         y_arr = np.asarray(y)
         if y_arr.ndim == 2:
             return as_float(y_arr)[:, 1:]
+        return self.class_shares(y_arr)[..., 1:]
+
+    def class_shares(self, y: ArrayLike) -> FloatArray:
+        """Observed per-trial share of every class, the reference (column 0) included.
+
+        One-hot rows for class codes; each row over its total for a matrix.  The
+        reference's share is taken from the data, not as 1 − Σ of the others, so
+        that a zero stays exactly zero.
+        """
+        y_arr = np.asarray(y)
+        if y_arr.ndim == 2:
+            matrix = as_float(y_arr)
+            return matrix / matrix.sum(axis=1, keepdims=True)
         self.check_support(y_arr, warn=False)
         codes = y_arr.astype(np.int64)
         k = self.n_classes or int(codes.max(initial=0)) + 1
         onehot = np.zeros((*codes.shape, k), dtype=np.float64)
         np.put_along_axis(onehot, codes[..., None], 1.0, axis=-1)
-        return onehot[..., 1:]
+        return onehot
 
     def implied_trials(self, y: ArrayLike) -> FloatArray | None:
         y_arr = np.asarray(y)
@@ -132,11 +147,13 @@ class Categorical(ExponentialFamily):
         y_arr = np.asarray(y, dtype=np.float64)
         if y_arr.ndim < 2:
             return np.zeros(y_arr.shape, dtype=np.float64)
-        if np.any(y_arr != np.round(y_arr)):
-            # Soft labels: the cross-entropy has no base measure.
-            return np.zeros(y_arr.shape[:-1], dtype=np.float64)
+        # Decided row by row: one row of probabilities among counts must not turn
+        # the multinomial coefficient off for the counts of every other row.
+        soft = np.any(y_arr != np.round(y_arr), axis=-1)
         total = y_arr.sum(axis=-1)
-        return special.gammaln(total + 1.0) - special.gammaln(y_arr + 1.0).sum(axis=-1)
+        log_coef = special.gammaln(total + 1.0) - special.gammaln(y_arr + 1.0).sum(axis=-1)
+        # Soft labels: the cross-entropy has no base measure.
+        return np.where(soft, 0.0, log_coef)
 
     def check_support(self, y: ArrayLike, trials: ArrayLike | None = None,
                       warn: bool = True) -> None:

@@ -56,7 +56,11 @@ class Poisson(ExponentialFamily):
     # and log p(y) = −stirlerr(y) − bd0(y, μ) − ½·log(2πy).
     def unit_deviance(self, t: ArrayLike, eta: ArrayLike) -> FloatArray:
         with np.errstate(over="ignore"):
-            return 2.0 * bd0(as_float(t), np.exp(as_float(eta)))
+            mu = np.exp(as_float(eta))
+        t_arr, mu = np.broadcast_arrays(as_float(t), mu)
+        # An infinite mean is infinitely far from any count (bd0 would give inf − inf).
+        return np.where(np.isfinite(mu), 2.0 * bd0(t_arr, np.where(np.isfinite(mu), mu, 1.0)),
+                        np.inf)
 
     def loglike_obs(
         self, y: ArrayLike, eta: ArrayLike, trials: ArrayLike | None = None
@@ -68,7 +72,7 @@ class Poisson(ExponentialFamily):
             mu = np.exp(eta_arr)
         y_arr, mu = np.broadcast_arrays(y_arr, mu)
         out = -mu.astype(np.float64)  # log p(0) = −μ
-        pos = y_arr > 0
+        pos = (y_arr > 0) & np.isfinite(mu)  # an infinite mean leaves −∞
         yp = y_arr[pos]
         out[pos] = -stirlerr(yp) - bd0(yp, mu[pos]) - 0.5 * np.log(2 * np.pi * yp)
         return out
