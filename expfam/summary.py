@@ -80,6 +80,8 @@ class Summary:
         model = res.model
         fam = model.family
         converged = "yes" if res.converged else "NO"
+        if res.separation is not None and res.separation.separated:
+            converged = "separated"  # the criterion was met, but no MLE exists
         terms = model.formula
         response = model.endog_name
         if model.classes is None and terms is not None and terms.response.levels is not None:
@@ -115,6 +117,14 @@ class Summary:
             "coef": stacked(res.params), "std_err": stacked(res.bse), "z": stacked(res.zvalues),
             "p_value": stacked(res.pvalues), "ci_lower": ci["lower"], "ci_upper": ci["upper"],
         })
+        sep = res.separation
+        if model.classes is None and sep is not None and sep.separated:
+            # Not estimates: the likelihood rises without bound along these terms.
+            # Show where they are heading, not a large number as if it were one.
+            heading = np.sign(table.loc[sep.involved, "coef"]) * np.inf
+            table.loc[sep.involved, "coef"] = heading
+            table.loc[sep.involved, ["std_err", "z", "p_value", "ci_lower", "ci_upper"]] = (
+                np.nan)
         if model.classes is None:
             blocks: list[tuple[str | None, pd.DataFrame]] = [(None, table)]
         else:
@@ -122,13 +132,15 @@ class Summary:
             blocks = [(f"{name} = {label(c)}", pd.DataFrame(table.xs(c, level="class")))
                       for c in model.classes.others]
         notes = []
-        sep = res.separation
         if sep is not None and sep.separated:
             names = [n for n, used in zip(res.model.exog_names, sep.involved, strict=True)
                      if used]
+            shown = ("shown as ±inf (res.params holds where the fit stopped)"
+                     if model.classes is None else
+                     "the values shown are where the fit stopped")
             notes.append(f"The outcomes are separated: the estimates of {', '.join(names)} "
-                         "do not exist (they run off to infinity); the values shown are where "
-                         "the fit stopped. Drop those terms or refit with penalty='firth'.")
+                         f"do not exist (they run off to infinity); {shown}. Drop those "
+                         "terms or refit with penalty='firth'.")
         if res.aliased:
             notes.append(f"{len(res.aliased)} coefficient(s) not defined because of "
                          f"singularities (aliased: {', '.join(res.aliased)}).")

@@ -113,3 +113,15 @@ def test_the_iteration_limit_message_names_separation():
     convergence = [str(w.message) for w in caught
                    if issubclass(w.category, ef.ConvergenceWarning)]
     assert len(convergence) == 1 and "outcomes are separated" in convergence[0]
+
+
+def test_summary_does_not_show_a_separated_term_as_an_estimate():
+    d = pd.DataFrame({"g": [0, 0, 0, 0, 0, 0, 1, 1], "x": [1, 2, 3, 4, 5, 6, 7, 8.0],
+                      "y": [0, 1, 0, 1, 1, 0, 1, 1.0]})
+    with pytest.warns(ef.SeparationWarning):
+        res = ef.logit("y ~ g + x", d).fit()
+    frame = res.summary().to_frame()
+    assert frame.loc["g", "coef"] == np.inf and np.isnan(frame.loc["g", "std_err"])
+    assert np.isfinite(frame.loc["x"]).all()
+    assert np.isfinite(res.params["g"])  # where the fit stopped, for predictions
+    assert "separated" in str(res.summary())
