@@ -56,8 +56,9 @@ def why_not_converged(family: str, record: SolverResult, separation: Separation 
                                                                                 np.inf)))]
         causes.append(f"predictors differ in scale by {used.max() / used.min():.2g} "
                       f"({big!r} against {small!r}); rescale them")
-    if not causes and "iteration limit" in record.message:
-        causes.append("the iteration limit was reached first; raise max_iter")
+    if "iteration limit" in record.message:
+        causes.append("the iteration limit was reached first; raise max_iter" if not causes
+                      else "and the iteration limit was reached: raise max_iter too")
     text = "; ".join(causes or ["the data may be too ill-conditioned for a stable fit"])
     return f"{message} {text[0].upper()}{text[1:]}."
 

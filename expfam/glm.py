@@ -368,8 +368,13 @@ class GLM:
                                  f"{problem.n_params} coefficients")
             start = start.reshape(problem.coef_shape)
         if tol is not None:
+            if not (isinstance(tol, int | float) and np.isfinite(tol) and tol > 0):
+                raise InputError(f"tol must be a positive number, got {tol!r}")
             options["tol"] = tol
         if max_iter is not None:
+            if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or (
+                    max_iter < 1):
+                raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
             options["max_iter"] = max_iter
         if aliased not in ("nan", "raise"):
             raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")

@@ -316,3 +316,13 @@ def test_labels_as_an_array_response_point_to_formulas(data):
     _, X = data
     with pytest.raises(ef.InputError, match=r"must be numeric.*fit from a formula"):
         ef.GLM(np.array(["a", "b"] * (len(X) // 2)), X).fit()
+
+
+@pytest.mark.parametrize("kwargs, match", [({"tol": -1e-8}, "tol must be a positive"),
+                                           ({"tol": 0.0}, "tol must be a positive"),
+                                           ({"max_iter": 0}, "max_iter must be a positive"),
+                                           ({"max_iter": 2.5}, "max_iter must be a positive")])
+def test_tolerance_and_iteration_limit_are_checked(data, kwargs, match):
+    y, X = data
+    with pytest.raises(ef.InputError, match=match):
+        ef.GLM(y, X).fit(**kwargs)
