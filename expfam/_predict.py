@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,7 +12,7 @@ from numpy.typing import ArrayLike
 from ._data import as_design, as_rows
 from ._kernels import predict_eta
 from ._typing import FloatArray
-from .errors import InputError
+from .errors import DataWarning, InputError, row_labels
 
 if TYPE_CHECKING:
     from .results import GLMResults
@@ -32,6 +33,11 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
     terms = res.model.formula
     valid = None
     if terms is not None and isinstance(exog, pd.DataFrame):
+        if offset is None and terms.offset_column is None and res.model.offset is not None:
+            warnings.warn("the model was fitted with an offset given as an array, which new "
+                          "data cannot supply: these predictions use an offset of 0; pass "
+                          "offset= (or fit with the offset as a column name)", DataWarning,
+                          stacklevel=3)
         if offset is None and terms.offset_column is not None:
             # The model's offset came from a column: the new rows carry their own.
             if terms.offset_column not in exog.columns:
@@ -42,7 +48,8 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
             if offset not in exog.columns:
                 raise InputError(f"offset={offset!r} is not a column of the new data")
             offset = exog[offset]
-        design, valid = terms.design(exog, unseen=unseen)
+        with row_labels(exog.index):  # errors name the new data's own rows
+            design, valid = terms.design(exog, unseen=unseen)
         arr = design.to_numpy(dtype=np.float64)
     else:
         arr, names = as_design(exog)

@@ -110,7 +110,10 @@ _ROW_LABELS: ContextVar[Any] = ContextVar("expfam_row_labels", default=None)
 @contextmanager
 def row_labels(labels: Sequence[Any] | pd.Index | None) -> Iterator[None]:
     """Within the block, :func:`describe_rows` names rows by ``labels`` (the index
-    of the user's data) rather than by position; ``None`` keeps positions."""
+    of the user's data) rather than by position; ``None``, or an index that is
+    just 0, 1, 2, …, keeps positions (they are the same)."""
+    if isinstance(labels, pd.RangeIndex) and labels.start == 0 and labels.step == 1:
+        labels = None
     token = _ROW_LABELS.set(labels)
     try:
         yield

@@ -8,6 +8,7 @@ statistic t = T(y)/n, weights w·n) and hands a frozen
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Any
 
@@ -16,6 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ._aliasing import describe_aliasing, solve_estimable
+from ._blocks import default_backend
 from ._data import (
     add_constant,
     as_design,
@@ -26,6 +28,8 @@ from ._data import (
     row_index,
 )
 from ._diagnostics import scale_hint, why_not_converged
+from ._kernels import weighted_gram
+from ._linalg import CholeskyFactor
 from ._problem import GLMProblem
 from ._response import Classes, binomial_pair, class_response
 from ._robust import COV_TYPES, group_codes
@@ -54,6 +58,9 @@ SEPARATION_CHECK_SIZE = 5_000_000
 #: A linear predictor beyond this (a probability within about 5e-5 of 0 or 1) at
 #: some row makes a binary or categorical fit suspect of separation.
 SEPARATION_ETA = 10.0
+#: ... but only for designs up to this many entries: a strong predictor alone
+#: gives |η| > 10 somewhere in large data, and the LP would then cost seconds.
+SEPARATION_ETA_CHECK_SIZE = 200_000
 #: Largest offset, weight or trial count accepted: beyond it the likelihood's
 #: sums overflow or lose every digit of the data's own contribution.
 MAX_MAGNITUDE = 1e15
@@ -110,10 +117,7 @@ class GLM:
         """Errors inside name rows by the data's own index when it is not simply
         0, 1, 2, … (a DataFrame with labels, or rows left after dropping missing
         values), so that the rows named are the user's."""
-        index = self.row_index
-        plain = index is None or (isinstance(index, pd.RangeIndex) and index.start == 0
-                                  and index.step == 1)
-        return row_labels(None if plain else index)
+        return row_labels(self.row_index)
 
     def _setup(self, endog: ArrayLike, exog: ArrayLike, weights: ArrayLike | None,
                offset: ArrayLike | None, trials: ArrayLike | None, reference: Any) -> None:
@@ -352,14 +356,17 @@ class GLM:
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
         if cov_type == "cluster":
-            group_codes(groups, self.exog.shape[0])  # bad labels fail here, not at .bse
+            with self._rows_named():  # bad labels fail here, not at .bse
+                group_codes(groups, self.exog.shape[0])
         elif groups is not None:
             raise InputError(f"groups= applies to cov_type='cluster', but cov_type="
                              f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
                              "errors, or drop groups=")
-        self._check_magnitudes()
+        with self._rows_named():
+            self._check_magnitudes()
         problem = self.problem()
-        self._check_response_varies(problem)
+        if penalty is None:  # Firth's estimates are finite even then
+            self._check_response_varies(problem)
         start = None
         if start_params is not None:
             start = np.asarray(start_params, dtype=np.float64)
@@ -368,7 +375,8 @@ class GLM:
                                  f"{problem.n_params} coefficients")
             start = start.reshape(problem.coef_shape)
         if tol is not None:
-            if not (isinstance(tol, int | float) and np.isfinite(tol) and tol > 0):
+            if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (
+                    np.isfinite(tol) and tol > 0):
                 raise InputError(f"tol must be a positive number, got {tol!r}")
             options["tol"] = tol
         if max_iter is not None:
@@ -405,11 +413,25 @@ class GLM:
             warnings.warn(boundary_message(record.n_boundary, self.family.name,
                                            self.exog_names, results.separation),
                           SeparationWarning, stacklevel=2)
+        if self.family.estimated_dispersion:
+            self._warn_if_perfect(problem, results)
         if not record.converged:
             warnings.warn(why_not_converged(self.family.name, record, results.separation,
                                             self.exog, self.exog_names),
                           ConvergenceWarning, stacklevel=2)
         return results
+
+    @staticmethod
+    def _warn_if_perfect(problem: GLMProblem, results: GLMResults) -> None:
+        """A Gaussian fit with no residual left: its dispersion is 0, so standard
+        errors are 0 and the log-likelihood +∞ — say so (R's ``summary.lm`` warns
+        "essentially perfect fit")."""
+        size = float(np.dot(problem.weights, problem.target ** 2))
+        if results.deviance <= 1e-24 * max(size, np.finfo(np.float64).tiny):
+            warnings.warn("essentially perfect fit: the residual deviance is zero to rounding, "
+                          "so the dispersion, standard errors and log-likelihood (+inf) mean "
+                          "nothing; check that the response is not among the predictors",
+                          DataWarning, stacklevel=3)
 
     def _check_magnitudes(self) -> None:
         """Refuse offsets, weights or trials so large that the likelihood overflows.
@@ -428,7 +450,8 @@ class GLM:
             row = int(np.argmax(size.max(axis=1)))
             if size[row].max() > MAX_MAGNITUDE:
                 note = " (an offset is usually a log exposure)" if name == "offset" else ""
-                raise InputError(f"{name} reaches {size[row].max():.3g} (at row {row}): "
+                raise InputError(f"{name} reaches {size[row].max():.3g} (at "
+                                 f"{describe_rows([row])}): "
                                  f"beyond {MAX_MAGNITUDE:.0e} the likelihood overflows. Check "
                                  f"its units{note}")
 
@@ -439,7 +462,9 @@ class GLM:
         intercept runs off to ±∞: the estimates do not exist, and a solver would
         stop somewhere arbitrary (an intercept of about −25) without a warning.
         """
-        if self.family.name not in ("bernoulli", "binomial", "poisson"):
+        # Without an intercept the estimates can be finite (x = ±1 with y ≡ 0
+        # gives β̂ = 0), so only a model with one is refused.
+        if self.family.name not in ("bernoulli", "binomial", "poisson") or not self._constant:
             return
         t = np.asarray(problem.target)[np.asarray(problem.weights) > 0]
         if self.family.name == "poisson":
@@ -466,9 +491,18 @@ class GLM:
         if (self.family.name not in SEPARABLE_FAMILIES
                 or problem.exog.size > SEPARATION_CHECK_SIZE):
             return
-        used = np.asarray(self.exog)[np.asarray(problem.weights) > 0]
-        if np.linalg.matrix_rank(used) < used.shape[1]:
-            return  # genuinely aliased: the solver's message is right
+        # The same test of aliasing as the solver's, on XᵀX (weights of positive
+        # rows set to 1): if the design itself is (nearly) collinear, the solver's
+        # message is right; only a Gram that is fine unweighted but singular
+        # weighted points to weights collapsing on a separating direction.
+        unit = (np.asarray(problem.weights) > 0).astype(np.float64)
+        gram = default_backend().map_sum(
+            lambda rows: weighted_gram(np.asarray(problem.exog[rows], dtype=np.float64),
+                                       unit[rows]), problem.n_obs)
+        try:
+            CholeskyFactor(gram, self.exog_names)
+        except RankDeficientError:
+            return
         separation = detect_separation(problem.exog, problem.target, problem.weights)
         if separation.separated:
             raise NumericalError(
@@ -493,6 +527,8 @@ class GLM:
             return False
         if not record.converged:
             return True
+        if problem.exog.size > SEPARATION_ETA_CHECK_SIZE:
+            return False  # beyond this the LP costs more than most fits: boundary only
         eta = np.asarray(record.eta, dtype=np.float64)
         positive = np.asarray(problem.weights) > 0
         with np.errstate(invalid="ignore"):

@@ -86,7 +86,7 @@ def _restriction(res: GLMResults, what: Any) -> tuple[np.ndarray, np.ndarray, st
 
 def wald_test(res: GLMResults, restriction: Any) -> TestResult:
     """Wald χ² test of R·β = q with the fit's covariance (robust if ``cov_type`` is);
-    an F test for a Gaussian model's estimated dispersion (non-robust covariance).
+    an F test on (df, df_resid) for a Gaussian model's estimated dispersion.
 
     ``restriction`` is a term of the formula (``"C(cyl)"``: all its coefficients,
     for every class of a multinomial model), a coefficient name, a list of
@@ -109,9 +109,10 @@ def wald_test(res: GLMResults, restriction: Any) -> TestResult:
         raise InputError("the restrictions are linearly dependent; drop redundant rows "
                          "of R") from None
     df = float(np.linalg.matrix_rank(r))
-    if res.use_t and res.cov_type == "nonrobust":
+    if res.use_t:
         # An estimated dispersion: the F test on (df, df_resid), as R's anova and
-        # statsmodels' wald_test for least squares (the t test when df = 1).
+        # statsmodels' wald_test for least squares (the t test when df = 1), with
+        # a robust covariance too, as the t-based p-values of the coefficients.
         f = statistic / df
         return TestResult("Wald", f, df, float(stats.f.sf(f, df, res.df_resid)), text,
                           df_denom=float(res.df_resid))

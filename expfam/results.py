@@ -165,7 +165,8 @@ class GLMResults:
     @cached_property
     def zvalues(self) -> pd.Series | pd.DataFrame:
         """Wald statistics, params / bse (t statistics when :attr:`use_t`)."""
-        return like(self.params, (self.params / self.bse).to_numpy(), "z")
+        name = "t" if self.use_t else "z"
+        return like(self.params, (self.params / self.bse).to_numpy(), name)
 
     @property
     def tvalues(self) -> pd.Series | pd.DataFrame:
@@ -235,7 +236,8 @@ class GLMResults:
     def _profile_loglike(self, deviance: float) -> float:
         """Gaussian: the log-likelihood at the dispersion's maximum, φ = deviance / n."""
         n = self.nobs
-        return -0.5 * n * (np.log(2.0 * np.pi * deviance / n) + 1.0)
+        with np.errstate(divide="ignore"):  # a perfect fit: +inf, warned about by fit()
+            return float(-0.5 * n * (np.log(2.0 * np.pi * deviance / n) + 1.0))
 
     @cached_property
     def llf(self) -> float:
@@ -290,8 +292,9 @@ class GLMResults:
         """McFadden's pseudo R², 1 − llf / llnull; for the Gaussian, whose
         log-density has no natural zero (McFadden's ratio would depend on the
         units of y), the deviance R² 1 − deviance / null deviance, the usual R²."""
-        if self.use_t:
-            return 1.0 - self.deviance / self.null_deviance
+        if self.use_t:  # NaN for a constant response, which has nothing to explain
+            return 1.0 - self.deviance / self.null_deviance if self.null_deviance > 0 else (
+                float("nan"))
         return 1.0 - self.llf / self.llnull
 
     @cached_property

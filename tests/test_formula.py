@@ -155,7 +155,8 @@ def test_predict_rebuilds_the_design_and_keeps_the_index(frame):
 def test_predict_unseen_levels(frame):
     res = ef.glm("y ~ x1 + g", frame).fit()
     new = pd.DataFrame({"x1": [0.1, 0.2, 0.3], "g": ["a", "zz", "c"]}, index=[7, 8, 9])
-    with pytest.raises(ef.InputError, match="column 'g' has level\\(s\\) 'zz' at row 1"):
+    with pytest.raises(ef.InputError,
+                       match="column 'g' has level\\(s\\) 'zz' at the row labelled 8"):
         res.predict(new)
     pred = res.predict(new, unseen="nan")
     assert np.isnan(pred[8]) and np.isfinite(pred[[7, 9]]).all()
@@ -176,7 +177,8 @@ def test_predict_unseen_level_of_a_numeric_column_coded_by_c(cars):
     # C(cyl) codes a numeric column: a new value is an unseen level, not the reference.
     res = ef.logit("am ~ C(cyl)", cars).fit()
     new = pd.DataFrame({"cyl": [4, 5, 8]}, index=["a", "b", "c"])
-    with pytest.raises(ef.InputError, match=r"column 'cyl'.*level\(s\) 5 at row 1"):
+    with pytest.raises(ef.InputError,
+                       match=r"column 'cyl'.*level\(s\) 5 at the row labelled 'b'"):
         res.predict(new)
     pred = res.predict(new, unseen="nan")
     assert np.isnan(pred["b"])
@@ -285,3 +287,9 @@ def test_a_column_of_mixed_types_is_a_clear_error(frame):
     mixed["g"] = [1 if i % 2 else "a" for i in range(len(frame))]
     with pytest.raises(ef.InputError, match="column 'g' mixes values of types int, str"):
         ef.logit("y ~ x1 + g", mixed)
+
+
+def test_predict_warns_that_an_array_offset_is_not_in_new_data(frame):
+    res = ef.glm("counts ~ x1", frame, family="poisson", offset=np.log(frame["w"])).fit()
+    with pytest.warns(ef.DataWarning, match="offset given as an array"):
+        res.predict(frame.iloc[:3])

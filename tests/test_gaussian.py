@@ -107,3 +107,18 @@ def test_gaussian_fits_a_response_with_a_large_mean(cars):
     lbfgs = ef.glm("mpg ~ hp + wt", shifted, family="gaussian").fit("lbfgs")
     assert lbfgs.converged
     np.testing.assert_allclose(lbfgs.params.iloc[1:], plain.params.iloc[1:], rtol=1e-4)
+
+
+def test_a_perfect_gaussian_fit_warns_and_has_no_r_squared(cars):
+    with pytest.warns(ef.DataWarning, match="essentially perfect fit"):
+        res = ef.glm("one ~ hp", cars.assign(one=1.0), family="gaussian").fit()
+    assert np.isnan(res.prsquared) and res.llf == np.inf
+    str(res.summary())  # renders
+
+
+def test_robust_gaussian_tests_use_one_reference_distribution(cars):
+    res = ef.glm("mpg ~ hp + wt", cars, family="gaussian").fit(cov_type="HC1")
+    test = res.wald_test("wt")
+    assert test.distribution == "F"
+    assert test.pvalue == pytest.approx(res.pvalues["wt"], rel=1e-9)
+    assert res.zvalues.name == "t"

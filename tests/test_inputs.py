@@ -326,3 +326,24 @@ def test_tolerance_and_iteration_limit_are_checked(data, kwargs, match):
     y, X = data
     with pytest.raises(ef.InputError, match=match):
         ef.GLM(y, X).fit(**kwargs)
+
+
+def test_one_outcome_is_allowed_for_firth_and_without_an_intercept():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=20)
+    firth = ef.GLM(np.zeros(20), ef.add_constant(x), family="bernoulli").fit(penalty="firth")
+    assert np.all(np.isfinite(firth.params))
+    # x = ±1 with y ≡ 0: the likelihood peaks at β = 0, a finite estimate.
+    plain = ef.GLM(np.zeros(6), np.array([[-1.0], [1], [-2], [2], [-1], [1]])).fit()
+    assert plain.converged and abs(plain.params.iloc[0]) < 1e-8
+
+
+def test_nearly_collinear_columns_stay_a_rank_deficiency_error():
+    # Within 1e-6 of collinear: aliasing (quickly), not a separation check.
+    rng = np.random.default_rng(0)
+    n = 50_000
+    z, z2 = rng.normal(size=n), rng.normal(size=n)
+    X = np.column_stack([np.ones(n), 1e4 + z, 1e4 + z + 1e-2 * z2])
+    y = (rng.random(n) < 1 / (1 + np.exp(-(0.3 * z + 0.05 * z2)))).astype(float)
+    with pytest.raises(ef.RankDeficientError, match="'x2' is a linear combination"):
+        ef.GLM(y, X).fit(aliased="raise")

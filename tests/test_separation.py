@@ -125,3 +125,20 @@ def test_summary_does_not_show_a_separated_term_as_an_estimate():
     assert np.isfinite(frame.loc["x"]).all()
     assert np.isfinite(res.params["g"])  # where the fit stopped, for predictions
     assert "separated" in str(res.summary())
+
+
+def test_a_strong_predictor_in_large_data_skips_the_linear_program(monkeypatch):
+    # |η| > 10 somewhere is common in large data; the LP would cost seconds there.
+    import importlib
+
+    glm_module = importlib.import_module("expfam.glm")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the LP should not run")
+
+    monkeypatch.setattr(glm_module, "detect_separation", refuse)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=150_000)
+    y = (rng.random(150_000) < 1 / (1 + np.exp(-4 * x))).astype(float)
+    res = ef.GLM(y, ef.add_constant(x)).fit()
+    assert res.converged and res.separation is None

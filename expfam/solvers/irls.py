@@ -51,6 +51,9 @@ CHORD_CONTRACTION = 0.25
 #: within √0.01 = 0.1 standard errors of the optimum, from where one Newton
 #: step converges.
 HANDOVER_DECREMENT = 1e-2
+#: Diagonal entries of a single-precision Hessian must lie in this range, well
+#: inside float32's normal numbers, for its digits to be trusted.
+SINGLE_RANGE = (1e-30, 1e30)
 
 
 def irls(
@@ -93,11 +96,23 @@ def irls(
         last = _fit(ev, start, warm, tol, max_iter)
         assert last.sums.hessian is not None and last.sums.loss is not None
         if not last.converged:
-            return ev.result(last.coef, last.eta, last.sums, False, last.message)
+            # The last sums may hold a single-precision Hessian: report float64's.
+            sums = ev.newton_pass(last.coef, hessian=True, eta_out=last.eta)
+            return ev.result(last.coef, last.eta, sums, False, last.message)
         coef = last.coef - last.delta
         final = ev.newton_pass(coef, hessian=True, eta_out=last.eta)
-        ev.record("final", final, float(final.gradient @ ev.factor(final.hessian).solve(
-            final.gradient)))
+        q = float(final.gradient @ ev.factor(final.hessian).solve(final.gradient))
+        ev.record("final", final, q)
+        if q > tol * (0.1 + abs(ev.deviance(final.loss))) or not final.finite:
+            # The step fell short of the criterion (a single-precision Hessian can
+            # make it so): carry on with float64 Newton steps from here.
+            last = _newton_steps(ev, coef, final, last.eta, tol, max_iter)
+            if not last.converged:
+                return ev.result(last.coef, last.eta, last.sums, False, last.message)
+            coef = last.coef - last.delta
+            final = ev.newton_pass(coef, hessian=True, eta_out=last.eta)
+            ev.record("final", final, float(final.gradient @ ev.factor(
+                final.hessian).solve(final.gradient)))
         return ev.result(coef, last.eta, final, True, last.message)
 
 
@@ -145,7 +160,8 @@ class _Evaluator:
 
     def proposal_pass(self, coef: FloatArray, eta_out: FloatArray) -> NewtonSums:
         """Exact loss and gradient with a single-precision Hessian, for a Newton step
-        that the exact pass at the estimate then checks.
+        that the exact pass at the estimate then checks (its decrement must meet
+        the criterion, else float64 Newton steps carry on).
 
         The float32 rank-b updates run at twice the speed; their relative error,
         about 1e-6, only slows the step's convergence by as much.  Where float32
@@ -159,7 +175,9 @@ class _Evaluator:
                                       hessian_dtype=np.float32),
             problem.n_obs,
         )
-        if sums.finite:
+        diag = np.diagonal(sums.hessian) if sums.hessian is not None else np.zeros(0)
+        # Entries near float32's subnormal or overflow range have lost their digits.
+        if sums.finite and np.all((diag > SINGLE_RANGE[0]) & (diag < SINGLE_RANGE[1])):
             try:
                 self.factor(sums.hessian)
                 return sums
@@ -312,8 +330,9 @@ def _chord(ev: _Evaluator, warm: _WarmStart, eta: FloatArray, tol: float,
            max_iter: int) -> tuple[FloatArray, NewtonSums, FloatArray] | None:
     """Gradient passes with the sample's curvature until exact Newton pays off.
 
-    Returns the coefficients reached, the exact sums there (loss and Hessian
-    included) and η at those coefficients.  A step that leaves non-finite values
+    Returns the coefficients reached, the sums there (exact loss and gradient;
+    the Hessian of the hand-over pass in single precision) and η at those
+    coefficients.  A step that leaves non-finite values
     or fails to shrink the decrement is undone and Newton — globally convergent
     with its line search — takes over from the last good point; if the very
     first step fails, the sample was a poor guide (say, separated where the full
