@@ -128,6 +128,11 @@ def default_names(n_columns: int, constant: Sequence[int]) -> list[str]:
     return names
 
 
+#: What to do with a response of labels given as an array.
+_LABELS_HINT = (" (labels: code them as numbers, or fit from a formula — ef.logit, ef.glm — "
+                "which codes a labelled response as R does)")
+
+
 def as_rows(
     values: ArrayLike | None,
     name: str,
@@ -156,16 +161,13 @@ def as_rows(
     if isinstance(values, pd.DataFrame | pd.Series):
         dtypes = list(values.dtypes) if isinstance(values, pd.DataFrame) else [values.dtype]
         if not all(_is_real(dt) for dt in dtypes):
-            hint = (" (labels: code them as numbers, or fit from a formula — ef.logit, "
-                    "ef.glm — which codes a labelled response as R does)"
-                    if name == "endog" else "")
-            raise InputError(f"{name} must be numeric, got dtype {dtypes[0]}{hint}")
+            raise InputError(f"{name} must be numeric, got dtype {dtypes[0]}"
+                             f"{_LABELS_HINT if name == 'endog' else ''}")
         values = values.to_numpy(dtype=np.float64, na_value=np.nan)
     arr = np.asarray(values)
     if not _is_real(arr.dtype):
-        hint = (" (labels: code them as numbers, or fit from a formula — ef.logit, ef.glm "
-                "— which codes a labelled response as R does)" if name == "endog" else "")
-        raise InputError(f"{name} must be numeric, got dtype {arr.dtype}{hint}")
+        raise InputError(f"{name} must be numeric, got dtype {arr.dtype}"
+                         f"{_LABELS_HINT if name == 'endog' else ''}")
     arr = arr.astype(np.float64, copy=False)
     if arr.ndim == 0:
         arr = np.full(n_rows, float(arr))

@@ -297,7 +297,8 @@ class GLM:
             (1e-7) and lbfgs (1e-8): the largest component of the gradient of
             the mean loss in standardized coordinates.  sgd (0.03): the estimated
             distance to the optimum in standard errors (root mean square over
-            the coefficients), checked every epoch.
+            the coefficients), checked every epoch.  Firth (1e-10): the Newton
+            step, in standard errors.
         max_iter : int, optional
             Iterations (IRLS 100, gd 20,000, lbfgs 1,000); sgd takes ``epochs``.
         cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}
@@ -314,7 +315,8 @@ class GLM:
             ``"firth"``: Firth's bias-reduced (Jeffreys-penalized) likelihood for
             Bernoulli and binomial models, finite under separation; standard
             errors from the information at the estimate, ``conf_int(method=
-            "profile")`` from the penalized likelihood (as R's ``logistf``).
+            "profile")`` from the penalized likelihood (as R's ``logistf``);
+            ``cov_type`` must then be ``"nonrobust"``.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;

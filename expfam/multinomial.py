@@ -58,8 +58,6 @@ def _transform(classes: Classes, new_reference: Any) -> np.ndarray:
     """A: the (K − 1)² map from coefficients against ``classes.reference`` (columns in
     ``classes.internal[1:]`` order) to coefficients against ``new_reference``."""
     m = len(classes.labels) - 1
-    if new_reference == classes.reference:
-        return np.eye(m)  # (the pivot below would be column −1, the last class's)
     old = list(classes.internal)
     new = Classes(classes.labels, new_reference)
     a = np.zeros((m, m))

@@ -147,8 +147,9 @@ class GLMResults:
         return cov
 
     def cov_params(self) -> pd.DataFrame:
-        """Covariance of the estimates: the inverse of the information XᵀWX, or the
-        sandwich of ``cov_type`` (``fit(cov_type=...)``).
+        """Covariance of the estimates: the inverse of the information XᵀWX (times
+        the dispersion :attr:`scale`, 1 but for the Gaussian), or the sandwich of
+        ``cov_type`` (``fit(cov_type=...)``).
 
         Labelled by term, or by (class, term) for a categorical model.
         """

@@ -41,7 +41,7 @@ from .._blocks import Backend, NewtonSums
 from .._kernels import newton_block
 from .._problem import GLMProblem
 from .._typing import FloatArray
-from ._result import SolverResult
+from ._result import SolverResult, loss_slack
 
 __all__ = ["Standardized", "finish", "newton_polish"]
 
@@ -262,7 +262,7 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
     new_eta = np.empty_like(eta)
     new = objective.sums(coef, eta_out=new_eta)
     if not (new.finite and new.loss is not None
-            and new.loss <= sums.loss + _slack(sums.loss)):
+            and new.loss <= sums.loss + loss_slack(sums.loss)):
         return None
     with np.errstate(invalid="ignore"):
         moved = float(np.max(np.abs(new_eta - eta), initial=0.0))
@@ -271,11 +271,6 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
     else:
         new = objective.sums(coef, hessian=True)
     return coef, new_eta, new
-
-
-def _slack(loss: float) -> float:
-    """Rounding allowance when comparing two losses (as IRLS's)."""
-    return 1e-12 * (1.0 + abs(loss))
 
 
 def _next_iteration(history: list[dict[str, Any]]) -> int:

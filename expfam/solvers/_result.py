@@ -7,7 +7,13 @@ from typing import Any
 
 from .._typing import FloatArray
 
-__all__ = ["SolverResult"]
+__all__ = ["SolverResult", "loss_slack"]
+
+
+def loss_slack(loss: float) -> float:
+    """Rounding allowance when comparing two losses: a step that raises the loss
+    by less than this has not really raised it."""
+    return 1e-12 * (1.0 + abs(loss))
 
 
 @dataclass(frozen=True)
@@ -21,8 +27,9 @@ class SolverResult:
     eta : ndarray, shape (n,) or (n, m)
         Linear predictor at ``coef`` (offset included).
     loss : float
-        Σ w·(A(η) − t·η) at ``coef``: the negative log-likelihood without its
-        base measure.
+        Σ w·(A(η) − t·η) at ``coef`` (up to a constant in t that a family may drop
+        against cancellation, as the Gaussian does): the negative log-likelihood
+        without its base measure.
     hessian : ndarray, shape (k, k)
         Xᵀ W X at ``coef``: the observed (= expected) information.
     converged : bool

@@ -34,7 +34,7 @@ from .._linalg import CholeskyFactor
 from .._problem import GLMProblem
 from .._typing import FloatArray
 from ..errors import NumericalError, RankDeficientError
-from ._result import SolverResult
+from ._result import SolverResult, loss_slack
 
 __all__ = ["irls"]
 
@@ -221,14 +221,9 @@ class _Evaluator:
                             message=message, n_boundary=sums.boundary, history=self.history)
 
 
-def _slack(loss: float) -> float:
-    """Rounding allowance when comparing two losses."""
-    return 1e-12 * (1.0 + abs(loss))
-
-
 def _decreased(new: NewtonSums, old: NewtonSums) -> bool:
     assert new.loss is not None and old.loss is not None
-    return new.finite and new.loss <= old.loss + _slack(old.loss)
+    return new.finite and new.loss <= old.loss + loss_slack(old.loss)
 
 
 def _backtrack(ev: _Evaluator, eta: FloatArray, eta_full: FloatArray,
@@ -246,7 +241,7 @@ def _backtrack(ev: _Evaluator, eta: FloatArray, eta_full: FloatArray,
             np.multiply(eta_full - eta, step, out=trial)
             trial += eta
             loss = ev.loss_at(trial)
-            if np.isfinite(loss) and loss <= loss0 + _slack(loss0):
+            if np.isfinite(loss) and loss <= loss0 + loss_slack(loss0):
                 return step
     return None
 
