@@ -27,6 +27,7 @@ from formulaic.utils.variables import get_required_variables
 from numpy.typing import ArrayLike
 
 from .errors import DataWarning, InputError, describe_rows
+from .summary import label
 
 __all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
 
@@ -112,34 +113,13 @@ class FormulaTerms:
         frame = data[list(self.variables)].copy()
         valid = ~frame.isna().any(axis=1).to_numpy()
         for column, levels in self.levels.items():
-            values = frame[column]
-            new = values.notna() & ~values.isin(levels)
-            if new.any():
-                if unseen == "raise":
-                    found = sorted(map(str, pd.unique(values[new])))
-                    raise InputError(
-                        f"column {column!r} has level(s) {', '.join(map(repr, found))} at "
-                        f"{describe_rows(new.to_numpy())} that were not seen when fitting "
-                        f"(known: {', '.join(map(repr, map(str, levels)))}); pass "
-                        "unseen='nan' to predict NaN for those rows")
-                valid &= ~new.to_numpy()
+            valid &= _known_levels(frame, column, levels, unseen, "")
             # Placeholders for rows that will be masked; training levels for the rest.
-            filled = values.where(values.isin(levels), levels[0])
+            filled = frame[column].where(frame[column].isin(levels), levels[0])
             frame[column] = pd.Categorical(filled, categories=levels)
         for column, levels in self._coded_levels().items():  # C(x) of a numeric column
-            values = frame[column]
-            new = values.notna() & ~values.isin(levels)
-            if new.any():
-                if unseen == "raise":
-                    found = sorted(map(str, pd.unique(values[new])))
-                    raise InputError(
-                        f"column {column!r} (coded as categorical by the formula) has "
-                        f"level(s) {', '.join(found)} at {describe_rows(new.to_numpy())} "
-                        f"that were not seen when fitting (known: "
-                        f"{', '.join(map(str, levels))}); pass unseen='nan' to predict NaN "
-                        "for those rows")
-                valid &= ~new.to_numpy()
-                frame[column] = values.where(~new, levels[0])
+            valid &= _known_levels(frame, column, levels, unseen,
+                                   " (coded as categorical by the formula)")
         for column in frame.columns:
             if column not in self.levels and frame[column].isna().any():
                 frame[column] = frame[column].fillna(0)
@@ -163,6 +143,26 @@ class FormulaTerms:
             if match and match.group(1) in self.variables and match.group(1) not in self.levels:
                 out[match.group(1)] = list(state.levels)
         return out
+
+
+def _known_levels(frame: pd.DataFrame, column: str, levels: list[Any], unseen: str,
+                  coding: str) -> np.ndarray:
+    """Which rows of ``frame[column]`` hold a level seen when fitting (missing values
+    count as known: they are masked elsewhere); with ``unseen="raise"`` a new level
+    is an error naming the column, the levels and the rows.  Unseen values are
+    replaced in ``frame`` by the first level, a placeholder for masked rows."""
+    values = frame[column]
+    new = (values.notna() & ~values.isin(levels)).to_numpy()
+    if new.any():
+        if unseen == "raise":
+            found = sorted(pd.unique(values[new]), key=str)
+            raise InputError(
+                f"column {column!r}{coding} has level(s) {', '.join(map(label, found))} at "
+                f"{describe_rows(new)} that were not seen when fitting (known: "
+                f"{', '.join(map(label, levels))}); pass unseen='nan' to predict NaN for "
+                "those rows")
+        frame[column] = values.where(~new, levels[0])
+    return ~new
 
 
 @dataclass(frozen=True)

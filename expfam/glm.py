@@ -17,7 +17,6 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from ._aliasing import describe_aliasing, solve_estimable
-from ._blocks import default_backend
 from ._data import (
     add_constant,
     as_design,
@@ -27,20 +26,22 @@ from ._data import (
     default_names,
     row_index,
 )
-from ._diagnostics import scale_hint, why_not_converged
-from ._kernels import weighted_gram
-from ._linalg import CholeskyFactor
+from ._diagnostics import scale_hint
+from ._fit_checks import (
+    check_magnitudes,
+    check_response_varies,
+    diagnose,
+    raise_if_separated,
+)
 from ._problem import GLMProblem
 from ._response import Classes, binomial_pair, class_response
 from ._robust import COV_TYPES, group_codes
 from ._typing import FloatArray
 from .errors import (
-    ConvergenceWarning,
     DataWarning,
     InputError,
     NumericalError,
     RankDeficientError,
-    SeparationWarning,
     describe_rows,
     row_labels,
 )
@@ -48,25 +49,9 @@ from .families import Binomial, Categorical, ExponentialFamily, get_family
 from .formula import FormulaTerms, model_frame
 from .multinomial import OneVsRest, mnlogit, one_vs_rest
 from .results import GLMResults
-from .separation import boundary_message, detect_separation
-from .solvers import SolverResult, check_options, get_solver
+from .solvers import check_options, get_solver
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
-
-#: Designs up to this many entries get the linear-programming separation check.
-SEPARATION_CHECK_SIZE = 5_000_000
-#: A linear predictor beyond this (a probability within about 5e-5 of 0 or 1) at
-#: some row makes a binary or categorical fit suspect of separation.
-SEPARATION_ETA = 10.0
-#: ... but only for designs up to this many entries: a strong predictor alone
-#: gives |η| > 10 somewhere in large data, and the LP would then cost seconds.
-SEPARATION_ETA_CHECK_SIZE = 200_000
-#: Largest offset, weight or trial count accepted: beyond it the likelihood's
-#: sums overflow or lose every digit of the data's own contribution.
-MAX_MAGNITUDE = 1e15
-#: The families whose estimates separated outcomes can send to infinity.
-SEPARABLE_FAMILIES = ("bernoulli", "binomial", "categorical")
-
 
 class GLM:
     """A generalized linear model with the canonical link of an exponential family.
@@ -365,10 +350,10 @@ class GLM:
                              f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
                              "errors, or drop groups=")
         with self._rows_named():
-            self._check_magnitudes()
+            check_magnitudes(self)
         problem = self.problem()
         if penalty is None:  # Firth's estimates are finite even then
-            self._check_response_varies(problem)
+            check_response_varies(self, problem)
         start = None
         if start_params is not None:
             start = np.asarray(start_params, dtype=np.float64)
@@ -396,7 +381,7 @@ class GLM:
                 check_exog_finite(self.exog, self.exog_names)
             raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
         except RankDeficientError:
-            self._raise_if_separated(problem)
+            raise_if_separated(self, problem)
             raise
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
                              groups=groups, aliased=found)
@@ -405,137 +390,8 @@ class GLM:
                           "coefficients are not estimable and are reported as NaN (as R's "
                           "NA); the others are fitted. Drop those columns, or pass "
                           "aliased='raise'.", DataWarning, stacklevel=2)
-        if self._suspect_separation(problem, record):
-            # Find out whether the data are separated (one LP, affordable up to a few
-            # million entries); a false alarm costs only the LP, which decides.
-            results.separation = detect_separation(problem.exog, problem.target,
-                                                   problem.weights)
-        separated = results.separation is not None and results.separation.separated
-        if record.n_boundary or separated:
-            warnings.warn(boundary_message(record.n_boundary, self.family.name,
-                                           self.exog_names, results.separation),
-                          SeparationWarning, stacklevel=2)
-        if self.family.estimated_dispersion:
-            self._warn_if_perfect(problem, results)
-        if not record.converged:
-            warnings.warn(why_not_converged(self.family.name, record, results.separation,
-                                            self.exog, self.exog_names),
-                          ConvergenceWarning, stacklevel=2)
+        diagnose(self, problem, results)
         return results
-
-    @staticmethod
-    def _warn_if_perfect(problem: GLMProblem, results: GLMResults) -> None:
-        """A Gaussian fit with no residual left: its dispersion is 0, so standard
-        errors are 0 and the log-likelihood +∞ — say so (R's ``summary.lm`` warns
-        "essentially perfect fit")."""
-        size = float(np.dot(problem.weights, problem.target ** 2))
-        if results.deviance <= 1e-24 * max(size, np.finfo(np.float64).tiny):
-            warnings.warn("essentially perfect fit: the residual deviance is zero to rounding, "
-                          "so the dispersion, standard errors and log-likelihood (+inf) mean "
-                          "nothing; check that the response is not among the predictors",
-                          DataWarning, stacklevel=3)
-
-    def _check_magnitudes(self) -> None:
-        """Refuse offsets, weights or trials so large that the likelihood overflows.
-
-        A solver would only see non-finite sums or a Hessian of zeros, and blame
-        the predictors; the value itself is the clearer message.  (A Gaussian
-        offset is on the response's own scale, so it is left alone.)
-        """
-        vectors = [("weights", self.weights), ("trials", self.trials)]
-        if not self.family.estimated_dispersion:
-            vectors.append(("offset", self.offset))
-        for name, values in vectors:
-            if values is None:
-                continue
-            size = np.abs(np.asarray(values, dtype=np.float64)).reshape(len(values), -1)
-            row = int(np.argmax(size.max(axis=1)))
-            if size[row].max() > MAX_MAGNITUDE:
-                note = " (an offset is usually a log exposure)" if name == "offset" else ""
-                raise InputError(f"{name} reaches {size[row].max():.3g} (at "
-                                 f"{describe_rows([row])}): "
-                                 f"beyond {MAX_MAGNITUDE:.0e} the likelihood overflows. Check "
-                                 f"its units{note}")
-
-    def _check_response_varies(self, problem: GLMProblem) -> None:
-        """Refuse a binary response with one outcome, or counts that are all zero.
-
-        With every response 0 (or every one 1) the likelihood keeps rising as the
-        intercept runs off to ±∞: the estimates do not exist, and a solver would
-        stop somewhere arbitrary (an intercept of about −25) without a warning.
-        """
-        # Without an intercept the estimates can be finite (x = ±1 with y ≡ 0
-        # gives β̂ = 0), so only a model with one is refused.
-        if self.family.name not in ("bernoulli", "binomial", "poisson") or not self._constant:
-            return
-        t = np.asarray(problem.target)[np.asarray(problem.weights) > 0]
-        if self.family.name == "poisson":
-            if np.all(t == 0):
-                raise InputError(f"{self.endog_name} is 0 at every row: the maximum-likelihood "
-                                 "intercept is −∞ (a mean of 0), so there is nothing to fit. "
-                                 "Check the response and the rows selected")
-            return
-        for value, what in ((0.0, "0 (no successes)"), (1.0, "1 (all successes)")):
-            if np.all(t == value):
-                raise InputError(f"{self.endog_name} is {what} at every row: with one outcome "
-                                 "there is nothing to model and the maximum-likelihood "
-                                 "estimates do not exist (the intercept runs off to "
-                                 f"{'−' if value == 0 else '+'}∞). Check the response and "
-                                 "the rows selected")
-
-    def _raise_if_separated(self, problem: GLMProblem) -> None:
-        """Explain a singular information matrix on a full-rank design as separation.
-
-        A solver that diverges along a separating direction can end with an
-        information matrix singular in the rounding, which it reports as aliasing
-        although the design itself has full column rank; the LP tells them apart.
-        """
-        if (self.family.name not in SEPARABLE_FAMILIES
-                or problem.exog.size > SEPARATION_CHECK_SIZE):
-            return
-        # The same test of aliasing as the solver's, on XᵀX (weights of positive
-        # rows set to 1): if the design itself is (nearly) collinear, the solver's
-        # message is right; only a Gram that is fine unweighted but singular
-        # weighted points to weights collapsing on a separating direction.
-        unit = (np.asarray(problem.weights) > 0).astype(np.float64)
-        gram = default_backend().map_sum(
-            lambda rows: weighted_gram(np.asarray(problem.exog[rows], dtype=np.float64),
-                                       unit[rows]), problem.n_obs)
-        try:
-            CholeskyFactor(gram, self.exog_names)
-        except RankDeficientError:
-            return
-        separation = detect_separation(problem.exog, problem.target, problem.weights)
-        if separation.separated:
-            raise NumericalError(
-                "the fit broke down because the information matrix became singular, though "
-                "the design has full column rank: "
-                + boundary_message(0, self.family.name, self.exog_names, separation)) from None
-
-    def _suspect_separation(self, problem: GLMProblem, record: SolverResult) -> bool:
-        """Whether a fit shows a sign of separation worth the LP check.
-
-        Separated estimates drift towards infinity, but IRLS often stops (its
-        deviance no longer changing) long before any probability is exactly 0
-        or 1; so a large linear predictor or a fit that did not converge also
-        triggers the check, not only fitted values on the boundary.
-        """
-        if (self.family.name not in SEPARABLE_FAMILIES
-                or problem.exog.size > SEPARATION_CHECK_SIZE):
-            return False
-        if record.n_boundary:
-            return True
-        if record.penalized_loss is not None:  # Firth's estimates are finite regardless
-            return False
-        if not record.converged:
-            return True
-        if problem.exog.size > SEPARATION_ETA_CHECK_SIZE:
-            return False  # beyond this the LP costs more than most fits: boundary only
-        eta = np.asarray(record.eta, dtype=np.float64)
-        positive = np.asarray(problem.weights) > 0
-        with np.errstate(invalid="ignore"):
-            largest = np.nanmax(np.abs(eta[positive]), initial=0.0)
-        return bool(largest > SEPARATION_ETA)
 
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
