@@ -12,14 +12,13 @@ posteriors here are computed by that family (one stable code path).
 
 from __future__ import annotations
 
-import warnings
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
-from scipy import linalg, stats
+from scipy import linalg
 
 from ._blocks import Backend, default_backend
 from ._data import as_design, as_rows, check_exog_finite, default_names
@@ -28,7 +27,8 @@ from ._linalg import CholeskyFactor
 from ._response import Classes, class_response
 from ._scatter import ClassScatter, class_scatter, fourth_moment
 from ._typing import FloatArray
-from .errors import DataWarning, InputError, RankDeficientError
+from .box_m import box_m_test
+from .errors import InputError, RankDeficientError
 from .families import Categorical
 from .formula import FormulaTerms, model_frame
 
@@ -394,61 +394,9 @@ class LDAResults:
 
     # -- the shared-covariance assumption -----------------------------------
     def box_m(self) -> pd.Series:
-        """Box's M test that the classes share one covariance (χ² approximation).
-
-        M = (n − K) log|S_pooled| − Σ (n_k − 1) log|S_k| with unbiased
-        covariances, scaled by Box's correction; small p-values speak against
-        the shared covariance (the test is sensitive to non-normality too).
-
-        Returns
-        -------
-        Series
-            ``M``, ``chi2``, ``df``, ``p_value``.  The statistic needs every
-            class covariance to be non-singular (each class more rows than
-            features); otherwise ``M``, ``chi2`` and ``p_value`` are NaN and a
-            :class:`~expfam.errors.DataWarning` names the classes.
-        """
-        s = self.summary
-        k, p = s.mean.shape
-        df_k = s.weight - 1.0
-        df = float(df_k.sum())
-        dof = p * (p + 1) * (k - 1) / 2.0
-        class_cov = [s.scatter[c] / df_k[c] for c in range(k)]
-        problems = self._singular_classes(class_cov, df_k)
-        if problems:
-            # log|S_k| = −∞ would make M infinite and p = 0: "covariances differ"
-            # when in truth the test cannot be computed.
-            warnings.warn(
-                f"Box's M is undefined because the covariance of {'; '.join(problems)} is "
-                "singular; M, chi2 and p_value are NaN. Merge or drop small classes, or "
-                "use fewer features", DataWarning, stacklevel=2)
-            return pd.Series({"M": np.nan, "chi2": np.nan, "df": dof, "p_value": np.nan},
-                             name="Box's M")
-        logdet = [np.linalg.slogdet(cov)[1] for cov in class_cov]
-        pooled = np.linalg.slogdet(s.pooled / df)[1]
-        statistic = df * pooled - float(np.dot(df_k, logdet))
-        correction = ((2 * p**2 + 3 * p - 1) / (6.0 * (p + 1) * (k - 1))
-                      * (float(np.sum(1.0 / df_k)) - 1.0 / df))
-        chi2 = (1.0 - correction) * statistic
-        return pd.Series({"M": statistic, "chi2": chi2, "df": dof,
-                          "p_value": float(stats.chi2.sf(chi2, dof))}, name="Box's M")
-
-    def _singular_classes(self, class_cov: list[FloatArray], df_k: FloatArray) -> list[str]:
-        """Why each singular class covariance is singular (empty if none is).
-
-        The pooled covariance is non-singular if every class's is, so the
-        classes are all that need checking.
-        """
-        p = self.summary.mean.shape[1]
-        problems = []
-        for label, cov, dof in zip(self.model.classes.labels, class_cov, df_k, strict=True):
-            if dof < p:
-                problems.append(f"class {label!r} ({dof + 1:g} rows for {p} features: it "
-                                f"needs at least {p + 1})")
-            elif np.linalg.matrix_rank(cov, hermitian=True) < p:
-                problems.append(f"class {label!r} (its features are collinear within the "
-                                "class)")
-        return problems
+        """Box's M test that the classes share one covariance: see
+        :func:`expfam.box_m.box_m_test`."""
+        return box_m_test(self.summary, self.model.classes.labels)
 
     def __repr__(self) -> str:
         return (f"<LDAResults: {len(self._priors)} classes, {len(self.model.exog_names)} "
