@@ -6,12 +6,10 @@
 >>> print(res.summary())  # doctest: +SKIP
 """
 
-from __future__ import annotations
-
-from . import datasets, families
-from .compare import Comparison, compare
-from .efficiency import efron_efficiency
-from .errors import (
+from expfam import datasets, families
+from expfam.comparison.compare import Comparison, compare
+from expfam.comparison.efficiency import efron_efficiency
+from expfam.errors import (
     ConvergenceWarning,
     DataWarning,
     DomainError,
@@ -22,12 +20,14 @@ from .errors import (
     RankDeficientError,
     SeparationWarning,
 )
-from .glm import GLM, add_constant, glm, logit
-from .inference import lr_test
-from .lda import LDA, LDAResults, lda
-from .multinomial import OneVsRest, change_reference, mnlogit, one_vs_rest
-from .results import GLMResults
-from .summary import Summary
+from expfam.inference.hypotheses import lr_test
+from expfam.inference.reference import change_reference
+from expfam.inference.results import GLMResults
+from expfam.inference.summary import Summary
+from expfam.models.glm import GLM, add_constant, glm, logit
+from expfam.models.lda import LDA, LDAResults, lda
+from expfam.models.multinomial import mnlogit
+from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
 
 __version__ = "0.1.0"
 

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import datasets
-from .errors import ExpfamError
-from .glm import GLM, add_constant
+from expfam import datasets
+from expfam.errors import ExpfamError
+from expfam.models.glm import GLM, add_constant
 
 __all__ = ["main"]
 

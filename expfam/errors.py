@@ -28,6 +28,7 @@ __all__ = [
     "RankDeficientError",
     "SeparationWarning",
     "describe_rows",
+    "label",
     "row_labels",
 ]
 
@@ -76,6 +77,13 @@ class SeparationWarning(ExpfamWarning):
 
 class DataWarning(ExpfamWarning):
     """Input that can be used but deserves attention (e.g. non-integer counts)."""
+
+
+def label(value: object) -> str:
+    """A class or level for display: strings quoted, numbers plain."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def describe_rows(mask_or_index: ArrayLike, limit: int = 5) -> str:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import special
 
-from expfam.efficiency import (
+from expfam.comparison.efficiency import (
     _scaled_error_hessian,
     asymptotic_covariances,
     efron_efficiency,

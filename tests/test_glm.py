@@ -205,7 +205,7 @@ def test_single_precision_newton_step_is_checked_and_falls_back():
 
 
 def test_weighted_gram_in_single_precision_is_close_to_double():
-    from expfam._kernels import weighted_gram
+    from expfam.engine.kernels import weighted_gram
 
     rng = np.random.default_rng(3)
     X = rng.normal(size=(5000, 6)) * np.array([1, 1e-3, 1e3, 1, 10, 0.1])
@@ -259,8 +259,8 @@ def test_separation_is_named_when_the_iteration_limit_stops_the_fit():
 
 
 def test_non_convergence_names_scaling_and_collinearity():
-    from expfam._diagnostics import why_not_converged
-    from expfam.solvers import SolverResult
+    from expfam.engine.solvers import SolverResult
+    from expfam.inference.diagnostics import why_not_converged
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 2))
@@ -390,8 +390,8 @@ def test_concurrent_fits_leave_blas_threads_as_they_were():
 def test_the_solver_fits_categorical_problems_like_statsmodels_mnlogit():
     # The categorical pieces of the kernels (m × m weight blocks, the IRLS start)
     # through the solver directly.
-    from expfam._problem import GLMProblem
-    from expfam.solvers import irls
+    from expfam.engine.problem import GLMProblem
+    from expfam.engine.solvers import irls
 
     rng = np.random.default_rng(4)
     n, p, k = 600, 3, 4

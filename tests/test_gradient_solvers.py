@@ -14,13 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import expfam as ef
-from expfam._blocks import default_backend
-from expfam._kernels import newton_block
-from expfam._problem import GLMProblem
+from expfam.backend.blocks import default_backend
+from expfam.engine.kernels import newton_block
+from expfam.engine.problem import GLMProblem
+from expfam.engine.solvers import _objective
+from expfam.engine.solvers._objective import HESSIAN_REUSE, Standardized, newton_polish
+from expfam.engine.solvers.sgd import MIN_BATCHES, default_batch_size
 from expfam.families import Bernoulli, Binomial, Categorical, Poisson
-from expfam.solvers import _objective
-from expfam.solvers._objective import HESSIAN_REUSE, Standardized, newton_polish
-from expfam.solvers.sgd import MIN_BATCHES, default_batch_size
 from validation.benchmark import make_data
 
 matplotlib.use("Agg")

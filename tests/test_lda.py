@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from scipy.special import softmax
 
 import expfam as ef
-from expfam._lda_inference import implied_coefficients, implied_covariance
-from expfam.compare import scores
+from expfam.comparison.compare import scores
+from expfam.inference.lda_coefficients import implied_coefficients, implied_covariance
 from validation.lda_cases import CASES, compare
 
 matplotlib.use("Agg")

@@ -15,7 +15,7 @@ from scipy import stats
 from scipy.special import expit, softmax
 
 import expfam as ef
-from expfam._kernels import softmax_gram
+from expfam.engine.kernels import softmax_gram
 from expfam.families import Categorical
 from validation.multinomial_cases import CASES, compare
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import expfam as ef
-from expfam.separation import boundary_message, detect_separation
+from expfam.inference.separation import boundary_message, detect_separation
 
 
 def test_complete_quasi_and_none():
@@ -131,7 +131,7 @@ def test_a_strong_predictor_in_large_data_skips_the_linear_program(monkeypatch):
     # |η| > 10 somewhere is common in large data; the LP would cost seconds there.
     import importlib
 
-    glm_module = importlib.import_module("expfam._fit_checks")
+    glm_module = importlib.import_module("expfam.inference.fit_checks")
 
     def refuse(*args, **kwargs):
         raise AssertionError("the LP should not run")

@@ -10,7 +10,7 @@ priors, class means, pooled covariance with divisor n) and logistic regression
 with :class:`expfam.GLM`, and computes each rule's exact excess error rate
 ``ER(b, w) − ER*``.  The simulated ARE is the ratio of the mean excess errors
 (LDA over logistic), with a delta-method standard error for a ratio of paired
-means; the theory is :func:`expfam.efficiency.efron_efficiency`.  The ratio is
+means; the theory is :func:`expfam.comparison.efficiency.efron_efficiency`.  The ratio is
 an asymptotic one: at finite ``n`` it differs by ``O(1/n)``, most at large delta.
 
 Replicates whose classes are linearly separable (the logistic MLE does not
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 import expfam as ef
-from expfam.efficiency import efron_efficiency, error_rate, expected_excess_errors
+from expfam.comparison.efficiency import efron_efficiency, error_rate, expected_excess_errors
 
 
 def _lda(y: np.ndarray, x: np.ndarray) -> tuple[float, np.ndarray]:

@@ -14,7 +14,7 @@ from importlib import resources
 
 import pandas as pd
 
-from ..errors import InputError
+from expfam.errors import InputError
 
 __all__ = ["DATASETS", "Dataset", "describe", "load", "names"]
 

@@ -6,11 +6,11 @@ see :class:`ExponentialFamily` for what is derived from them.
 
 from __future__ import annotations
 
-from .base import ExponentialFamily
-from .binomial import Bernoulli, Binomial
-from .categorical import Categorical
-from .gaussian import Gaussian
-from .poisson import Poisson
+from expfam.families.base import ExponentialFamily
+from expfam.families.binomial import Bernoulli, Binomial
+from expfam.families.categorical import Categorical
+from expfam.families.gaussian import Gaussian
+from expfam.families.poisson import Poisson
 
 __all__ = [
     "Bernoulli",
@@ -36,7 +36,7 @@ _BY_NAME: dict[str, type[ExponentialFamily]] = {
 
 def get_family(family: str | ExponentialFamily | type[ExponentialFamily]) -> ExponentialFamily:
     """Return a family instance from a name (``"bernoulli"``, …), a class or an instance."""
-    from ..errors import InputError
+    from expfam.errors import InputError
 
     if isinstance(family, ExponentialFamily):
         return family

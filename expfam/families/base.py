@@ -28,8 +28,8 @@ from typing import ClassVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._typing import FloatArray
-from ..errors import DomainError, InputError, describe_rows
+from expfam._typing import FloatArray
+from expfam.errors import DomainError, InputError, describe_rows
 
 __all__ = ["ExponentialFamily", "as_float"]
 

@@ -12,8 +12,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from ..errors import InputError
-from .base import ExponentialFamily, FloatArray, as_float
+from expfam.errors import InputError
+from expfam.families.base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["Categorical"]
 

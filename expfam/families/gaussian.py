@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .base import ExponentialFamily, FloatArray, as_float
+from expfam.families.base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["Gaussian"]
 

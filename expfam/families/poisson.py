@@ -8,8 +8,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from ..errors import DataWarning, describe_rows
-from .base import ExponentialFamily, FloatArray, as_float
+from expfam.errors import DataWarning, describe_rows
+from expfam.families.base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["Poisson", "bd0", "stirlerr"]
 

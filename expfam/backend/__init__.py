@@ -1,0 +1,1 @@
+"""Sums over row blocks: the backend every solver step runs through (threads today)."""

@@ -1,0 +1,1 @@
+"""Comparing generative and discriminative fits: cross-validation, learning curves, efficiency."""

@@ -1,0 +1,1 @@
+"""Data to designs: checked arrays, formulas on DataFrames, responses, coefficient layouts."""

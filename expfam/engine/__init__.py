@@ -1,0 +1,1 @@
+"""The fitting engine: the frozen solver input, per-block kernels, linear algebra, solvers."""

@@ -1,0 +1,1 @@
+"""Inference on a fit: results, tests, intervals, robust covariances, checks, summaries."""

@@ -1,0 +1,88 @@
+"""Prediction on new rows for a fitted GLM (see :meth:`GLMResults.predict`)."""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from expfam._typing import FloatArray
+from expfam.design.arrays import as_design, as_rows
+from expfam.engine.kernels import predict_eta
+from expfam.errors import DataWarning, InputError, row_labels
+
+if TYPE_CHECKING:
+    from expfam.inference.results import GLMResults
+
+__all__ = ["predict"]
+
+
+def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
+            offset: ArrayLike | str | None,
+            unseen: str) -> pd.Series | pd.DataFrame | FloatArray:
+    """The mean or linear predictor at new rows (or the fitted ones)."""
+    if which not in ("mean", "linear"):
+        raise InputError(f"which must be 'mean' or 'linear', got {which!r}")
+    if exog is None:
+        if offset is not None:
+            raise InputError("offset= applies to new exog only")
+        return res.linear_predictor if which == "linear" else res.fittedvalues
+    terms = res.model.formula
+    valid = None
+    if terms is not None and isinstance(exog, pd.DataFrame):
+        if offset is None and terms.offset_column is None and res.model.offset is not None:
+            warnings.warn("the model was fitted with an offset given as an array, which new "
+                          "data cannot supply: these predictions use an offset of 0; pass "
+                          "offset= (or fit with the offset as a column name)", DataWarning,
+                          stacklevel=3)
+        if offset is None and terms.offset_column is not None:
+            # The model's offset came from a column: the new rows carry their own.
+            if terms.offset_column not in exog.columns:
+                raise InputError(f"the model's offset is the column {terms.offset_column!r}, "
+                                 "which the new data lack; add it, or pass offset=")
+            offset = terms.offset_column
+        if isinstance(offset, str):
+            if offset not in exog.columns:
+                raise InputError(f"offset={offset!r} is not a column of the new data")
+            offset = exog[offset]
+        with row_labels(exog.index):  # errors name the new data's own rows
+            design, valid = terms.design(exog, unseen=unseen)
+        arr = design.to_numpy(dtype=np.float64)
+    else:
+        arr, names = as_design(exog)
+        p = len(res.model.exog_names)
+        if arr.shape[1] != p:
+            raise InputError(f"exog has {arr.shape[1]} columns; the model has {p}: "
+                             f"{', '.join(res.model.exog_names)}")
+        if names is not None and names != res.model.exog_names:
+            raise InputError(f"exog columns {names} do not match the model's "
+                             f"{res.model.exog_names}")
+    eta = predict_eta(arr, res.solver.coef, _new_offset(res, offset, arr.shape[0]))
+    classes = res.model.classes
+    if which == "linear":
+        values, columns = eta, None if classes is None else classes.others
+    else:
+        values = (res.model.family.mean(eta) if classes is None
+                  else res._layout.class_probabilities(eta))
+        columns = None if classes is None else classes.labels
+    if valid is not None:
+        values = (np.where(valid, values, np.nan) if values.ndim == 1
+                  else np.where(valid[:, None], values, np.nan))
+    if isinstance(exog, pd.DataFrame):
+        return res._layout.per_row(values, "predicted", columns, index=exog.index)
+    return values
+
+
+def _new_offset(res: GLMResults, offset: ArrayLike | None, n: int) -> FloatArray | None:
+    if offset is None or res.model.classes is None:
+        return as_rows(offset, "offset", n, against="the new rows")
+    arr = np.asarray(offset, dtype=np.float64)
+    m = len(res.model.classes.others)
+    if arr.ndim == 1:
+        arr = np.repeat(arr[:, None], m, axis=1)
+    if arr.shape != (n, m):
+        raise InputError(f"offset has shape {arr.shape}; expected ({n},) or ({n}, {m})")
+    return arr

@@ -1,0 +1,443 @@
+"""Inference for a fitted GLM: a set of lazily computed functions of the fit record.
+
+Everything follows from the solver's record (coefficients, η, loss and the
+Hessian at the estimate) and the model's data.  Dispersion is known (1) for
+the Bernoulli, binomial, categorical and Poisson families, so tests are z tests
+with no degrees-of-freedom factor, as in R's ``summary.glm`` and statsmodels.
+The Gaussian family's dispersion φ = σ² is estimated by the Pearson statistic
+over the residual degrees of freedom; its standard errors are scaled by √φ̂ and
+its tests and intervals use Student's t on the residual degrees of freedom,
+as R's ``summary.glm`` (statsmodels: ``fit(use_t=True)``).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+from scipy import stats
+
+from expfam._typing import FloatArray
+from expfam.backend.blocks import default_backend
+from expfam.design.layout import Layout, like
+from expfam.engine.linalg import CholeskyFactor
+from expfam.engine.null_model import null_eta
+from expfam.engine.problem import GLMProblem
+from expfam.engine.solvers import SolverResult
+from expfam.errors import InputError
+from expfam.inference.aliasing import pad_estimable
+from expfam.inference.diagnostics import information_factor
+from expfam.inference.hypotheses import profile_conf_int, wald_test
+from expfam.inference.plotting import plot_convergence
+from expfam.inference.reference import change_reference
+from expfam.inference.robust import COV_TYPES, robust_covariance
+from expfam.inference.separation import Separation
+from expfam.inference.summary import Summary
+
+if TYPE_CHECKING:
+    from expfam.models.glm import GLM
+
+__all__ = ["GLMResults"]
+
+
+
+class GLMResults:
+    """The result of :meth:`GLM.fit`.
+
+    Attributes
+    ----------
+    model : GLM
+    params : pd.Series or pd.DataFrame
+        Coefficient estimates indexed by term; for a categorical model, a
+        DataFrame with terms as rows and the non-reference classes as columns.
+    solver : SolverResult
+        The solver's record: convergence, iterations, message, history.
+    method : str
+        The solver that ran.
+    """
+
+    def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult,
+                 method: str, cov_type: str = "nonrobust", groups: Any = None,
+                 aliased: dict[str, list[str]] | None = None) -> None:
+        if cov_type not in COV_TYPES:
+            raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
+                             f"{cov_type!r}")
+        self.model = model
+        self._problem = problem
+        self.solver = solver
+        self.method = method
+        self.cov_type = cov_type
+        self._groups = groups
+        #: The separation check's finding, when the fit ended on the boundary.
+        self.separation: Separation | None = None
+        self._layout = Layout(model.exog_names, model.classes, model.row_index)
+        #: Aliased (not estimable) columns, each mapped to the columns it combines.
+        self.aliased = aliased or {}
+        estimable = np.array([n not in self.aliased for n in model.exog_names])
+        self._kept = np.tile(estimable, problem.n_natural)  # over the flat coefficients
+        flat = problem.flat(solver.coef)
+        self.params = self._layout.coef(np.where(self._kept, flat, np.nan), "coef")
+
+    # -- fit status ----------------------------------------------------
+    @property
+    def converged(self) -> bool:
+        """Whether the solver met its convergence criterion."""
+        return self.solver.converged
+
+    @property
+    def n_iter(self) -> int:
+        """Iterations over the full data."""
+        return self.solver.n_iter
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per iteration (per epoch for SGD): loss, gradient norm, step, …"""
+        return pd.DataFrame(self.solver.history)
+
+    def plot_convergence(self, ax: Any = None, quantity: str = "grad_norm",
+                         label: str | None = None) -> Any:
+        """Plot :attr:`history` (needs matplotlib); see :func:`.plotting.plot_convergence`."""
+        return plot_convergence(self, ax=ax, quantity=quantity, label=label)
+
+    # -- covariance and Wald inference -----------------------------------
+    @cached_property
+    def _factor(self) -> CholeskyFactor:
+        """The information of the estimable coefficients, factorised."""
+        kept = self._kept
+        names = [str(n) for n, k in zip(self._layout.flat_index, kept, strict=True) if k]
+        return information_factor(self.solver.hessian[np.ix_(kept, kept)], names,
+                                  self.solver.n_boundary > 0)
+
+    def _expand(self, inner: FloatArray) -> FloatArray:
+        return pad_estimable(inner, self._kept)
+
+    @property
+    def n_params(self) -> int:
+        """Number of estimated coefficients (terms × non-reference classes for
+        categorical), aliased ones not counted: R's rank."""
+        return int(np.count_nonzero(self._kept))
+
+    @property
+    def use_t(self) -> bool:
+        """Whether tests and intervals use Student's t (estimated dispersion)."""
+        return self.model.family.estimated_dispersion
+
+    @cached_property
+    def scale(self) -> float:
+        """The dispersion φ: 1 where the family fixes it, else the Pearson
+        statistic over the residual degrees of freedom (R's ``dispersion``)."""
+        if not self.use_t:
+            return 1.0
+        return self.pearson_chi2 / self.df_resid if self.df_resid > 0 else float("nan")
+
+    def _reference(self) -> Any:
+        """The distribution of the Wald statistics: normal, or t on ``df_resid``."""
+        return stats.t(self.df_resid) if self.use_t else stats.norm
+
+    @cached_property
+    def _cov(self) -> FloatArray:
+        if self.cov_type == "nonrobust":
+            return self.scale * self._expand(self._factor.inverse())
+        bread = np.nan_to_num(self._expand(self._factor.inverse()))  # aliased: no weight
+        cov = robust_covariance(self._problem, self._eta, bread, self.cov_type,
+                                self._groups, default_backend(), rank=self.n_params)
+        cov[~self._kept, :] = cov[:, ~self._kept] = np.nan
+        return cov
+
+    def cov_params(self) -> pd.DataFrame:
+        """Covariance of the estimates: the inverse of the information XᵀWX (times
+        the dispersion :attr:`scale`, 1 but for the Gaussian), or the sandwich of
+        ``cov_type`` (``fit(cov_type=...)``).
+
+        Labelled by term, or by (class, term) for a categorical model.
+        """
+        index = self._layout.flat_index
+        return pd.DataFrame(self._cov, index=index, columns=index)
+
+    @cached_property
+    def bse(self) -> pd.Series | pd.DataFrame:
+        """Standard errors, shaped like :attr:`params`, from :meth:`cov_params`."""
+        var = (self.scale * self._expand(self._factor.inverse_diagonal())
+               if self.cov_type == "nonrobust" else np.diag(self._cov))
+        return self._layout.coef(np.sqrt(var), "std_err")
+
+    @cached_property
+    def zvalues(self) -> pd.Series | pd.DataFrame:
+        """Wald statistics, params / bse (t statistics when :attr:`use_t`)."""
+        name = "t" if self.use_t else "z"
+        return like(self.params, (self.params / self.bse).to_numpy(), name)
+
+    @property
+    def tvalues(self) -> pd.Series | pd.DataFrame:
+        """Alias of :attr:`zvalues` (statsmodels' name)."""
+        return self.zvalues
+
+    @cached_property
+    def pvalues(self) -> pd.Series | pd.DataFrame:
+        """Two-sided p-values of the z (or t) statistics."""
+        return like(self.params, 2.0 * self._reference().sf(np.abs(self.zvalues.to_numpy())),
+                    "p_value")
+
+    def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
+        """Confidence intervals, columns ``lower`` and ``upper``.
+
+        ``method="wald"`` (default, with the fit's ``cov_type``) or ``"profile"``
+        (profile likelihood, as R's ``confint``; see
+        :func:`expfam.inference.profile_conf_int`).  Rows are terms, or (class,
+        term) pairs for a categorical model.
+        """
+        if not 0 < alpha < 1:
+            raise InputError(f"alpha must be between 0 and 1, got {alpha}")
+        if method == "profile":
+            return profile_conf_int(self, alpha)
+        if method != "wald":
+            raise InputError(f"method must be 'wald' or 'profile', got {method!r}")
+        params, bse = self._layout.stack(self.params), self._layout.stack(self.bse)
+        half = self._reference().isf(alpha / 2) * bse
+        return pd.DataFrame({"lower": params - half, "upper": params + half})
+
+    def wald_test(self, restriction: Any) -> Any:
+        """Wald χ² test of a term, coefficients or R·β = q: see
+        :func:`expfam.inference.wald_test`."""
+        return wald_test(self, restriction)
+
+    # -- fitted values ---------------------------------------------------
+    @property
+    def _eta(self) -> FloatArray:
+        return self.solver.eta
+
+    @cached_property
+    def fittedvalues(self) -> pd.Series | pd.DataFrame:
+        """Fitted mean per trial: probabilities (Bernoulli, binomial), counts (Poisson),
+        or an (n, K) DataFrame of class probabilities (categorical)."""
+        if self.model.classes is None:
+            return self._layout.per_row(self.model.family.mean(self._eta), "fitted")
+        return self._layout.per_row(self._layout.class_probabilities(self._eta), "fitted",
+                                    self.model.classes.labels)
+
+    @property
+    def linear_predictor(self) -> pd.Series | pd.DataFrame:
+        """Fitted η = Xβ + offset (one column per non-reference class if categorical)."""
+        others = None if self.model.classes is None else self.model.classes.others
+        return self._layout.per_row(self._eta, "linear_predictor", others)
+
+    # -- likelihood and deviance -----------------------------------------
+    # Summed row by row from each row's own log-likelihood or deviance, so that
+    # large counts do not cancel between two big totals.
+    def _loglike(self, eta: FloatArray) -> float:
+        m = self.model
+        return m.family.loglike(m.endog, eta, weights=m.weights, trials=m.trials)
+
+    def _deviance(self, eta: FloatArray) -> float:
+        m = self.model
+        return m.family.deviance(m.endog, eta, weights=m.weights, trials=m.trials)
+
+    def _profile_loglike(self, deviance: float) -> float:
+        """Gaussian: the log-likelihood at the dispersion's maximum, φ = deviance / n."""
+        n = self.nobs
+        with np.errstate(divide="ignore"):  # a perfect fit: +inf, warned about by fit()
+            return float(-0.5 * n * (np.log(2.0 * np.pi * deviance / n) + 1.0))
+
+    @cached_property
+    def llf(self) -> float:
+        """Log-likelihood at the estimate, with the base measure (as R's ``logLik``;
+        Gaussian: at the maximum-likelihood dispersion, deviance / nobs)."""
+        if self.use_t:
+            return self._profile_loglike(self.deviance)
+        return self._loglike(self._eta)
+
+    @cached_property
+    def deviance(self) -> float:
+        """Twice the log-likelihood gap to the saturated model."""
+        return self._deviance(self._eta)
+
+    @cached_property
+    def _null_eta(self) -> FloatArray:
+        return null_eta(self._problem, bool(self.model.k_constant))
+
+    @property
+    def penalized_llf(self) -> float:
+        """Firth fits: the penalized log-likelihood llf + ½·log|XᵀWX| (logistf's
+        ``loglik``); NaN for unpenalized fits."""
+        pen = self.solver.penalized_loss
+        return float("nan") if pen is None else self.llf - (pen - self.solver.loss)
+
+    @cached_property
+    def llnull(self) -> float:
+        """Log-likelihood of the null model (Gaussian: maximised over its own
+        dispersion, as R's ``logLik`` of the intercept-only fit; statsmodels
+        instead keeps the full model's scale)."""
+        if self.use_t:
+            return self._profile_loglike(self.null_deviance)
+        return self._loglike(self._null_eta)
+
+    @cached_property
+    def null_deviance(self) -> float:
+        """Deviance of the null model."""
+        return self._deviance(self._null_eta)
+
+    @property
+    def llr(self) -> float:
+        """Likelihood-ratio statistic against the null model, 2·(llf − llnull)."""
+        return 2.0 * (self.llf - self.llnull)
+
+    @property
+    def llr_pvalue(self) -> float:
+        """p-value of :attr:`llr` on :attr:`df_model` degrees of freedom."""
+        return float(stats.chi2.sf(self.llr, self.df_model)) if self.df_model > 0 else np.nan
+
+    @property
+    def prsquared(self) -> float:
+        """McFadden's pseudo R², 1 − llf / llnull; for the Gaussian, whose
+        log-density has no natural zero (McFadden's ratio would depend on the
+        units of y), the deviance R² 1 − deviance / null deviance, the usual R²."""
+        if self.use_t:  # NaN for a constant response, which has nothing to explain
+            return 1.0 - self.deviance / self.null_deviance if self.null_deviance > 0 else (
+                float("nan"))
+        return 1.0 - self.llf / self.llnull
+
+    @cached_property
+    def pearson_chi2(self) -> float:
+        """Σ w·n·(t − μ)²/V(μ), summed over classes (all K) for a categorical model."""
+        resid = self.resid_pearson.to_numpy()
+        per_row = resid**2 if resid.ndim == 1 else np.sum(resid**2, axis=1)
+        w = 1.0 if self.model.weights is None else self.model.weights
+        return float(np.sum(w * per_row))
+
+    # -- counts and criteria ---------------------------------------------
+    @property
+    def nobs(self) -> float:
+        """Number of observations (sum of frequency weights)."""
+        return self.model.nobs
+
+    @property
+    def df_model(self) -> int:
+        """Number of coefficients, not counting the intercept(s)."""
+        per_class = 1 if self.model.classes is None else len(self.model.classes.others)
+        return self.n_params - self.model.k_constant * per_class
+
+    @property
+    def df_resid(self) -> float:
+        """Residual degrees of freedom: nobs − number of coefficients."""
+        return self.nobs - self.n_params
+
+    @property
+    def _n_estimated(self) -> int:
+        """Parameters the criteria count: the coefficients, and the dispersion if
+        estimated (as R; statsmodels leaves the Gaussian scale out)."""
+        return self.n_params + int(self.use_t)
+
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion, −2·llf + 2k."""
+        return -2.0 * self.llf + 2.0 * self._n_estimated
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion, −2·llf + k·log(nobs) (R's ``BIC``)."""
+        return -2.0 * self.llf + np.log(self.nobs) * self._n_estimated
+
+    # -- residuals -------------------------------------------------------
+    def _trials(self) -> FloatArray | float:
+        return 1.0 if self.model.trials is None else self.model.trials
+
+    @cached_property
+    def _observed_and_fitted(self) -> tuple[FloatArray, FloatArray]:
+        """Per-trial observed t and fitted μ; for categorical, (n, K) over every class."""
+        if self.model.classes is None:
+            return self._problem.target, self.model.family.mean(self._eta)
+        # Every class from the data and from η: a reference share or probability
+        # recovered as one minus the rest would be off by rounding in the tail.
+        return (self._layout.class_shares(self.model.endog),
+                self._layout.class_probabilities(self._eta))
+
+    def _rows(self, values: FloatArray, name: str) -> pd.Series | pd.DataFrame:
+        labels = None if self.model.classes is None else self.model.classes.labels
+        return self._layout.per_row(values, name, labels)
+
+    @cached_property
+    def resid_response(self) -> pd.Series | pd.DataFrame:
+        """y/n − μ: observed minus fitted, on the per-trial scale (as R); per class
+        (all K columns) for a categorical model."""
+        t, mu = self._observed_and_fitted
+        return self._rows(t - mu, "resid_response")
+
+    @cached_property
+    def resid_pearson(self) -> pd.Series | pd.DataFrame:
+        """(y/n − μ)·√(n / V(μ)), with V = μ(1 − μ)-type variance per class for a
+        categorical model (μ_k alone: the multinomial Pearson statistic); frequency
+        weights are not applied."""
+        t, mu = self._observed_and_fitted
+        if self.model.classes is None:
+            var = self.model.family.variance(self._eta)
+        else:
+            var = mu  # Σ_k (t_k − μ_k)²/μ_k is Pearson's multinomial statistic
+        n = np.asarray(self._trials())
+        n = n if n.ndim == 0 or np.ndim(t) == 1 else n[:, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (t - mu) * np.sqrt(n / var)
+        # A mean on the boundary that the response matches exactly (μ = 0 = y)
+        # contributes nothing, not 0/0.
+        return self._rows(np.where(t == mu, 0.0, r), "resid_pearson")
+
+    @cached_property
+    def resid_deviance(self) -> pd.Series | pd.DataFrame:
+        """√(n·d) with the sign of y/n − μ (no sign for a categorical model), whose
+        weighted squares sum to the deviance."""
+        unit = self.model.family.unit_deviance(self._problem.target, self._eta)
+        r = np.sqrt(self._trials() * unit)
+        if self.model.classes is None:
+            r = np.sign(np.asarray(self.resid_response)) * r
+        return self._layout.per_row(r, "resid_deviance")
+
+    # -- prediction ------------------------------------------------------
+    def predict(self, exog: ArrayLike | pd.DataFrame | None = None, which: str = "mean",
+                offset: ArrayLike | str | None = None,
+                unseen: str = "raise") -> pd.Series | pd.DataFrame | FloatArray:
+        """Predicted mean per trial (``which="mean"``) or linear predictor (``"linear"``).
+
+        Parameters
+        ----------
+        exog : DataFrame or array-like, optional
+            New rows; default: the fitted rows.  For a formula model, a DataFrame
+            with the columns the formula uses: the design is rebuilt with the
+            transforms and levels learnt when fitting.  Otherwise the model's
+            columns, in order.
+        which : {"mean", "linear"}
+        offset : array-like or str, optional
+            Offset for the new rows (a column name, for a formula model); default 0.
+        unseen : {"raise", "nan"}
+            Formula models: a categorical level not seen when fitting raises an
+            error naming the column and level, or gives a NaN prediction.  Rows
+            with a missing value in a variable always predict NaN.
+
+        Returns
+        -------
+        Series indexed like the new rows (a DataFrame or the fitted rows), else ndarray.
+        """
+        from expfam.inference.predict import predict
+
+        return predict(self, exog, which, offset, unseen)
+
+    # -- multinomial ------------------------------------------------------
+    def with_reference(self, reference: Any) -> GLMResults:
+        """This categorical fit expressed against another reference class, without
+        refitting (see :func:`expfam.change_reference`)."""
+        return change_reference(self, reference)
+
+    # -- reporting -------------------------------------------------------
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """A summary table: model information and coefficients (text, HTML, DataFrame)."""
+        return Summary.from_results(self, alpha)
+
+    def summary_frame(self, alpha: float = 0.05) -> pd.DataFrame:
+        """The coefficient table as a DataFrame."""
+        return self.summary(alpha).to_frame()
+
+    def __repr__(self) -> str:
+        return f"<GLMResults: {self.model.family.name}, {self.n_params} coefficients>"
+
+

@@ -1,0 +1,1 @@
+"""Models users build: GLMs from arrays and formulas, multinomial, LDA."""

@@ -1,0 +1,417 @@
+"""Generalized linear models with a canonical link, fit from arrays.
+
+:class:`GLM` checks the input, puts it in the solver's normal form (per-trial
+statistic t = T(y)/n, weights w·n) and hands a frozen
+:class:`~expfam._problem.GLMProblem` to a solver.  Inference lives in
+:mod:`expfam.results`.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from expfam._typing import FloatArray
+from expfam.design.arrays import (
+    add_constant,
+    as_design,
+    as_rows,
+    check_exog_finite,
+    constant_columns,
+    default_names,
+    row_index,
+)
+from expfam.design.formula import FormulaTerms, model_frame
+from expfam.design.response import Classes, binomial_pair, class_response
+from expfam.engine.problem import GLMProblem
+from expfam.engine.solvers import check_options, get_solver
+from expfam.errors import (
+    DataWarning,
+    InputError,
+    NumericalError,
+    RankDeficientError,
+    describe_rows,
+    row_labels,
+)
+from expfam.families import Binomial, Categorical, ExponentialFamily, get_family
+from expfam.inference.aliasing import describe_aliasing, solve_estimable
+from expfam.inference.diagnostics import scale_hint
+from expfam.inference.fit_checks import (
+    check_magnitudes,
+    check_response_varies,
+    diagnose,
+    raise_if_separated,
+)
+from expfam.inference.results import GLMResults
+from expfam.inference.robust import COV_TYPES, group_codes
+from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
+
+__all__ = ["GLM", "add_constant", "glm", "logit"]
+
+class GLM:
+    """A generalized linear model with the canonical link of an exponential family.
+
+    Parameters
+    ----------
+    endog : array-like, shape (n,) or (n, 2)
+        The response.  Bernoulli: 0/1 (or bool).  Binomial: successes, with
+        ``trials``; or an (n, 2) array of successes and failures.  Poisson: counts.
+    exog : array-like, shape (n, p)
+        The design matrix, used as given: add an intercept column yourself
+        (:func:`add_constant`) or use a formula (which adds one).
+    family : str or ExponentialFamily
+        ``"bernoulli"`` (logistic regression), ``"binomial"``, ``"poisson"``.
+    weights : array-like, shape (n,), optional
+        Frequency weights: a weight of 2 is the same as the row appearing twice,
+        for estimates, standard errors, likelihood and degrees of freedom.
+    offset : array-like, shape (n,), optional
+        Added to the linear predictor with coefficient 1 (e.g. log exposure).
+    trials : array-like, shape (n,), optional
+        Binomial only: number of trials per row (default 1).
+
+    Examples
+    --------
+    >>> import expfam as ef
+    >>> cars = ef.datasets.load("mtcars")
+    >>> res = ef.GLM(cars["am"], ef.add_constant(cars[["hp", "wt"]])).fit()
+    >>> round(res.params["wt"], 3)
+    -8.083
+    """
+
+    def __init__(
+        self,
+        endog: ArrayLike,
+        exog: ArrayLike,
+        family: str | ExponentialFamily = "bernoulli",
+        weights: ArrayLike | None = None,
+        offset: ArrayLike | None = None,
+        trials: ArrayLike | None = None,
+        reference: Any = None,
+    ) -> None:
+        self.family = get_family(family)
+        self.row_index = row_index(endog, exog, weights, offset, trials)
+        with self._rows_named():
+            self._setup(endog, exog, weights, offset, trials, reference)
+
+    def _rows_named(self) -> Any:
+        """Errors inside name rows by the data's own index when it is not simply
+        0, 1, 2, … (a DataFrame with labels, or rows left after dropping missing
+        values), so that the rows named are the user's."""
+        return row_labels(self.row_index)
+
+    def _setup(self, endog: ArrayLike, exog: ArrayLike, weights: ArrayLike | None,
+               offset: ArrayLike | None, trials: ArrayLike | None, reference: Any) -> None:
+        self.endog_name = _name_of(endog, default="y")
+        self.exog, names = as_design(exog)
+        n = self.exog.shape[0]
+        if n == 0:
+            raise InputError("no rows: exog and endog are empty")
+        if self.exog.shape[1] == 0:
+            raise InputError("exog has no columns; give at least one predictor or a constant")
+        self._constant = constant_columns(self.exog)
+        self.exog_names = names or default_names(self.exog.shape[1], self._constant)
+        self.weights = as_rows(weights, "weights", n, nonnegative=True)
+        if self.weights is not None and not np.any(self.weights > 0):
+            raise InputError("every weight is zero: there is nothing to fit")
+        #: The classes of a categorical response (None for other families).
+        self.classes: Classes | None = None
+        self.endog, self.trials = self._response(endog, trials, reference, n)
+        self.offset = self._offset(offset, n)
+        #: The formula's terms, for models built with :meth:`from_formula`.
+        self.formula: FormulaTerms | None = None
+
+    # ------------------------------------------------------------------
+    def _response(self, endog: ArrayLike, trials: ArrayLike | None, reference: Any,
+                  n: int) -> tuple[FloatArray, FloatArray | None]:
+        """Check the response against the family; split successes/failures; code classes."""
+        if self.family.vector_natural:
+            if trials is not None:
+                raise InputError("trials= does not apply to a categorical response; give a "
+                                 "matrix of class counts instead")
+            values, self.classes, implied = class_response(endog, reference, n, self.weights)
+            self.family = Categorical(n_classes=len(self.classes.labels))
+            return values, implied
+        if reference is not None:
+            raise InputError("reference= applies to a categorical (multinomial) response")
+        y: Any = endog
+        if isinstance(self.family, Binomial) and np.ndim(y) == 2 and np.shape(y)[1] == 2:
+            if trials is not None:
+                raise InputError("give either a (successes, failures) response or trials=, "
+                                 "not both")
+            pair = np.asarray(y.to_numpy(dtype=np.float64, na_value=np.nan)
+                              if isinstance(y, pd.DataFrame) else y, dtype=np.float64)
+            y, trials = binomial_pair(pair, n)
+        y_arr = as_rows(y, "endog", n)
+        assert y_arr is not None
+        if trials is not None and not self.family.has_trials:
+            raise InputError(f"trials= applies to the binomial family, not {self.family.name}")
+        n_trials = as_rows(trials, "trials", n)
+        self.family.check_support(y_arr, n_trials)
+        return y_arr, n_trials
+
+    def _offset(self, offset: ArrayLike | None, n: int) -> FloatArray | None:
+        """One offset per row; for categorical models one per row and class (a single
+        column is added to every non-reference class)."""
+        if offset is None or not self.family.vector_natural or np.ndim(offset) < 2:
+            off = as_rows(offset, "offset", n)
+            if off is None or self.classes is None:
+                return off
+            return np.repeat(off[:, None], len(self.classes.others), axis=1)
+        assert self.classes is not None
+        arr = np.asarray(offset, dtype=np.float64)
+        expected = (n, len(self.classes.others))
+        if arr.shape != expected:
+            raise InputError(f"offset has shape {arr.shape}; expected {expected}: one column "
+                             "per non-reference class (or a single column for all)")
+        if not np.all(np.isfinite(arr)):
+            raise InputError("offset is NaN or infinite at "
+                             f"{describe_rows(~np.isfinite(arr).all(axis=1))}")
+        return arr
+
+    @classmethod
+    def from_formula(
+        cls,
+        formula: str,
+        data: pd.DataFrame,
+        family: str | ExponentialFamily = "bernoulli",
+        weights: ArrayLike | str | None = None,
+        offset: ArrayLike | str | None = None,
+        trials: ArrayLike | str | None = None,
+        missing: str = "drop",
+        reference: Any = None,
+    ) -> GLM:
+        """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
+
+        Parameters
+        ----------
+        formula : str
+            ``"y ~ x1 + C(g) + x1:x2"``.  The intercept is included unless the
+            formula removes it (``- 1`` or ``0 +``).  String and categorical
+            columns become treatment contrasts against their first level; a
+            pandas Categorical's category order decides that level, as factor
+            levels do in R, and ``C(g, contr.treatment("b"))`` picks another.
+        data : DataFrame
+        family : str or ExponentialFamily
+        weights, offset, trials : str or array-like, optional
+            A column name of ``data`` or one value per row.
+        missing : {"drop", "raise"}
+            Drop rows with a missing value in any variable of the model (the
+            results report how many), or raise an error naming the columns.
+        reference : label, optional
+            Categorical family only: the baseline class (default the first level).
+
+        Notes
+        -----
+        A Bernoulli response may be 0/1, boolean, or have two labels (strings
+        or categories): its second level, in category or sorted order, is the
+        event modelled as 1, as in R.  With ``family="categorical"`` this is
+        :func:`~expfam.mnlogit`.
+        """
+        if isinstance(get_family(family), Categorical):
+            if trials is not None:
+                raise InputError("trials= does not apply to a categorical response; give "
+                                 "class counts as the response matrix instead")
+            frame = model_frame(formula, data, weights=weights, offset=offset,
+                                missing=missing, labelled_response="classes")
+            model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
+                        offset=frame.offset, reference=reference)
+        else:
+            if reference is not None:
+                raise InputError("reference= applies to the categorical family only")
+            frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
+                                missing=missing)
+            model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
+                        offset=frame.offset, trials=frame.trials)
+        model.formula = frame.terms
+        # The formula, not the columns, says whether there is an intercept (R).
+        model._constant = [0] if frame.terms.has_intercept else []
+        return model
+
+    @property
+    def nobs(self) -> float:
+        """Number of observations: the sum of the frequency weights."""
+        return float(self.exog.shape[0] if self.weights is None else np.sum(self.weights))
+
+    @property
+    def k_constant(self) -> int:
+        """1 if the design has an intercept column, else 0."""
+        return 1 if self._constant else 0
+
+    def fit_one_vs_rest(self, **fit_kwargs: Any) -> OneVsRest:
+        """Fit one binary model per class (categorical models): see :func:`one_vs_rest`."""
+        return one_vs_rest(self, **fit_kwargs)
+
+    def problem(self) -> GLMProblem:
+        """The model in the solvers' normal form: t = y/n, weights w·n."""
+        n = self.exog.shape[0]
+        w = np.ones(n) if self.weights is None else self.weights
+        t = self.family.sufficient_stat(self.endog)
+        if self.trials is not None:
+            t = (t.T / self.trials).T
+            w = w * self.trials
+        return GLMProblem(self.exog, t, w, self.offset, self.family)
+
+    def fit(
+        self,
+        method: str = "irls",
+        *,
+        start_params: ArrayLike | None = None,
+        tol: float | None = None,
+        max_iter: int | None = None,
+        cov_type: str = "nonrobust",
+        groups: ArrayLike | None = None,
+        aliased: str = "nan",
+        penalty: str | None = None,
+        **options: Any,
+    ) -> GLMResults:
+        """Fit by maximum likelihood.
+
+        Parameters
+        ----------
+        method : {"irls", "newton", "gd", "sgd", "lbfgs"}
+            ``"irls"`` and ``"newton"`` are the same algorithm for a canonical
+            link.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
+            (mini-batch stochastic gradient) and ``"lbfgs"`` work on
+            standardized columns internally and map the estimates back.
+        start_params : array-like, shape (p,) or (p, K − 1), optional
+        tol : float, optional
+            The solver's convergence tolerance.  IRLS (default 1e-8): relative
+            change in deviance on R's scale, ``|Δdev| / (0.1 + |dev|)``.  gd
+            (1e-7) and lbfgs (1e-8): the largest component of the gradient of
+            the mean loss in standardized coordinates.  sgd (0.03): the estimated
+            distance to the optimum in standard errors (root mean square over
+            the coefficients), checked every epoch.  Firth (1e-10): the Newton
+            step, in standard errors.
+        max_iter : int, optional
+            Iterations (IRLS 100, gd 20,000, lbfgs 1,000); sgd takes ``epochs``.
+        cov_type : {"nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster"}
+            The covariance behind every standard error, test and interval: the
+            inverse information, or a sandwich as R's ``sandwich::vcovHC`` /
+            ``vcovCL`` (HC2 and HC3 with the GLM's hat values).
+        groups : array-like, shape (n,), optional
+            Cluster labels for ``cov_type="cluster"``, one per row of the model.
+        aliased : {"nan", "raise"}
+            Columns that are linear combinations of earlier ones: fit the rest
+            and report theirs as NaN with a warning (as R), or raise
+            :class:`RankDeficientError` naming them.
+        penalty : {None, "firth"}
+            ``"firth"``: Firth's bias-reduced (Jeffreys-penalized) likelihood for
+            Bernoulli and binomial models, finite under separation; standard
+            errors from the information at the estimate, ``conf_int(method=
+            "profile")`` from the penalized likelihood (as R's ``logistf``);
+            ``cov_type`` must then be ``"nonrobust"``.
+        **options
+            Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
+            ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
+            lbfgs ``memory``.
+
+        Returns
+        -------
+        GLMResults
+            Standard errors come from the observed information at the
+            estimate, whichever solver ran; ``res.method``, ``res.converged``
+            and ``res.history`` say which solver ran and how it went.
+
+        Warns
+        -----
+        ConvergenceWarning
+            If the fit stops before converging; the message says why.
+        """
+        if penalty not in (None, "firth"):
+            raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
+        if penalty == "firth":
+            if method.lower() not in ("irls", "newton"):
+                raise InputError(f"penalty='firth' is fitted by Newton's method; method="
+                                 f"{method!r} does not apply")
+            method = "firth"
+            if cov_type != "nonrobust":
+                # A sandwich needs the score of the objective that was maximised;
+                # the penalized score is not a sum over independent rows.
+                raise InputError("robust covariances (cov_type=) are for maximum-likelihood "
+                                 "fits; a Firth fit's standard errors come from the "
+                                 "information at the estimate")
+        solver = get_solver(method)
+        check_options(method, options)
+        if cov_type not in COV_TYPES:
+            raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
+                             f"{cov_type!r}")
+        if method.lower() not in ("irls", "newton"):
+            # IRLS notices non-finite sums and names the bad cells afterwards; the
+            # gradient solvers and Firth's would fit through NaN or fail obscurely.
+            with self._rows_named():
+                check_exog_finite(self.exog, self.exog_names)
+        if cov_type == "cluster":
+            with self._rows_named():  # bad labels fail here, not at .bse
+                group_codes(groups, self.exog.shape[0])
+        elif groups is not None:
+            raise InputError(f"groups= applies to cov_type='cluster', but cov_type="
+                             f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
+                             "errors, or drop groups=")
+        with self._rows_named():
+            check_magnitudes(self)
+        problem = self.problem()
+        if penalty is None:  # Firth's estimates are finite even then
+            check_response_varies(self, problem)
+        start = None
+        if start_params is not None:
+            start = np.asarray(start_params, dtype=np.float64)
+            if start.size != problem.n_params:
+                raise InputError(f"start_params has {start.size} values; the model has "
+                                 f"{problem.n_params} coefficients")
+            start = start.reshape(problem.coef_shape)
+        if tol is not None:
+            if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (
+                    np.isfinite(tol) and tol > 0):
+                raise InputError(f"tol must be a positive number, got {tol!r}")
+            options["tol"] = tol
+        if max_iter is not None:
+            if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or (
+                    max_iter < 1):
+                raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
+            options["max_iter"] = max_iter
+        if aliased not in ("nan", "raise"):
+            raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")
+        try:
+            record, found = solve_estimable(solver, problem, start, self.exog_names, aliased,
+                                            options)
+        except NumericalError as err:
+            with self._rows_named():
+                check_exog_finite(self.exog, self.exog_names)
+            raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
+        except RankDeficientError:
+            raise_if_separated(self, problem)
+            raise
+        results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
+                             groups=groups, aliased=found)
+        if found:
+            warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
+                          "coefficients are not estimable and are reported as NaN (as R's "
+                          "NA); the others are fitted. Drop those columns, or pass "
+                          "aliased='raise'.", DataWarning, stacklevel=2)
+        diagnose(self, problem, results)
+        return results
+
+    def __repr__(self) -> str:
+        return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
+                f"exog={self.exog_names})")
+
+
+def _name_of(values: Any, default: str) -> str:
+    name = getattr(values, "name", None)
+    return str(name) if name is not None else default
+
+
+def glm(formula: str, data: pd.DataFrame, family: str | ExponentialFamily = "bernoulli",
+        **kwargs: Any) -> GLM:
+    """A GLM from a formula: the same as :meth:`GLM.from_formula`."""
+    return GLM.from_formula(formula, data, family=family, **kwargs)
+
+
+def logit(formula: str, data: pd.DataFrame, **kwargs: Any) -> GLM:
+    """Logistic regression from a formula: a Bernoulli :func:`glm`."""
+    return GLM.from_formula(formula, data, family="bernoulli", **kwargs)
