@@ -23,6 +23,7 @@ __all__ = [
     "as_rows",
     "check_exog_finite",
     "constant_columns",
+    "drop_incomplete",
     "row_index",
 ]
 
@@ -45,6 +46,51 @@ def row_index(*arrays: Any) -> pd.Index | None:
                     "(e.g. with .loc[common_index]) or pass plain arrays"
                 )
     return index
+
+
+def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The arguments restricted to rows with no missing value in any of them.
+
+    Parameters
+    ----------
+    arrays : dict
+        Name → an argument with one row per observation (array, Series,
+        DataFrame) or None.
+
+    Returns
+    -------
+    kept : dict
+        The same arguments on the complete rows (pandas objects keep their labels).
+    n_dropped : int
+    """
+    n = None
+    gaps: list[np.ndarray] = []
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        raw = value if isinstance(value, pd.DataFrame | pd.Series) else np.asarray(
+            value, dtype=object)
+        missing = np.asarray(pd.isna(raw))
+        missing = missing.reshape(len(missing), -1).any(axis=1)
+        if n is not None and len(missing) != n:
+            raise InputError(f"{name} has {len(missing)} rows; the other inputs have {n}")
+        n = len(missing)
+        gaps.append(missing)
+    if not gaps:
+        return arrays, 0
+    keep = ~np.any(gaps, axis=0)
+    if not keep.any():
+        raise InputError("every row has a missing value in endog, exog, weights, offset or "
+                         "trials: there is nothing left to fit")
+
+    def subset(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, pd.DataFrame | pd.Series):
+            return value.iloc[keep]
+        return np.asarray(value)[keep]
+
+    return {name: subset(v) for name, v in arrays.items()}, int((~keep).sum())
 
 
 def as_design(exog: ArrayLike) -> tuple[np.ndarray, list[str] | None]:

@@ -198,9 +198,10 @@ def model_frame(
     missing : {"drop", "raise"}
         Rows with a missing value in any variable the model uses are dropped
         (and counted), or an error names the columns that have them.
-    labelled_response : {"binary", "classes"}
+    labelled_response : {"binary", "classes", "refuse"}
         How to code a response of labels: as 0/1 (its second level is the
-        event) or, for multinomial models, kept as labels.
+        event), kept as labels (multinomial models), or refused (families of
+        numbers, such as the Gaussian and Poisson, as R refuses a factor).
 
     Returns
     -------
@@ -222,6 +223,7 @@ def model_frame(
     if labelled_response == "classes" and lhs in data.columns:
         _warn_empty_classes(data.loc[keep, lhs])
     frame = _categorise(data.loc[keep, needed])
+    _warn_ordered_factors(formula, frame, rhs_vars)
     rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
     endog, response = _response(lhs, parsed, frame, labelled_response)
     spec = rhs.model_spec
@@ -304,7 +306,9 @@ def _variables(part: Any, data: pd.DataFrame) -> list[str]:
 
 
 def _per_row(value: ArrayLike | str | None, name: str, data: pd.DataFrame) -> np.ndarray | None:
-    """A weights/offset/trials argument as one float per row of ``data``."""
+    """A weights/offset/trials argument as one float per row of ``data`` (an offset
+    may also be an (n, K − 1) array, one column per linear predictor of a
+    multinomial model)."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -314,9 +318,10 @@ def _per_row(value: ArrayLike | str | None, name: str, data: pd.DataFrame) -> np
     if isinstance(value, pd.Series) and not value.index.equals(data.index):
         raise InputError(f"{name} is a Series whose index differs from the data's; pass "
                          "a column name, or align it first")
-    arr = (value.to_numpy(dtype=np.float64, na_value=np.nan) if isinstance(value, pd.Series)
-           else np.asarray(value, dtype=np.float64))
-    if arr.ndim != 1 or arr.shape[0] != len(data):
+    arr = (value.to_numpy(dtype=np.float64, na_value=np.nan)
+           if isinstance(value, pd.Series | pd.DataFrame) else np.asarray(value, dtype=np.float64))
+    dims = (1, 2) if name == "offset" else (1,)
+    if arr.ndim not in dims or arr.shape[0] != len(data):
         raise InputError(f"{name} has shape {arr.shape}; expected one value per row of the "
                          f"data ({len(data)})")
     return arr
@@ -326,7 +331,8 @@ def _complete_rows(data: pd.DataFrame, columns: Sequence[str],
                    extras: dict[str, np.ndarray | None], missing: str) -> np.ndarray:
     """Rows with no missing value in the model's variables; or raise naming them."""
     gaps = {c: data[c].isna().to_numpy() for c in columns}
-    gaps.update({name: np.isnan(v) for name, v in extras.items() if v is not None})
+    gaps.update({name: np.isnan(v).reshape(len(v), -1).any(axis=1)
+                 for name, v in extras.items() if v is not None})
     counts = {c: int(g.sum()) for c, g in gaps.items() if g.any()}
     if counts and missing == "raise":
         listed = ", ".join(f"{c!r} ({k} row{'s' if k > 1 else ''})" for c, k in counts.items())
@@ -349,6 +355,22 @@ def _warn_empty_classes(response: pd.Series) -> None:
         warnings.warn(f"class(es) {', '.join(map(repr, empty))} of the response "
                       f"{response.name!r} have no rows and are dropped from the model",
                       DataWarning, stacklevel=4)
+
+
+def _warn_ordered_factors(formula: str, frame: pd.DataFrame, variables: Sequence[str]) -> None:
+    """R codes an ordered factor with polynomial contrasts; formulaic (and so
+    expfam) with treatment contrasts.  Say so when a formula leaves the choice to
+    the default, and how to get either coding explicitly."""
+    for column in variables:
+        dtype = frame[column].dtype
+        if (isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+                and not re.search(r"C\(\s*`?" + re.escape(column) + r"\b", formula)):
+            warnings.warn(
+                f"column {column!r} is an ordered Categorical: it is coded with treatment "
+                "contrasts against its first level, where R would use polynomial contrasts "
+                f"(contr.poly). Write C({column}, contr.poly) for R's coding, or "
+                f"C({column}, contr.treatment) to keep this one without the warning",
+                DataWarning, stacklevel=4)
 
 
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -392,6 +414,12 @@ def _response(lhs: str, parsed: Any, frame: pd.DataFrame,
         return raw, Response(lhs)
     raw = raw.cat.remove_unused_categories()
     levels = tuple(raw.cat.categories)
+    if labelled == "refuse":
+        raise InputError(
+            f"the response {lhs!r} holds labels ({', '.join(map(label, levels[:5]))}"
+            f"{', …' if len(levels) > 5 else ''}), not numbers; this family models a numeric "
+            "response — convert the column to numbers, or fit a binary (family='bernoulli') "
+            "or multinomial (ef.mnlogit) model")
     if labelled == "classes":
         return raw, Response(lhs, levels)
     if len(levels) != 2:

@@ -20,6 +20,10 @@ from expfam._typing import FloatArray
 from expfam.design.arrays import as_rows
 from expfam.errors import DataWarning, DomainError, InputError, describe_rows
 
+#: A numeric response with more distinct values than this is warned about as
+#: possibly continuous when fitted as classes.
+MANY_CLASSES = 20
+
 __all__ = ["Classes", "binomial_pair", "class_response"]
 
 #: How far from 1 a row total of fractional entries may be and still be read as
@@ -131,11 +135,34 @@ def _labels(endog: ArrayLike, n: int) -> tuple[tuple[Any, ...], pd.Series]:
                              "no rows; drop the unused categories (remove_unused_categories)")
         return tuple(values.cat.categories), values.astype(object)
     labels = _sorted_labels(pd.unique(values))
+    _check_not_continuous(values, labels)
     if values.dtype.kind == "f" and all(float(v).is_integer() for v in labels):
         # Integral codes stored as floats (as many datasets do) are labelled as ints.
         values = values.astype(np.int64)
         labels = [int(v) for v in labels]
     return tuple(v.item() if isinstance(v, np.generic) else v for v in labels), values
+
+
+def _check_not_continuous(values: pd.Series, labels: list[Any]) -> None:
+    """A numeric response with fractional values, or with more distinct values
+    than a class variable plausibly has, is a measurement, not a set of classes:
+    a multinomial model would fit one class per value."""
+    if values.dtype.kind not in "fiu":
+        return
+    k = len(labels)
+    shown = ", ".join(f"{v:g}" for v in labels[:4])
+    if values.dtype.kind == "f" and not all(float(v).is_integer() for v in labels):
+        raise InputError(
+            f"endog holds {k} distinct numbers with fractions ({shown}, …), which a "
+            "multinomial model would treat as {k} classes; it looks continuous. Fit a "
+            "Gaussian or other numeric family, bin it (pd.cut) into classes, or pass the "
+            "classes as strings or a pandas Categorical".replace("{k}", str(k)))
+    if k > MANY_CLASSES:
+        warnings.warn(
+            f"endog has {k} distinct numeric values ({shown}, …), each fitted as its own "
+            "class; if it is a count or a measurement, fit a Poisson or Gaussian model "
+            "instead. Pass the labels as strings or a pandas Categorical to silence this",
+            DataWarning, stacklevel=6)
 
 
 def _sorted_labels(unique: Any) -> list[Any]:

@@ -53,6 +53,10 @@ class CholeskyFactor:
             self._init(hessian, names)
 
     def _init(self, hessian: FloatArray, names: Sequence[str] | None) -> None:
+        if hessian.shape[0] == 0:  # no estimable coefficient: every solve is empty
+            self._scale = np.zeros(0)
+            self._factor = (np.zeros((0, 0)), True)
+            return
         diag = np.diag(hessian).copy()
         if np.any(~(diag > 0)) or not np.all(np.isfinite(hessian)):
             raise _rank_error(hessian, names)
@@ -68,6 +72,8 @@ class CholeskyFactor:
 
     def solve(self, b: FloatArray) -> FloatArray:
         """H⁻¹ b for b of shape (k,) or (k, r)."""
+        if not len(self._scale):
+            return np.array(b, dtype=np.float64)
         s = self._scale if b.ndim == 1 else self._scale[:, None]
         with _blas_for(self._factor[0]):
             return s * linalg.cho_solve(self._factor, s * b, check_finite=False)
@@ -84,6 +90,8 @@ class CholeskyFactor:
 
     def inverse_diagonal(self) -> FloatArray:
         """diag(H⁻¹): the squared standard errors when H is the information."""
+        if not len(self._scale):
+            return np.zeros(0)
         with _blas_for(self._factor[0]):
             lower_inv = linalg.solve_triangular(
                 self._factor[0], np.eye(len(self._scale)), lower=True, check_finite=False

@@ -20,7 +20,7 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, default_backend
-from expfam.engine.kernels import weighted_gram
+from expfam.engine.kernels import loss_at_eta, weighted_gram
 from expfam.engine.linalg import CholeskyFactor, aliased_columns
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import SolverResult
@@ -54,10 +54,25 @@ def solve_estimable(solver: Callable[..., SolverResult], problem: GLMProblem,
         raise RankDeficientError(f"the design matrix is rank deficient: "
                                  f"{describe_aliasing(found)}. Drop the aliased columns",
                                  found)
-    kept = np.array([j for j, n in enumerate(names) if n not in found])
+    kept = np.array([j for j, n in enumerate(names) if n not in found], dtype=np.intp)
+    if kept.size == 0:
+        # Nothing is estimable (every column is zero): the fit is the offset
+        # alone, as R's glm reports it (every coefficient NA, rank 0).
+        return offset_only_record(problem, getattr(solver, "__name__", "none")), found
     reduced = solver(reduce_problem(problem, kept), start=None if start is None else start[kept],
                      names=[names[j] for j in kept], **options)
     return expand_record(reduced, problem, kept), found
+
+
+def offset_only_record(problem: GLMProblem, method: str) -> SolverResult:
+    """The record of a model with no estimable coefficient: η is the offset (or 0)."""
+    eta = (np.zeros(problem.eta_shape) if problem.offset is None
+           else np.array(problem.offset, dtype=np.float64))
+    loss = loss_at_eta(problem, slice(0, problem.n_obs), eta)
+    return SolverResult(coef=np.zeros(problem.coef_shape), eta=eta, loss=loss,
+                        hessian=np.zeros((problem.n_params, problem.n_params)),
+                        converged=True, n_iter=0, method=method,
+                        message="no estimable coefficient: the fit is the offset alone")
 
 
 def describe_aliasing(found: dict[str, list[str]]) -> str:

@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
     from expfam.models.glm import GLM
 
-__all__ = ["check_magnitudes", "check_response_varies", "diagnose", "raise_if_separated"]
+__all__ = ["check_magnitudes", "check_response_scale", "check_response_varies", "diagnose",
+           "raise_if_separated"]
 
 #: Designs up to this many entries get the linear-programming separation check.
 SEPARATION_CHECK_SIZE = 5_000_000
@@ -49,6 +50,11 @@ SEPARATION_ETA_CHECK_SIZE = 200_000
 #: Largest offset, weight or trial count accepted: beyond it the likelihood's
 #: sums overflow or lose every digit of the data's own contribution.
 MAX_MAGNITUDE = 1e15
+#: Largest Gaussian response whose square the deviance's sums can hold (and the
+#: smallest largest one whose square does not underflow is its inverse).
+SQUARE_LIMIT = 1e150
+#: Largest Poisson count whose score sums cannot overflow.
+COUNT_LIMIT = 1e250
 #: The families whose estimates separated outcomes can send to infinity.
 SEPARABLE_FAMILIES = ("bernoulli", "binomial", "categorical")
 
@@ -85,6 +91,35 @@ def check_magnitudes(model: GLM) -> None:
                              f"{describe_rows([row])}): "
                              f"beyond {MAX_MAGNITUDE:.0e} the likelihood overflows. Check "
                              f"its units{note}")
+
+def check_response_scale(model: GLM) -> None:
+    """Refuse a response whose magnitude the likelihood's sums cannot hold.
+
+    A Gaussian deviance squares the response, so |y| beyond 1e150 overflows and
+    nonzero values all below 1e-150 underflow to a "perfect fit"; Poisson counts
+    beyond 1e250 overflow the score's sums.  The solver would blame the
+    predictors; the response's units are what to change.
+    """
+    y = np.abs(np.asarray(model.endog, dtype=np.float64))
+    if not y.size or not np.all(np.isfinite(y)):
+        return
+    largest = float(y.max())
+    limit = {"gaussian": SQUARE_LIMIT, "poisson": COUNT_LIMIT}.get(model.family.name)
+    if limit is None:
+        return
+    name = f"the response {model.endog_name!r}"
+    if largest > limit:
+        row = int(np.argmax(y.reshape(len(y), -1).max(axis=1)))
+        raise InputError(f"{name} reaches {largest:.3g} (at {describe_rows([row])}); beyond "
+                         f"{limit:.0e} the {model.family.name} likelihood's sums overflow. "
+                         "Rescale it (e.g. divide by a power of ten) and scale the "
+                         "coefficients back")
+    if model.family.name == "gaussian" and 0 < largest < 1.0 / SQUARE_LIMIT:
+        raise InputError(f"{name} is at most {largest:.3g} in magnitude; below "
+                         f"{1.0 / SQUARE_LIMIT:.0e} its squares underflow and the deviance "
+                         "is lost. Rescale it (e.g. multiply by a power of ten) and scale "
+                         "the coefficients back")
+
 
 def check_response_varies(model: GLM, problem: GLMProblem) -> None:
     """Refuse a binary response with one outcome, or counts that are all zero.

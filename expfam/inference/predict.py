@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,8 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
         if offset is not None:
             raise InputError("offset= applies to new exog only")
         return res.linear_predictor if which == "linear" else res.fittedvalues
+    if isinstance(exog, Mapping):
+        exog = _frame_from_columns(exog)
     terms = res.model.formula
     valid = None
     if terms is not None and isinstance(exog, pd.DataFrame):
@@ -74,6 +77,17 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
     if isinstance(exog, pd.DataFrame):
         return res._layout.per_row(values, "predicted", columns, index=exog.index)
     return values
+
+
+def _frame_from_columns(columns: Mapping[str, object]) -> pd.DataFrame:
+    """A dict of columns (lists, arrays or single values) as a DataFrame."""
+    if all(np.ndim(v) == 0 for v in columns.values()):
+        return pd.DataFrame({k: [v] for k, v in columns.items()})
+    try:
+        return pd.DataFrame(dict(columns))
+    except ValueError as err:
+        raise InputError(f"new data given as a dict must hold columns of one length: {err}. "
+                         "Pass a DataFrame") from None
 
 
 def _new_offset(res: GLMResults, offset: ArrayLike | None, n: int) -> FloatArray | None:

@@ -33,7 +33,7 @@ from expfam.inference.diagnostics import information_factor
 from expfam.inference.hypotheses import profile_conf_int, wald_test
 from expfam.inference.plotting import plot_convergence
 from expfam.inference.reference import change_reference
-from expfam.inference.robust import COV_TYPES, robust_covariance
+from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE, robust_covariance
 from expfam.inference.separation import Separation
 from expfam.inference.summary import Summary
 
@@ -61,10 +61,16 @@ class GLMResults:
 
     def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult,
                  method: str, cov_type: str = "nonrobust", groups: Any = None,
-                 aliased: dict[str, list[str]] | None = None) -> None:
+                 aliased: dict[str, list[str]] | None = None,
+                 small_sample: str = "regress") -> None:
         if cov_type not in COV_TYPES:
             raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
                              f"{cov_type!r}")
+        if small_sample not in SMALL_SAMPLE:
+            raise InputError(f"small_sample must be one of {', '.join(SMALL_SAMPLE)}; got "
+                             f"{small_sample!r}")
+        #: The convention of the HC1 and cluster small-sample factors.
+        self.small_sample = small_sample
         self.model = model
         self._problem = problem
         self.solver = solver
@@ -143,7 +149,8 @@ class GLMResults:
             return self.scale * self._expand(self._factor.inverse())
         bread = np.nan_to_num(self._expand(self._factor.inverse()))  # aliased: no weight
         cov = robust_covariance(self._problem, self._eta, bread, self.cov_type,
-                                self._groups, default_backend(), rank=self.n_params)
+                                self._groups, default_backend(), rank=self.n_params,
+                                frequency=self.model.weights, small_sample=self.small_sample)
         cov[~self._kept, :] = cov[:, ~self._kept] = np.nan
         return cov
 

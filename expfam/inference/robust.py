@@ -1,21 +1,41 @@
 """Sandwich (heteroskedasticity- and cluster-robust) covariances of GLM estimates.
 
 The covariance is B·M·B with the bread B = (XᵀWX)⁻¹, the inverse information,
-and a meat M built from the per-row scores s_i = w_i (y_i − μ_i) ⊗ x_i (per
-class for the categorical family):
+and a meat M built from the per-observation scores s_i = n_i (t_i − μ_i) ⊗ x_i
+(n_i the trials, per class for the categorical family):
 
-- ``HC0``: M = Σ s_i s_iᵀ;  ``HC1``: HC0 · n/(n − k);
-- ``HC2``: Σ s_i s_iᵀ/(1 − h_i);  ``HC3``: Σ s_i s_iᵀ/(1 − h_i)², with the GLM's
-  hat values h_i = w_i V_i x_iᵀ B x_i (the diagonal of W^½ X B Xᵀ W^½);
-- ``cluster``: M = Σ_g S_g S_gᵀ over the groups' score sums S_g, times
-  G/(G − 1)·(n − 1)/(n − k) (as R's ``sandwich::vcovCL`` and Stata).
+- ``HC0``: M = Σ f_i s_i s_iᵀ;  ``HC1``: HC0 times a small-sample factor;
+- ``HC2``: Σ f_i s_i s_iᵀ/(1 − h_i);  ``HC3``: Σ f_i s_i s_iᵀ/(1 − h_i)², with the
+  GLM's hat values of one observation, h_i = n_i V_i x_iᵀ B x_i;
+- ``cluster``: M = Σ_g S_g S_gᵀ over the groups' score sums S_g = Σ_{i∈g} f_i s_i,
+  times a small-sample factor.
 
-These are R's ``sandwich::vcovHC`` and ``vcovCL`` for ``glm`` (n counts rows
-with positive weight, k coefficients).  statsmodels returns HC0 for every HC
-type of a GLM; expfam does not.  Everything is a sum over row blocks.
+f_i is the frequency weight: a row of weight f is f identical observations, so
+every covariance equals the one of the replicated rows (a probability weight
+would instead scale the score, M = Σ f_i² s_i s_iᵀ — R's ``sandwich`` treats prior
+weights that way, and Stata's ``pweight``).  n = Σ f_i over rows of positive
+weight, and k is the number of coefficients.
+
+The small-sample factors come in two conventions (``small_sample=``):
+
+=============  =====================  ==============================================
+convention     HC1                    cluster
+=============  =====================  ==============================================
+``"regress"``  n/(n − k)              G/(G − 1)·(n − 1)/(n − k): R's ``vcovHC``
+                                      HC1 and ``vcovCL(type="HC1")``; Stata's
+                                      ``regress``
+``"ml"``       n/(n − 1)              G/(G − 1): R's ``vcovCL`` default for a glm;
+                                      Stata's ``glm``, ``logit``, ``poisson``
+=============  =====================  ==============================================
+
+statsmodels returns HC0 for every HC type of a GLM; expfam does not.  Rows with a
+leverage of 1 make HC2 and HC3 undefined: they are NaN, as in ``sandwich``, with
+a warning naming the rows.  Everything is a sum over row blocks.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -25,15 +45,19 @@ from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend
 from expfam.engine.kernels import hat_values
 from expfam.engine.problem import GLMProblem
-from expfam.errors import InputError, describe_rows
+from expfam.errors import DataWarning, InputError, describe_rows
 
-__all__ = ["COV_TYPES", "group_codes", "robust_covariance"]
+__all__ = ["COV_TYPES", "SMALL_SAMPLE", "check_clusters", "group_codes", "robust_covariance"]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
+SMALL_SAMPLE = ("regress", "ml")
+#: A hat value this close to 1 is 1: the row is fitted exactly.
+LEVERAGE_TOL = 1e-10
 
 
 def _scores(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
-    """s_i for the rows, flattened class-major like the coefficients: (b, p·m)."""
+    """w_i (t_i − μ_i) ⊗ x_i for the rows, flattened class-major like the
+    coefficients: (b, p·m).  With w = f·n this is f_i s_i."""
     block = problem.block(rows)
     mu = problem.family.mean(eta[rows])
     resid = (block.weights * (block.target - mu).T).T
@@ -42,9 +66,29 @@ def _scores(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
     return (resid[:, :, None] * block.exog[:, None, :]).reshape(len(resid), -1)
 
 
+def check_clusters(groups: ArrayLike | None, frequency: FloatArray | None,
+                   n: int) -> tuple[np.ndarray, int]:
+    """Cluster codes (one per row) and the number of observed clusters, G.
+
+    Clusters whose rows all have zero weight are not observed and not counted.
+    Raises :class:`InputError` when the labels are unusable or G < 2, so that a
+    fit fails at once rather than when a standard error is first read.
+    """
+    codes = group_codes(groups, n)
+    per_group = np.bincount(codes, weights=frequency, minlength=int(codes.max()) + 1)
+    observed = int(np.count_nonzero(per_group > 0))
+    if observed < 2:
+        raise InputError(f"cov_type='cluster' needs at least two clusters; groups= has "
+                         f"{observed} with positive weight. A one-cluster sandwich is "
+                         "undefined: use cov_type='HC0' or a finer grouping")
+    return codes, observed
+
+
 def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
                       cov_type: str, groups: ArrayLike | None,
-                      backend: Backend, rank: int | None = None) -> FloatArray:
+                      backend: Backend, rank: int | None = None,
+                      frequency: FloatArray | None = None,
+                      small_sample: str = "regress") -> FloatArray:
     """The sandwich covariance B·M·B of type ``cov_type`` (see the module notes).
 
     Parameters
@@ -60,17 +104,20 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     rank : int, optional
         Coefficients estimated (fewer than ``bread``'s size when some are
         aliased, their bread rows zero): the k of the corrections.
+    frequency : ndarray, shape (n,), optional
+        The frequency weights f (None: every row is one observation).
+    small_sample : {"regress", "ml"}
+        The convention of the HC1 and cluster factors (module notes).
     """
-    n = int(np.count_nonzero(problem.weights > 0))
+    if small_sample not in SMALL_SAMPLE:
+        raise InputError(f"small_sample must be one of {SMALL_SAMPLE}, got {small_sample!r}")
+    positive = problem.weights > 0
+    n = float(np.sum(frequency[positive])) if frequency is not None else float(
+        np.count_nonzero(positive))
     k = bread.shape[0] if rank is None else rank
     if cov_type == "cluster":
-        codes = group_codes(groups, problem.n_obs)
+        codes, observed = check_clusters(groups, frequency, problem.n_obs)
         n_groups = int(codes.max()) + 1
-        # Groups whose rows all have zero weight are not observed: not counted in G.
-        observed = int(np.count_nonzero(np.bincount(codes, weights=problem.weights,
-                                                    minlength=n_groups) > 0))
-        if observed < 2:
-            raise InputError("cov_type='cluster' needs at least two groups")
 
         def group_sums(rows: slice) -> FloatArray:
             sums = np.zeros((n_groups, bread.shape[0]))
@@ -79,26 +126,53 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
 
         totals = backend.map_sum(group_sums, problem.n_obs)
         meat = totals.T @ totals
-        meat *= observed / (observed - 1) * (n - 1) / (n - k)
+        meat *= observed / (observed - 1)
+        if small_sample == "regress":
+            meat *= (n - 1) / (n - k)
     else:
         power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
         if power and problem.target.ndim == 2:
             raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
                              "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
-        leverage = hat_values(problem, eta, bread, backend) if power else None
+        leverage = None
+        if power:
+            # The hat value of one of a row's f identical observations.
+            leverage = hat_values(problem, eta, bread, backend)
+            if frequency is not None:
+                leverage = np.divide(leverage, frequency, out=np.zeros_like(leverage),
+                                     where=frequency > 0)
+            _warn_full_leverage(leverage, cov_type)
 
         def meat_block(rows: slice) -> np.ndarray:
             s = _scores(problem, eta, rows)
+            if frequency is not None:  # f·s sᵀ = (f s)(f s)ᵀ / f
+                f = frequency[rows]
+                s = s / np.sqrt(np.where(f > 0, f, 1.0))[:, None]
             if leverage is not None:
-                with np.errstate(divide="ignore"):
-                    s = s / (1.0 - leverage[rows])[:, None] ** (power / 2)
+                lev = leverage[rows]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    # h = 1 leaves 0/0: undefined, NaN throughout (as sandwich)
+                    factor = np.where(lev >= 1.0 - LEVERAGE_TOL, np.nan,
+                                      (1.0 - lev) ** (-power / 2))
+                s = s * factor[:, None]
             return np.asarray(s.T @ s, dtype=np.float64)
 
         meat = backend.map_sum(meat_block, problem.n_obs)
         if cov_type == "HC1":
-            meat *= n / (n - k)
+            meat *= n / (n - k) if small_sample == "regress" else n / (n - 1)
     cov = bread @ meat @ bread
     return (cov + cov.T) / 2.0
+
+
+def _warn_full_leverage(leverage: FloatArray, cov_type: str) -> None:
+    full = leverage >= 1.0 - LEVERAGE_TOL
+    if full.any():
+        warnings.warn(
+            f"{describe_rows(full)} {'has' if full.sum() == 1 else 'have'} leverage 1 (the "
+            f"fit passes through {'it' if full.sum() == 1 else 'them'} exactly), so "
+            f"{cov_type}, which divides by 1 − h, is undefined: its standard errors are NaN, "
+            "as R's sandwich gives. Use 'HC0' or 'HC1', or drop the rows' indicator columns",
+            DataWarning, stacklevel=6)
 
 
 def group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:

@@ -7,6 +7,7 @@ numbers as label/value pairs and coefficient DataFrames, and only formats them.
 from __future__ import annotations
 
 import html
+import textwrap
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -88,7 +89,7 @@ class Summary:
             ("Converged", f"{converged}, {res.n_iter} iterations"),
             ("Covariance", res.cov_type),
             ("Observations", f"{res.nobs:g}" + (
-                f" ({terms.n_dropped} dropped: missing)" if terms and terms.n_dropped else "")),
+                f" ({model.n_dropped} dropped: missing)" if model.n_dropped else "")),
             ("Df model", f"{res.df_model:g}"),
             ("Df residuals", f"{res.df_resid:g}"),
         ]
@@ -138,8 +139,8 @@ class Summary:
         if res.aliased:
             notes.append(f"{len(res.aliased)} coefficient(s) not defined because of "
                          f"singularities (aliased: {', '.join(res.aliased)}).")
-        if terms is not None and terms.n_dropped:
-            notes.append(f"{terms.n_dropped} row(s) with missing values were dropped.")
+        if model.n_dropped:
+            notes.append(f"{model.n_dropped} row(s) with missing values were dropped.")
         if model.weights is not None:
             notes.append("Weights are frequency weights: a weight of k counts the row k times.")
         if not res.converged:
@@ -163,9 +164,14 @@ class Summary:
 
     def as_text(self) -> str:
         """The summary as fixed-width text."""
-        rule, thin = "=" * WIDTH, "-" * WIDTH
-        lines = [self.title.center(WIDTH) if len(self.title) < WIDTH else self.title, rule]
-        half = WIDTH // 2
+        # As wide as the widest coefficient row (long term names), at least WIDTH.
+        term_width = max([len(str(t)) for _, table in self.blocks for t in table.index] + [4])
+        total = max(WIDTH, term_width + 11 * len(COEF_COLUMNS))
+        rule, thin = "=" * total, "-" * total
+        lines = [line.center(total).rstrip() for line in textwrap.wrap(
+            self.title, total, subsequent_indent="    ", break_on_hyphens=False)]
+        lines.append(rule)
+        half = WIDTH // 2  # the fit's statistics keep their width; the table grows
         for i in range(max(len(self.info), len(self.stats))):
             left = f"{self.info[i][0] + ':':<14}{self.info[i][1]}" if i < len(self.info) else ""
             right = ""
@@ -181,7 +187,7 @@ class Summary:
             if heading is not None:
                 lines.append(heading)
                 lines.append(thin)
-            width = max([len(str(t)) for t in table.index] + [4])
+            width = term_width
             lines.append(" " * width + "".join(f"{h:>11}" for h in header))
             lines.append(thin)
             for term, row in table.iterrows():

@@ -24,6 +24,7 @@ from expfam.design.arrays import (
     check_exog_finite,
     constant_columns,
     default_names,
+    drop_incomplete,
     row_index,
 )
 from expfam.design.formula import FormulaTerms, model_frame
@@ -38,17 +39,18 @@ from expfam.errors import (
     describe_rows,
     row_labels,
 )
-from expfam.families import Binomial, Categorical, ExponentialFamily, get_family
+from expfam.families import Bernoulli, Binomial, Categorical, ExponentialFamily, get_family
 from expfam.inference.aliasing import describe_aliasing, solve_estimable
 from expfam.inference.diagnostics import scale_hint
 from expfam.inference.fit_checks import (
     check_magnitudes,
+    check_response_scale,
     check_response_varies,
     diagnose,
     raise_if_separated,
 )
 from expfam.inference.results import GLMResults
-from expfam.inference.robust import COV_TYPES, group_codes
+from expfam.inference.robust import COV_TYPES, check_clusters
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
@@ -73,6 +75,12 @@ class GLM:
         Added to the linear predictor with coefficient 1 (e.g. log exposure).
     trials : array-like, shape (n,), optional
         Binomial only: number of trials per row (default 1).
+    reference : label, optional
+        Categorical family only: the baseline class (default the first).
+    missing : {"raise", "drop"}
+        Rows with a missing value (NaN, None) in any input: an error naming them
+        (default), or dropped before the fit and counted in ``n_dropped`` (as
+        the formula functions do by default).
 
     Examples
     --------
@@ -92,8 +100,18 @@ class GLM:
         offset: ArrayLike | None = None,
         trials: ArrayLike | None = None,
         reference: Any = None,
+        missing: str = "raise",
     ) -> None:
         self.family = get_family(family)
+        if missing not in ("raise", "drop"):
+            raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
+        #: Rows dropped for missing values (``missing="drop"`` or a formula).
+        self.n_dropped = 0
+        if missing == "drop":
+            kept, self.n_dropped = drop_incomplete({
+                "endog": endog, "exog": exog, "weights": weights, "offset": offset,
+                "trials": trials})
+            endog, exog, weights, offset, trials = kept.values()
         self.row_index = row_index(endog, exog, weights, offset, trials)
         with self._rows_named():
             self._setup(endog, exog, weights, offset, trials, reference)
@@ -116,8 +134,8 @@ class GLM:
         self._constant = constant_columns(self.exog)
         self.exog_names = names or default_names(self.exog.shape[1], self._constant)
         self.weights = as_rows(weights, "weights", n, nonnegative=True)
-        if self.weights is not None and not np.any(self.weights > 0):
-            raise InputError("every weight is zero: there is nothing to fit")
+        if self.weights is not None:
+            _check_frequency_weights(self.weights, self.exog.shape[1])
         #: The classes of a categorical response (None for other families).
         self.classes: Classes | None = None
         self.endog, self.trials = self._response(endog, trials, reference, n)
@@ -212,7 +230,8 @@ class GLM:
         event modelled as 1, as in R.  With ``family="categorical"`` this is
         :func:`~expfam.mnlogit`.
         """
-        if isinstance(get_family(family), Categorical):
+        fam = get_family(family)
+        if isinstance(fam, Categorical):
             if trials is not None:
                 raise InputError("trials= does not apply to a categorical response; give "
                                  "class counts as the response matrix instead")
@@ -223,11 +242,13 @@ class GLM:
         else:
             if reference is not None:
                 raise InputError("reference= applies to the categorical family only")
+            labels = "binary" if isinstance(fam, Bernoulli) else "refuse"
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
-                                missing=missing)
+                                missing=missing, labelled_response=labels)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials)
         model.formula = frame.terms
+        model.n_dropped = frame.terms.n_dropped
         # The formula, not the columns, says whether there is an intercept (R).
         model._constant = [0] if frame.terms.has_intercept else []
         return model
@@ -265,6 +286,7 @@ class GLM:
         max_iter: int | None = None,
         cov_type: str = "nonrobust",
         groups: ArrayLike | None = None,
+        small_sample: str = "regress",
         aliased: str = "nan",
         penalty: str | None = None,
         **options: Any,
@@ -295,6 +317,13 @@ class GLM:
             ``vcovCL`` (HC2 and HC3 with the GLM's hat values).
         groups : array-like, shape (n,), optional
             Cluster labels for ``cov_type="cluster"``, one per row of the model.
+        small_sample : {"regress", "ml"}
+            The small-sample factor of ``HC1`` and ``"cluster"``: ``"regress"``
+            (default) n/(n − k) and G/(G − 1)·(n − 1)/(n − k), as R's ``vcovHC``
+            HC1 and ``vcovCL(type="HC1")`` and Stata's ``regress``; ``"ml"``
+            n/(n − 1) and G/(G − 1), as R's ``vcovCL`` default and Stata's
+            ``glm``, ``logit`` and ``poisson``.  n counts observations (Σ of the
+            frequency weights), k coefficients, G clusters.
         aliased : {"nan", "raise"}
             Columns that are linear combinations of earlier ones: fit the rest
             and report theirs as NaN with a warning (as R), or raise
@@ -346,14 +375,15 @@ class GLM:
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
         if cov_type == "cluster":
-            with self._rows_named():  # bad labels fail here, not at .bse
-                group_codes(groups, self.exog.shape[0])
+            with self._rows_named():  # bad labels or one cluster fail here, not at .bse
+                check_clusters(groups, self.weights, self.exog.shape[0])
         elif groups is not None:
             raise InputError(f"groups= applies to cov_type='cluster', but cov_type="
                              f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
                              "errors, or drop groups=")
         with self._rows_named():
             check_magnitudes(self)
+            check_response_scale(self)
         problem = self.problem()
         if penalty is None:  # Firth's estimates are finite even then
             check_response_varies(self, problem)
@@ -387,7 +417,8 @@ class GLM:
             raise_if_separated(self, problem)
             raise
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
-                             groups=groups, aliased=found)
+                             groups=groups, aliased=found,
+                             small_sample=small_sample)
         if found:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
                           "coefficients are not estimable and are reported as NaN (as R's "
@@ -399,6 +430,31 @@ class GLM:
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
+
+
+def _check_frequency_weights(weights: FloatArray, n_columns: int) -> None:
+    """Weights are frequency weights: a weight of k is the row appearing k times,
+    so they add up to the number of observations.  Weights normalized to sum to
+    one (probability or analytic weights) do not mean that: refuse them when
+    they leave fewer observations than coefficients, and warn when they make
+    rows count for less than one observation each."""
+    total = float(np.sum(weights))
+    if total <= 0:
+        raise InputError("every weight is zero: there is nothing to fit")
+    meaning = ("weights are frequency weights: a weight of k means the row appears k "
+               "times, so the weights add up to the number of observations")
+    if total < n_columns:
+        raise InputError(
+            f"the weights add up to {total:.4g}, fewer observations than the {n_columns} "
+            f"coefficients; {meaning}. If they are normalized (summing to 1), scale them to "
+            "counts, e.g. weights * n_rows / weights.sum()")
+    used = int(np.count_nonzero(weights))
+    if total < used:
+        warnings.warn(
+            f"the weights add up to {total:.4g} over {used} rows with positive weight, so "
+            f"rows count for less than one observation each; {meaning}, and standard "
+            "errors, tests and degrees of freedom are computed for that many observations",
+            DataWarning, stacklevel=4)
 
 
 def _name_of(values: Any, default: str) -> str:
