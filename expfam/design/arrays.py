@@ -70,8 +70,8 @@ def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], int]:
             continue
         raw = value if isinstance(value, pd.DataFrame | pd.Series) else np.asarray(
             value, dtype=object)
-        missing = np.asarray(pd.isna(raw))
-        missing = missing.reshape(len(missing), -1).any(axis=1)
+        cells = np.asarray(pd.isna(raw), dtype=bool)
+        missing: np.ndarray = np.asarray(cells.reshape(len(cells), -1).any(axis=1))
         if n is not None and len(missing) != n:
             raise InputError(f"{name} has {len(missing)} rows; the other inputs have {n}")
         n = len(missing)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +79,7 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
     return values
 
 
-def _frame_from_columns(columns: Mapping[str, object]) -> pd.DataFrame:
+def _frame_from_columns(columns: Mapping[str, Any]) -> pd.DataFrame:
     """A dict of columns (lists, arrays or single values) as a DataFrame."""
     if all(np.ndim(v) == 0 for v in columns.values()):
         return pd.DataFrame({k: [v] for k, v in columns.items()})
