@@ -214,3 +214,38 @@ def test_public_names_are_the_functions_and_nothing_leaks():
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("expfam.compare")
     assert not hasattr(expfam, "annotations")
+
+
+# 2. SGD on Poisson problems ---------------------------------------------------------------
+def test_sgd_converges_on_ordinary_poisson_problems():
+    """Step sizes from the curvature along the path: the review's problem, 30 seeds
+    (22 of which did not converge with a step sized at the start)."""
+    for seed in range(30):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=200)
+        y = rng.poisson(np.exp(1 + x))
+        X = ef.add_constant(x)
+        ref = ef.GLM(y, X, family="poisson").fit()
+        res = ef.GLM(y, X, family="poisson").fit("sgd", random_state=seed)
+        assert res.converged, (seed, res.solver.message)
+        assert np.max(np.abs(res.params - ref.params) / ref.bse) < 0.1
+
+
+def test_a_diverged_sgd_fit_says_so():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    y = rng.poisson(np.exp(1 + x))
+    with pytest.warns(ef.ConvergenceWarning, match="diverged: the loss rose"):
+        res = ef.GLM(y, ef.add_constant(x), family="poisson").fit(
+            "sgd", learning_rate=1e8, random_state=1)
+    assert not res.converged
+    assert np.all(np.isfinite(res.params))  # the last good estimate, not the blow-up
+
+
+def test_sgd_recovers_from_a_too_large_learning_rate():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=200)
+    y = rng.poisson(np.exp(1 + x))
+    res = ef.GLM(y, ef.add_constant(x), family="poisson").fit(
+        "sgd", learning_rate=50, random_state=1)
+    assert res.converged and (res.history["kind"] == "sgd (undone)").any()

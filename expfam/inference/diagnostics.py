@@ -35,6 +35,8 @@ def why_not_converged(family: str, record: SolverResult, separation: Separation 
     if record.n_boundary:
         return message + (" Fitted values are on the boundary at some rows (see the "
                           "SeparationWarning): more iterations will not help.")
+    if record.message.startswith("diverged"):
+        return message  # the solver's own message says what to do
     if record.method in ("gd", "sgd", "lbfgs"):
         more = "epochs" if record.method == "sgd" else "max_iter"
         return message + (f" Raise {more}, or fit with method='irls' (Newton), which "
