@@ -30,11 +30,17 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, blas_single_threaded, default_backend
-from expfam.engine.kernels import gradient_block, loss_at_eta, newton_block, start_block
+from expfam.engine.kernels import (
+    gradient_block,
+    loss_at_eta,
+    newton_block,
+    start_block,
+    weighted_gram,
+)
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
-from expfam.errors import NumericalError, RankDeficientError
+from expfam.errors import InputError, NumericalError, RankDeficientError, describe_rows
 
 __all__ = ["irls"]
 
@@ -51,6 +57,8 @@ CHORD_CONTRACTION = 0.25
 #: within √0.01 = 0.1 standard errors of the optimum, from where one Newton
 #: step converges.
 HANDOVER_DECREMENT = 1e-2
+#: Under a non-canonical link the deviance tolerance is multiplied by this.
+FISHER_TOL_FACTOR = 1e-4
 #: Diagonal entries of a single-precision Hessian must lie in this range, well
 #: inside float32's normal numbers, for its digits to be trusted.
 SINGLE_RANGE = (1e-30, 1e30)
@@ -65,7 +73,12 @@ def irls(
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
 ) -> SolverResult:
-    """Maximum-likelihood fit by IRLS (Newton's method for the canonical link).
+    """Maximum-likelihood fit by IRLS: Newton's method for the canonical link, Fisher
+    scoring (expected information, as R's ``glm``) for any other.
+
+    For a link whose mean can leave the family's range (log-binomial,
+    identity-Poisson) a step is halved in η until every mean is valid again
+    (an invalid mean makes the loss infinite), as R's ``glm.fit`` does.
 
     Parameters
     ----------
@@ -88,6 +101,11 @@ def irls(
     NumericalError
         If the starting point already gives non-finite values.
     """
+    if not problem.family.canonical:
+        # Fisher scoring converges linearly, not quadratically: the step that
+        # meets the criterion leaves an error of the order of the criterion
+        # itself, so it is tightened to give estimates as accurate as Newton's.
+        tol *= FISHER_TOL_FACTOR
     # BLAS stays single-threaded throughout: the backend parallelises over row
     # blocks, and BLAS threads woken between passes would spin on its cores.
     with blas_single_threaded():
@@ -128,6 +146,8 @@ def _fit(ev: _Evaluator, start: FloatArray | None, warm: _WarmStart | None, tol:
         coef = _irls_start(ev) if start is None else np.array(
             start, dtype=np.float64).reshape(problem.coef_shape)
         sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
+        if not sums.finite and not problem.family.canonical:
+            coef, sums = _valid_start(ev, coef, eta, given=start is not None)
         if not sums.finite:
             raise NumericalError("non-finite log-likelihood or gradient at the starting point")
     return _newton_steps(ev, coef, sums, eta, tol, max_iter)
@@ -256,6 +276,50 @@ def _irls_start(ev: _Evaluator) -> FloatArray:
         raise NumericalError("non-finite values at the IRLS starting point")
     ev.iterations += 1
     return problem.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+
+
+def _valid_start(ev: _Evaluator, coef: FloatArray, eta: FloatArray,
+                 given: bool) -> tuple[FloatArray, NewtonSums]:
+    """A start whose means are all inside the family's range, for a link that can
+    leave it (log-binomial, identity-Poisson): R's IRLS start, else the
+    coefficients closest to the intercept-only fit η = g(t̄), from which Fisher
+    scoring's step halving keeps every mean valid.
+
+    Raises
+    ------
+    InputError
+        When neither is valid (R: "cannot find valid starting values"), naming
+        the rows whose means leave the range.
+    """
+    problem = ev.problem
+    family = problem.family
+    if not given:
+        tbar = float(problem.weights @ problem.target) / problem.total_weight
+        level = float(family.natural_from_mean(np.asarray(tbar)))
+
+        def normal_equations(rows: slice) -> NewtonSums:
+            block = problem.block(rows)
+            r = level - (0.0 if block.offset is None else block.offset)
+            return NewtonSums(0.0, -(block.exog.T @ (block.weights * r)),
+                              weighted_gram(block.exog, block.weights))
+
+        sums = ev.backend.map_sum(normal_equations, problem.n_obs)
+        if sums.finite:
+            try:
+                coef = problem.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+            except RankDeficientError:
+                pass
+            else:
+                sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
+                if sums.finite:
+                    return coef, sums
+    bad = ~family.valid(eta) & (problem.weights > 0)  # type: ignore[attr-defined]
+    where = f" at {describe_rows(bad)}" if bad.any() else ""
+    source = "start_params give" if given else "no starting point gives"
+    raise InputError(
+        f"cannot find valid starting values: {source} fitted means inside the range of the "
+        f"{family.name} family under the {family.link_name!r} link{where}; please specify "
+        "start_params that do (as R's glm asks for start=)")
 
 
 @dataclass
