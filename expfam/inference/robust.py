@@ -2,7 +2,9 @@
 
 The covariance is B·M·B with the bread B = (XᵀWX)⁻¹, the inverse information,
 and a meat M built from the per-row scores s_i = w_i (y_i − μ_i) ⊗ x_i (per
-class for the categorical family):
+class for the categorical family; w_i (y_i − μ_i)·μ'_i/V_i · x_i under a
+non-canonical link, whose bread is the inverse expected information and whose
+hat values use the working weights μ'²/V):
 
 - ``HC0``: M = Σ s_i s_iᵀ;  ``HC1``: HC0 · n/(n − k);
 - ``HC2``: Σ s_i s_iᵀ/(1 − h_i);  ``HC3``: Σ s_i s_iᵀ/(1 − h_i)², with the GLM's
@@ -35,8 +37,8 @@ COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
 def _scores(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
     """s_i for the rows, flattened class-major like the coefficients: (b, p·m)."""
     block = problem.block(rows)
-    mu = problem.family.mean(eta[rows])
-    resid = (block.weights * (block.target - mu).T).T
+    # d loglik/dη: t − μ for a canonical link, (t − μ)·μ'/V for another.
+    resid = (block.weights * problem.family.eta_score(block.target, eta[rows]).T).T
     if resid.ndim == 1:
         return block.exog * resid[:, None]
     return (resid[:, :, None] * block.exog[:, None, :]).reshape(len(resid), -1)

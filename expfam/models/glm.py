@@ -428,6 +428,8 @@ class GLM:
         except NumericalError as err:
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
+            if not self.family.canonical:
+                raise  # the solver's message says which mean left the range
             raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
         except RankDeficientError:
             raise_if_separated(self, problem)

@@ -58,7 +58,7 @@ CHORD_CONTRACTION = 0.25
 #: step converges.
 HANDOVER_DECREMENT = 1e-2
 #: Under a non-canonical link the deviance tolerance is multiplied by this.
-FISHER_TOL_FACTOR = 1e-4
+FISHER_TOL_FACTOR = 1e-8
 #: Diagonal entries of a single-precision Hessian must lie in this range, well
 #: inside float32's normal numbers, for its digits to be trusted.
 SINGLE_RANGE = (1e-30, 1e30)
@@ -111,7 +111,11 @@ def irls(
     with blas_single_threaded():
         ev = _Evaluator(problem, backend or default_backend(), names)
         warm = _warm_start(ev) if start is None else None
-        last = _fit(ev, start, warm, tol, max_iter)
+        try:
+            last = _fit(ev, start, warm, tol, max_iter)
+        except RankDeficientError:
+            _raise_if_at_edge(ev)
+            raise
         assert last.sums.hessian is not None and last.sums.loss is not None
         if not last.converged:
             # The last sums may hold a single-precision Hessian: report float64's.
@@ -276,6 +280,30 @@ def _irls_start(ev: _Evaluator) -> FloatArray:
         raise NumericalError("non-finite values at the IRLS starting point")
     ev.iterations += 1
     return problem.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+
+
+def _raise_if_at_edge(ev: _Evaluator) -> None:
+    """Under a non-canonical link a singular information matrix on a full-rank
+    design means the fit ran to the edge of the valid means (a weight μ'²/V
+    growing without bound as μ → 0): say so rather than blame the columns."""
+    problem = ev.problem
+    if problem.family.canonical:
+        return
+    gram = ev.backend.map_sum(
+        lambda rows: NewtonSums(0.0, np.zeros(problem.n_features), weighted_gram(
+            problem.block(rows).exog, (problem.block(rows).weights > 0).astype(float))),
+        problem.n_obs)
+    try:
+        ev.factor(gram.hessian)
+    except RankDeficientError:
+        return  # the design itself is aliased
+    family = problem.family
+    raise NumericalError(
+        f"the fit ran to the edge of the {family.name} family's range under the "
+        f"{family.link_name!r} link: some fitted means approach the boundary, where the "
+        "information is infinite, so the maximum-likelihood estimate does not lie inside "
+        "the range (R: 'no valid set of coefficients has been found'). Use another link "
+        "(the canonical one never leaves the range) or other predictors")
 
 
 def _valid_start(ev: _Evaluator, coef: FloatArray, eta: FloatArray,
