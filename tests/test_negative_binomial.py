@@ -94,3 +94,14 @@ def test_array_interface_and_bad_theta(quine):
         ef.GLM(y, x, family=NegativeBinomial(theta=0.0))
     with pytest.raises(ef.InputError, match="negative or not finite at row 0"):
         ef.GLM(np.r_[-1.0, y[1:]], x, family="negative_binomial")
+
+
+def test_lr_test_between_nested_negative_binomial_fits(quine, fit):
+    small = ef.glm("Days ~ Eth + Sex + Age", quine, family="negative_binomial").fit()
+    test = ef.lr_test(small, fit)
+    assert test.df == 1
+    assert test.statistic == pytest.approx(2 * (fit.llf - small.llf))
+    # R: anova(glm.nb(Days ~ Eth + Sex + Age), glm.nb(Days ~ Eth + Sex + Age + Lrn))
+    # gives LR stat. 2.501679, Pr(Chi) 0.113725.
+    assert test.statistic == pytest.approx(2.501679, abs=2e-6)
+    assert test.pvalue == pytest.approx(0.113725, abs=2e-6)
