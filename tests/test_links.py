@@ -267,6 +267,8 @@ def test_firth_needs_the_canonical_link():
     c = LINK_CASES["spector_probit"]()
     with pytest.raises(ef.InputError, match="canonical logit link"):
         c.fit_expfam(penalty="firth")
+    with pytest.raises(ef.InputError, match="canonical logit link"):
+        c.fit_expfam(method="firth")
 
 
 def test_cli_takes_a_link(capsys):
@@ -279,3 +281,14 @@ def test_cli_takes_a_link(capsys):
     assert "probit" in out and "Fisher scoring" in out
     with pytest.raises(SystemExit):
         main(["fit", "am ~ hp", "--data", "mtcars", "--information", "both"])
+
+
+def test_small_gamma_means_are_not_on_a_boundary():
+    c = LINK_CASES["scotland_gamma_log"]()
+    ref = c.fit_expfam()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ef.SeparationWarning)
+        res = ef.GLM(c.endog * 1e-9, c.exog, family="gamma", link="log").fit()
+    shift = np.log(1e-9) * (c.exog.columns == "const")
+    np.testing.assert_allclose(res.params, ref.params + shift, rtol=1e-7)
+    np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-6)

@@ -8,7 +8,11 @@ step in η-space without touching X again.
 
 The loss is ``Σ w·(A(η) − t·η)``, the negative log-likelihood without its base
 measure; its gradient is ``Xᵀ(w·(μ − t))`` and its Hessian ``Xᵀ diag(w·V) X``
-(with V the m × m covariance blocks for the categorical family).
+(with V the m × m covariance blocks for the categorical family).  Under a
+non-canonical link the family supplies the per-row loss, score and weight in η
+(:meth:`~expfam.families.LinkedFamily.working`): the gradient is
+``Xᵀ(w·(μ − t)·μ'/V)`` and the Hessian Fisher scoring's ``Xᵀ diag(w·μ'²/V) X``;
+the canonical path below is untouched.
 """
 
 from __future__ import annotations

@@ -49,6 +49,11 @@ class LinkedFamily(ExponentialFamily):
         self.has_trials = base.has_trials  # type: ignore[misc]
         self.estimated_dispersion = base.estimated_dispersion  # type: ignore[misc]
         self.links = base.links  # type: ignore[misc]
+        # Families whose variance vanishes on the edge of the range (a probability
+        # of 0 or 1, a count mean of 0): there a tiny variance marks fitted values
+        # on the boundary.  A Gamma mean of 1e-9 is merely small.
+        self._boundary = base.name in ("bernoulli", "binomial", "poisson",
+                                       "negative_binomial")
 
     # -- the maps between η, μ and θ ---------------------------------------
     def natural(self, eta: ArrayLike) -> FloatArray:
@@ -167,7 +172,8 @@ class LinkedFamily(ExponentialFamily):
     def working(self, t: FloatArray, eta: FloatArray
                 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """Per row: the loss A(θ) − t·θ, its derivative in η (μ − t)·μ'/V, the
-        expected information μ'²/V and the variance V — the kernels' inputs."""
+        expected information μ'²/V and the variance V (1 for families without a
+        boundary where it vanishes) — the kernels' inputs."""
         with np.errstate(all="ignore"):
             mu = self.link.inverse(eta)
             theta = self.base.natural_from_mean(mu)
@@ -176,7 +182,7 @@ class LinkedFamily(ExponentialFamily):
                             np.inf)
             d = self.link.mu_eta(eta)
             v = self.base.mean_variance(mu)
-            return loss, (mu - t) * d / v, d * d / v, v
+            return loss, (mu - t) * d / v, d * d / v, v if self._boundary else np.ones_like(v)
 
     def __repr__(self) -> str:
         return f"{self.base!r} with link {self.link.name!r}"

@@ -474,7 +474,7 @@ def _warm_start(ev: _Evaluator) -> _WarmStart | None:
     try:
         last = _fit(sub, None, None, tol=SAMPLE_TOL, max_iter=25)
         factor = CholeskyFactor(last.sums.hessian)  # type: ignore[arg-type]
-    except (RankDeficientError, NumericalError):
+    except (RankDeficientError, NumericalError, InputError):  # InputError: no valid start
         return None
     finally:
         ev.history.extend(sub.history)
