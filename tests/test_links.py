@@ -281,6 +281,9 @@ def test_cli_takes_a_link(capsys):
     assert "probit" in out and "Fisher scoring" in out
     with pytest.raises(SystemExit):
         main(["fit", "am ~ hp", "--data", "mtcars", "--information", "both"])
+    assert main(["fit", "breaks ~ wool + tension", "--data", "warpbreaks", "--family",
+                 "negative_binomial", "--format", "text"]) == 0
+    assert "Theta" in capsys.readouterr().out
 
 
 def test_small_gamma_means_are_not_on_a_boundary():
@@ -292,3 +295,10 @@ def test_small_gamma_means_are_not_on_a_boundary():
     shift = np.log(1e-9) * (c.exog.columns == "const")
     np.testing.assert_allclose(res.params, ref.params + shift, rtol=1e-7)
     np.testing.assert_allclose(res.bse, ref.bse, rtol=1e-6)
+
+
+def test_observed_equals_expected_for_a_link_linear_in_the_natural_parameter():
+    # R's "inverse" Gamma link is η = −θ: the Hessian does not involve y.
+    c = LINK_CASES["scotland_gamma"]()
+    np.testing.assert_allclose(c.fit_expfam(information="observed").bse,
+                               c.fit_expfam().bse, rtol=1e-9)

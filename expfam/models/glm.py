@@ -301,8 +301,8 @@ class GLM:
         Parameters
         ----------
         method : {"irls", "newton", "gd", "sgd", "lbfgs"}
-            ``"irls"`` and ``"newton"`` are the same algorithm for a canonical
-            link.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
+            ``"irls"`` and ``"newton"`` are the same algorithm: Newton's method
+            for a canonical link, Fisher scoring (as R's ``glm``) for another.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
             (mini-batch stochastic gradient) and ``"lbfgs"`` work on
             standardized columns internally and map the estimates back.
         start_params : array-like, shape (p,) or (p, K − 1), optional
