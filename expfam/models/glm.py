@@ -302,9 +302,10 @@ class GLM:
         ----------
         method : {"irls", "newton", "gd", "sgd", "lbfgs"}
             ``"irls"`` and ``"newton"`` are the same algorithm: Newton's method
-            for a canonical link, Fisher scoring (as R's ``glm``) for another.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
-            (mini-batch stochastic gradient) and ``"lbfgs"`` work on
-            standardized columns internally and map the estimates back.
+            for a canonical link, Fisher scoring (as R's ``glm``) for another.
+            ``"gd"`` (gradient descent with a line search), ``"sgd"`` (mini-batch
+            stochastic gradient) and ``"lbfgs"`` work on standardized columns
+            internally and map the estimates back.
         start_params : array-like, shape (p,) or (p, K − 1), optional
         tol : float, optional
             The solver's convergence tolerance.  IRLS (default 1e-8): relative
