@@ -6,6 +6,7 @@ Examples
 
     expfam fit "am ~ hp + wt" --data mtcars
     expfam fit "breaks ~ wool * tension" --data warpbreaks --family poisson
+    expfam fit "am ~ hp + wt" --data mtcars --link probit
     expfam fit "party ~ self_lr + age" --data anes96 --family categorical
     expfam fit --data counts.csv --response y --predictors x1 x2 --family poisson
     expfam datasets
@@ -57,7 +58,7 @@ def _fit(args: argparse.Namespace) -> int:
             raise ExpfamError("give either a formula or --response/--predictors, not both")
         model = GLM.from_formula(args.formula, frame, family=args.family,
                                  weights=args.weights, offset=args.offset, trials=args.trials,
-                                 reference=args.reference)
+                                 reference=args.reference, link=args.link)
     else:
         if not (args.response and args.predictors):
             raise ExpfamError("give a formula such as \"y ~ x1 + x2\", or --response and "
@@ -74,9 +75,11 @@ def _fit(args: argparse.Namespace) -> int:
             weights=frame[args.weights] if args.weights else None,
             offset=frame[args.offset] if args.offset else None,
             trials=frame[args.trials] if args.trials else None,
+            link=args.link,
             **({} if args.reference is None else {"reference": args.reference}),
         )
-    summary = model.fit(method=args.method).summary(alpha=args.alpha)
+    summary = model.fit(method=args.method, information=args.information).summary(
+        alpha=args.alpha)
     if args.format == "csv":
         summary.to_frame().to_csv(sys.stdout)
     elif args.format == "html":
@@ -106,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--predictors", nargs="+", help="without a formula: predictor columns")
     fit.add_argument("--family", default="bernoulli",
                      choices=["bernoulli", "binomial", "categorical", "poisson",
-                              "gaussian"])
+                              "gaussian", "gamma", "inverse_gaussian", "negative_binomial"])
+    fit.add_argument("--link", help="the link, by R's name (probit, cloglog, log, identity, "
+                     "inverse, 1/mu^2, sqrt, ...); default: the family's canonical link")
+    fit.add_argument("--information", choices=["expected", "observed"], default="expected",
+                     help="information behind the standard errors (default: expected, as R)")
     fit.add_argument("--reference", help="categorical: the baseline class (default: the "
                      "first level)")
     fit.add_argument("--weights", help="column of frequency weights")

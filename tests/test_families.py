@@ -17,7 +17,17 @@ from hypothesis import strategies as st
 from scipy import special
 
 import expfam as ef
-from expfam.families import Bernoulli, Binomial, Categorical, Gaussian, Poisson, get_family
+from expfam.families import (
+    Bernoulli,
+    Binomial,
+    Categorical,
+    Gamma,
+    Gaussian,
+    InverseGaussian,
+    NegativeBinomial,
+    Poisson,
+    get_family,
+)
 
 SCALAR_FAMILIES = [Bernoulli(), Binomial(), Poisson(), Gaussian()]
 etas = st.floats(-15, 15)
@@ -256,8 +266,8 @@ def test_families_by_name():
     assert isinstance(get_family("gaussian"), Gaussian)
     assert isinstance(get_family(Binomial), Binomial)
     assert isinstance(ef.families.Categorical(), ef.families.ExponentialFamily)
-    with pytest.raises(ef.InputError, match=r"unknown family 'gamma'.*bernoulli"):
-        get_family("gamma")
+    with pytest.raises(ef.InputError, match=r"unknown family 'weibull'.*bernoulli"):
+        get_family("weibull")
 
 
 @pytest.mark.parametrize("family,y,match", [
@@ -338,3 +348,84 @@ def test_poisson_with_an_infinite_mean_has_no_likelihood():
     fam = Poisson()
     assert fam.loglike(np.array([3.0]), np.array([800.0])) == -np.inf
     assert fam.deviance(np.array([3.0]), np.array([800.0])) == np.inf
+
+
+# -- Gamma, inverse Gaussian, negative binomial: natural parameter θ < 0 ------
+NEGATIVE_THETA_FAMILIES = [Gamma(), InverseGaussian(), NegativeBinomial(theta=2.5)]
+negative_thetas = st.floats(-6, -0.05)
+
+
+@pytest.mark.parametrize("family", NEGATIVE_THETA_FAMILIES, ids=lambda f: f.name)
+@given(theta=negative_thetas)
+def test_new_families_gradient_and_hessian_of_log_partition(family, theta):
+    x = np.array([theta])
+    h = 1e-6 * max(1.0, abs(theta))
+    np.testing.assert_allclose(family.mean(x), central_difference(family.log_partition, x, h),
+                               rtol=1e-6)
+    np.testing.assert_allclose(family.variance(x), central_difference(family.mean, x, h),
+                               rtol=1e-5)
+    np.testing.assert_allclose(family.natural_from_mean(family.mean(x)), x, rtol=1e-10)
+    mu = family.mean(x)
+    np.testing.assert_allclose(family.mean_variance(mu), family.variance(x), rtol=1e-10)
+    np.testing.assert_allclose(family.dual_log_partition(mu),
+                               mu * x - family.log_partition(x), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("family", [*SCALAR_FAMILIES, *NEGATIVE_THETA_FAMILIES],
+                         ids=lambda f: f.name)
+@given(u=st.floats(0.05, 0.95))
+def test_variance_slope_is_the_derivative_of_the_variance_function(family, u):
+    mu = np.array([u if family.name in ("bernoulli", "binomial") else 20 * u])
+    fd = central_difference(family.mean_variance, mu, 1e-6)
+    np.testing.assert_allclose(family.variance_slope(mu), fd, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("family,y", [(Gamma(), 2.5), (InverseGaussian(), 0.7),
+                                      (NegativeBinomial(theta=2.5), 3.0),
+                                      (NegativeBinomial(theta=0.4), 0.0)])
+@given(theta=negative_thetas)
+def test_new_families_score_and_deviance(family, y, theta):
+    yy, x = np.array([y]), np.array([theta])
+    fd = central_difference(lambda e: family.loglike_obs(yy, e), x, 1e-6)
+    np.testing.assert_allclose(family.score(yy, x), fd, rtol=1e-5, atol=1e-8)
+    ll_sat = family.dual_log_partition(yy) + family.log_base_measure(yy)
+    np.testing.assert_allclose(family.deviance(yy, x), 2 * (ll_sat - family.loglike_obs(yy, x)),
+                               rtol=1e-8, atol=1e-9)
+
+
+@given(theta=st.floats(-4, -0.2))
+def test_new_families_are_distributions(theta):
+    from scipy import integrate, stats
+
+    x = np.array([theta])
+    gamma, ig = Gamma(), InverseGaussian()
+    # Unit dispersion: the Gamma is the exponential distribution with mean −1/θ.
+    y = np.array([0.3, 1.0, 4.0])
+    np.testing.assert_allclose(gamma.loglike_obs(y, np.full(3, theta)),
+                               stats.expon.logpdf(y, scale=-1 / theta), rtol=1e-12)
+    mu = ig.mean(x)[0]
+    np.testing.assert_allclose(ig.loglike_obs(y, np.full(3, theta)),
+                               stats.invgauss.logpdf(y, mu), rtol=1e-10)
+    f = lambda v: np.exp(ig.loglike_obs(np.array([v]), x))[0]  # noqa: E731
+    total = integrate.quad(f, 0, mu, limit=200)[0] + integrate.quad(f, mu, np.inf, limit=200)[0]
+    assert total == pytest.approx(1.0, rel=1e-7)
+    nb = NegativeBinomial(theta=1.7)
+    counts = np.arange(0.0, 2000.0)
+    ll = nb.loglike_obs(counts, np.full(counts.size, theta))
+    assert np.exp(ll).sum() == pytest.approx(1.0, rel=1e-9)
+    m = nb.mean(x)[0]
+    pmf = stats.nbinom.pmf(counts[:20], 1.7, 1.7 / (1.7 + m))
+    np.testing.assert_allclose(np.exp(ll[:20]), pmf, rtol=1e-10)
+
+
+def test_new_family_errors_name_rows_and_theta():
+    with pytest.raises(ef.InputError, match=r"not positive at rows? 1"):
+        ef.GLM([1.0, 0.0, 2.0], np.ones((3, 1)), family="gamma")
+    with pytest.raises(ef.InputError, match=r"not positive at row 2"):
+        ef.GLM([1.0, 3.0, -2.0], np.ones((3, 1)), family="inverse_gaussian")
+    for bad in (0.0, -1.0, np.inf):
+        with pytest.raises(ef.InputError, match="theta must be a positive"):
+            NegativeBinomial(theta=bad)
+    with pytest.raises(ef.InputError, match="cannot take the 'logit' link; its links are: "
+                                            "log, identity, sqrt"):
+        get_family("poisson", link="logit")

@@ -32,10 +32,11 @@ class Case:
     trials: pd.Series | None = None
     weights: pd.Series | None = None
     offset: pd.Series | None = None
+    link: str | None = None  # None: the family's canonical link
 
     def fit_expfam(self, **kwargs: object) -> ef.GLMResults:
         model = ef.GLM(self.endog, self.exog, family=self.family, weights=self.weights,
-                       offset=self.offset, trials=self.trials)
+                       offset=self.offset, trials=self.trials, link=self.link)
         return model.fit(**kwargs)
 
     def to_frame(self) -> pd.DataFrame:
@@ -149,11 +150,20 @@ CASES: dict[str, Callable[[], Case]] = {
 }
 
 
+def _all_cases() -> dict[str, Callable[[], Case]]:
+    from .link_cases import LINK_CASES
+
+    return {**CASES, **LINK_CASES}
+
+
 def export() -> None:
     """Write every case to ``validation/data/<name>.csv`` for R."""
     DATA_DIR.mkdir(exist_ok=True)
-    for name, make in CASES.items():
+    for name, make in _all_cases().items():
         make().to_frame().to_csv(DATA_DIR / f"{name}.csv", index=False)
+    from .link_cases import export_manifest
+
+    export_manifest()
 
 
 if __name__ == "__main__":

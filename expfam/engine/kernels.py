@@ -8,7 +8,11 @@ step in η-space without touching X again.
 
 The loss is ``Σ w·(A(η) − t·η)``, the negative log-likelihood without its base
 measure; its gradient is ``Xᵀ(w·(μ − t))`` and its Hessian ``Xᵀ diag(w·V) X``
-(with V the m × m covariance blocks for the categorical family).
+(with V the m × m covariance blocks for the categorical family).  Under a
+non-canonical link the family supplies the per-row loss, score and weight in η
+(:meth:`~expfam.families.LinkedFamily.working`): the gradient is
+``Xᵀ(w·(μ − t)·μ'/V)`` and the Hessian Fisher scoring's ``Xᵀ diag(w·μ'²/V) X``;
+the canonical path below is untouched.
 """
 
 from __future__ import annotations
@@ -169,14 +173,32 @@ def newton_block(
         eta = linear_predictor(block, coef)
         if eta_out is not None:
             eta_out[rows] = eta
-        a, mu, var = _cumulants(problem.family, eta)
         w = block.weights
+        if not problem.family.canonical:
+            return _linked_sums(problem.family, block, eta, hessian, hessian_dtype)
+        a, mu, var = _cumulants(problem.family, eta)
         resid = (w * (mu - block.target).T).T  # w·(μ − t), broadcast over classes
         hess, boundary = (_hessian(block.exog, w, mu, var, hessian_dtype) if hessian
                           else (None, 0))
         return NewtonSums(_row_loss(problem.family, w, a, block.target, eta),
                           _xt(block.exog, resid), hess,
                           boundary)
+
+
+def _linked_sums(family: ExponentialFamily, block: Block, eta: FloatArray, hessian: bool,
+                 hessian_dtype: type[np.floating]) -> NewtonSums:
+    """The same sums under a non-canonical link: the per-row loss, score and expected
+    information in η come from the family (:meth:`LinkedFamily.working`), so the
+    Hessian is Fisher scoring's Xᵀ diag(w·μ'²/V) X, as R's ``glm``."""
+    loss, score, fisher, var = family.working(block.target, eta)  # type: ignore[attr-defined]
+    w = block.weights
+    # Rows of zero weight add nothing, even where their mean is invalid (inf·0).
+    loss = float(np.dot(w, np.where(w > 0, loss, 0.0)))
+    hess, boundary = (None, 0)
+    if hessian:
+        hess = weighted_gram(block.exog, np.where(w > 0, w * fisher, 0.0), hessian_dtype)
+        boundary = _count_boundary(var, w)
+    return NewtonSums(loss, _xt(block.exog, w * score), hess, boundary)
 
 
 def _cumulants(family: ExponentialFamily, eta: FloatArray
@@ -207,6 +229,9 @@ def gradient_block(problem: GLMProblem, rows: slice, coef: FloatArray,
         eta = linear_predictor(block, coef)
         if eta_out is not None:
             eta_out[rows] = eta
+        if not problem.family.canonical:
+            return NewtonSums(None, _xt(block.exog, -block.weights * problem.family.eta_score(
+                block.target, eta)))
         mu = problem.family.mean(eta)
         resid = (block.weights * (mu - block.target).T).T
         return NewtonSums(None, _xt(block.exog, resid))
@@ -231,6 +256,14 @@ def start_block(problem: GLMProblem, rows: slice) -> NewtonSums:
         if family.vector_natural:  # V₀(η₀ − offset) with V₀ = diag(μ₀) − μ₀μ₀ᵀ
             v_eta = mu0 * (centred - np.einsum("ij,ij->i", mu0, centred)[:, None])
             hess = softmax_gram(block.exog, w, mu0)
+        elif not family.canonical:
+            # R's first step: z = η₀ + (t − μ₀)/μ'₀ with weights μ'₀²/V₀, whose
+            # right-hand side W₀z is W₀(η₀ − offset) + (t − μ₀)·μ'₀/V₀.
+            fisher = family.fisher_weight(eta0)
+            hess = weighted_gram(block.exog, w * fisher)
+            rhs = _xt(block.exog, w * (fisher * centred + family.eta_score(block.target,
+                                                                           eta0)))
+            return NewtonSums(0.0, -rhs, hess)
         else:
             var0 = family.variance(eta0)
             v_eta = var0 * centred
@@ -242,6 +275,11 @@ def start_block(problem: GLMProblem, rows: slice) -> NewtonSums:
 def loss_at_eta(problem: GLMProblem, rows: slice, eta: FloatArray) -> float:
     """Σ w·(A(η) − t·η) over ``rows`` for a given η (no X needed)."""
     eta_rows = eta[rows]
+    if not problem.family.canonical:
+        w = problem.weights[rows]
+        loss = problem.family.working(  # type: ignore[attr-defined]
+            problem.target[rows], eta_rows)[0]
+        return float(np.dot(w, np.where(w > 0, loss, 0.0)))
     with np.errstate(over="ignore", invalid="ignore"):
         a = problem.family.log_partition(eta_rows)
         return _row_loss(problem.family, problem.weights[rows], a, problem.target[rows],
@@ -270,12 +308,13 @@ def predict_eta(exog: np.ndarray, coef: FloatArray, offset: FloatArray | None = 
 
 def hat_values(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
                backend: Backend) -> FloatArray:
-    """Diagonal of the GLM hat matrix, h_i = w_i V_i x_iᵀ B x_i (scalar families)."""
+    """Diagonal of the GLM hat matrix, h_i = w_i W_i x_iᵀ B x_i (scalar families), with
+    the working weight W = μ'²/V (V for a canonical link)."""
     out = np.empty(problem.n_obs)
 
     def fill(rows: slice) -> int:
         block = problem.block(rows)
-        var = problem.family.variance(eta[rows])
+        var = problem.family.fisher_weight(eta[rows])  # V for a canonical link
         quad = np.einsum("ij,jk,ik->i", block.exog, bread, block.exog)
         out[rows] = block.weights * var * quad
         return 0

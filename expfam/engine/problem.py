@@ -33,7 +33,8 @@ class Block:
 
 @dataclass(frozen=True, eq=False)
 class GLMProblem:
-    """Solver input for a GLM with a canonical link.
+    """Solver input for a GLM; the family carries the link (a
+    :class:`~expfam.families.LinkedFamily` for a non-canonical one).
 
     Parameters
     ----------

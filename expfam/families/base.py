@@ -61,6 +61,15 @@ class ExponentialFamily(ABC):
     #: Whether the variance carries an unknown dispersion φ (Gaussian) that the
     #: results estimate; otherwise it is known to be 1.
     estimated_dispersion: ClassVar[bool] = False
+    #: The links a GLM of this family may use (R's names), the first the default.
+    links: ClassVar[tuple[str, ...]] = ()
+    #: The link under which the linear predictor *is* this family's η (the fast,
+    #: canonical path, with the score T(y) − ∇A(η)); None when no R link is
+    #: exactly the natural parameter (Gamma: θ = −1/μ, while R's link is 1/μ).
+    natural_link: ClassVar[str | None] = None
+    #: Whether η is the natural parameter (False for a family with another link,
+    #: see :mod:`expfam.families.linked`).
+    canonical: bool = True
 
     # ------------------------------------------------------------------
     # The primitives each family states.
@@ -110,6 +119,37 @@ class ExponentialFamily(ABC):
     # ------------------------------------------------------------------
     # Hooks with derived defaults; families override them for accuracy or speed.
     # ------------------------------------------------------------------
+    def valid_mean(self, mu: FloatArray) -> np.ndarray:
+        """Rows whose mean lies inside the parameter space (R's ``validmu``)."""
+        return np.isfinite(mu)
+
+    def mean_variance(self, mu: ArrayLike) -> FloatArray:
+        """The variance function V(μ) = ∇²A(θ(μ)), per trial."""
+        return self.variance(self.natural_from_mean(mu))
+
+    def variance_slope(self, mu: ArrayLike) -> FloatArray:
+        """dV/dμ, for the observed information under a non-canonical link."""
+        raise NotImplementedError(f"the {self.name} family states no dV/dμ")
+
+    def eta_score(self, t: FloatArray, eta: FloatArray) -> FloatArray:
+        """d loglik/dη per trial: t − μ for the natural parameter (a canonical link)."""
+        return t - self.mean(eta)
+
+    def fisher_weight(self, eta: FloatArray) -> FloatArray:
+        """Expected information per trial about η: V for a canonical link."""
+        return self.variance(eta)
+
+    def observed_weight(self, t: FloatArray, eta: FloatArray) -> FloatArray:
+        """−d² loglik/dη² per trial: equal to :meth:`fisher_weight` for a canonical
+        link, since the Hessian does not involve the response."""
+        return self.fisher_weight(eta)
+
+    def profile_loglike(self, y: FloatArray, mu: FloatArray, weights: FloatArray | None,
+                        deviance: float) -> float:
+        """Log-likelihood at the dispersion R's family ``aic`` uses, deviance/Σw,
+        for families with :attr:`estimated_dispersion`."""
+        raise NotImplementedError(f"the {self.name} family has no dispersion")
+
     def cumulants(self, eta: ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
         """A(η), ∇A(η) and ∇²A(η) together: the solvers' hot path.
 

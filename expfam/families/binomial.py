@@ -24,6 +24,18 @@ class Bernoulli(ExponentialFamily):
 
     name = "bernoulli"
     link_name = "logit"
+    links = ("logit", "probit", "cloglog", "loglog", "cauchit", "log", "identity")
+    natural_link = "logit"
+
+    def valid_mean(self, mu: FloatArray) -> np.ndarray:
+        return (mu > 0) & (mu < 1)
+
+    def mean_variance(self, mu: ArrayLike) -> FloatArray:
+        mu_arr = as_float(mu)
+        return mu_arr * (1.0 - mu_arr)
+
+    def variance_slope(self, mu: ArrayLike) -> FloatArray:
+        return 1.0 - 2.0 * as_float(mu)
 
     def sufficient_stat(self, y: ArrayLike) -> FloatArray:
         return as_float(y)

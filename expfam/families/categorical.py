@@ -45,6 +45,8 @@ class Categorical(ExponentialFamily):
 
     name = "categorical"
     link_name = "multinomial logit"
+    links = ("logit",)
+    natural_link = "logit"
     has_trials = True
     vector_natural = True
 

@@ -28,6 +28,21 @@ class Gaussian(ExponentialFamily):
     name = "gaussian"
     link_name = "identity"
     estimated_dispersion = True
+    links = ("identity", "log", "inverse")
+    natural_link = "identity"
+
+    def mean_variance(self, mu: ArrayLike) -> FloatArray:
+        return np.ones_like(as_float(mu))
+
+    def variance_slope(self, mu: ArrayLike) -> FloatArray:
+        return np.zeros_like(as_float(mu))
+
+    def profile_loglike(self, y: FloatArray, mu: FloatArray, weights: FloatArray | None,
+                        deviance: float) -> float:
+        # R's gaussian()$aic: at φ = deviance/n the squared residuals sum to n·φ.
+        n = float(len(y) if weights is None else np.sum(weights))
+        with np.errstate(divide="ignore"):  # a perfect fit: +inf, warned about by fit()
+            return float(-0.5 * n * (np.log(2.0 * np.pi * deviance / n) + 1.0))
 
     def sufficient_stat(self, y: ArrayLike) -> FloatArray:
         return as_float(y)

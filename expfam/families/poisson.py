@@ -24,6 +24,17 @@ class Poisson(ExponentialFamily):
 
     name = "poisson"
     link_name = "log"
+    links = ("log", "identity", "sqrt")
+    natural_link = "log"
+
+    def valid_mean(self, mu: FloatArray) -> np.ndarray:
+        return np.isfinite(mu) & (mu > 0)
+
+    def mean_variance(self, mu: ArrayLike) -> FloatArray:
+        return as_float(mu).copy()
+
+    def variance_slope(self, mu: ArrayLike) -> FloatArray:
+        return np.ones_like(as_float(mu))
 
     def sufficient_stat(self, y: ArrayLike) -> FloatArray:
         return as_float(y)

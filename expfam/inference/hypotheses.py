@@ -122,11 +122,15 @@ def wald_test(res: GLMResults, restriction: Any) -> TestResult:
 def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
     """Likelihood-ratio χ² test of a restricted fit against a fuller one.
 
-    The two must be the same family on the same rows (same response, weights
-    and trials), and the restricted design must lie in the span of the full one.
+    The two must be the same family and link on the same rows (same response,
+    weights and trials), and the restricted design must lie in the span of the
+    full one.  Two negative binomial fits that estimate θ may have different θ̂.
     """
     a, b = restricted.model, full.model
-    if a.family != b.family:
+    # Negative binomial fits that estimate θ each have their own θ̂; the test
+    # compares their profile likelihoods (as R's anova for glm.nb fits).
+    both_theta = all(getattr(r, "theta", None) is not None for r in (restricted, full))
+    if a.family != b.family and not (both_theta and a.family.link_name == b.family.link_name):
         raise InputError(f"the fits use different families ({a.family.name}, "
                          f"{b.family.name}); a likelihood-ratio test needs one")
     if restricted.solver.penalized_loss is not None or full.solver.penalized_loss is not None:

@@ -62,7 +62,8 @@ class GLMResults:
     def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult,
                  method: str, cov_type: str = "nonrobust", groups: Any = None,
                  aliased: dict[str, list[str]] | None = None,
-                 small_sample: str = "regress") -> None:
+                 small_sample: str = "regress",
+                 information: str = "expected") -> None:
         if cov_type not in COV_TYPES:
             raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
                              f"{cov_type!r}")
@@ -76,6 +77,9 @@ class GLMResults:
         self.solver = solver
         self.method = method
         self.cov_type = cov_type
+        #: The information behind the standard errors: "expected" (Fisher, as R's
+        #: ``glm``) or "observed"; the same matrix under a canonical link.
+        self.information = information
         self._groups = groups
         #: The separation check's finding, when the fit ended on the boundary.
         self.separation: Separation | None = None
@@ -242,18 +246,19 @@ class GLMResults:
         m = self.model
         return m.family.deviance(m.endog, eta, weights=m.weights, trials=m.trials)
 
-    def _profile_loglike(self, deviance: float) -> float:
-        """Gaussian: the log-likelihood at the dispersion's maximum, φ = deviance / n."""
-        n = self.nobs
-        with np.errstate(divide="ignore"):  # a perfect fit: +inf, warned about by fit()
-            return float(-0.5 * n * (np.log(2.0 * np.pi * deviance / n) + 1.0))
+    def _profile_loglike(self, eta: FloatArray, deviance: float) -> float:
+        """An estimated dispersion: the log-likelihood at φ = deviance / n, as R's
+        family ``aic`` (for the Gaussian, the dispersion's maximum)."""
+        m = self.model
+        return m.family.profile_loglike(m.endog, m.family.mean(eta), m.weights, deviance)
 
     @cached_property
     def llf(self) -> float:
         """Log-likelihood at the estimate, with the base measure (as R's ``logLik``;
-        Gaussian: at the maximum-likelihood dispersion, deviance / nobs)."""
+        Gaussian, Gamma, inverse Gaussian: at the dispersion deviance / nobs, as
+        R's family ``aic``: the Gaussian's maximum-likelihood dispersion)."""
         if self.use_t:
-            return self._profile_loglike(self.deviance)
+            return self._profile_loglike(self._eta, self.deviance)
         return self._loglike(self._eta)
 
     @cached_property
@@ -278,7 +283,7 @@ class GLMResults:
         dispersion, as R's ``logLik`` of the intercept-only fit; statsmodels
         instead keeps the full model's scale)."""
         if self.use_t:
-            return self._profile_loglike(self.null_deviance)
+            return self._profile_loglike(self._null_eta, self.null_deviance)
         return self._loglike(self._null_eta)
 
     @cached_property

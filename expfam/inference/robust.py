@@ -2,7 +2,9 @@
 
 The covariance is B·M·B with the bread B = (XᵀWX)⁻¹, the inverse information,
 and a meat M built from the per-observation scores s_i = n_i (t_i − μ_i) ⊗ x_i
-(n_i the trials, per class for the categorical family):
+(n_i the trials, per class for the categorical family; n_i (t_i − μ_i)·μ'_i/V_i · x_i
+under a non-canonical link, whose bread is the inverse expected information and
+whose hat values use the working weights μ'²/V):
 
 - ``HC0``: M = Σ f_i s_i s_iᵀ;  ``HC1``: HC0 times a small-sample factor;
 - ``HC2``: Σ f_i s_i s_iᵀ/(1 − h_i);  ``HC3``: Σ f_i s_i s_iᵀ/(1 − h_i)², with the
@@ -59,8 +61,8 @@ def _scores(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
     """w_i (t_i − μ_i) ⊗ x_i for the rows, flattened class-major like the
     coefficients: (b, p·m).  With w = f·n this is f_i s_i."""
     block = problem.block(rows)
-    mu = problem.family.mean(eta[rows])
-    resid = (block.weights * (block.target - mu).T).T
+    # d loglik/dη: t − μ for a canonical link, (t − μ)·μ'/V for another.
+    resid = (block.weights * problem.family.eta_score(block.target, eta[rows]).T).T
     if resid.ndim == 1:
         return block.exog * resid[:, None]
     return (resid[:, :, None] * block.exog[:, None, :]).reshape(len(resid), -1)

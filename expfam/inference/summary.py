@@ -41,6 +41,19 @@ def _pvalue(p: float) -> str:
     return f"{p:.3f}" if p >= 1e-3 else f"{p:.1e}"
 
 
+def _information(res: GLMResults) -> str:
+    """Which information the standard errors use; one matrix for a canonical link."""
+    return "observed = expected" if res.model.family.canonical else res.information
+
+
+def _theta_line(res: object) -> list[tuple[str, str]]:
+    """The negative binomial's estimated θ, when it was estimated."""
+    theta, se = (getattr(res, name, None) for name in ("theta", "theta_se"))
+    if theta is None or se is None:
+        return []
+    return [("Theta", f"{_num(theta)} (SE {_num(se)})")]
+
+
 @dataclass(frozen=True)
 class Summary:
     """A model summary.
@@ -83,11 +96,13 @@ class Summary:
             response = f"{response} (1 = {label(terms.response.event)})"
         info = [
             ("Response", response),
-            ("Family", type(fam).__name__),
+            ("Family", type(getattr(fam, "base", fam)).__name__),
             ("Link", fam.link_name),
-            ("Method", SOLVER_NAMES.get(res.method, res.method)),
+            ("Method", "IRLS (Fisher scoring)" if not fam.canonical and res.method in (
+                "irls", "newton") else SOLVER_NAMES.get(res.method, res.method)),
             ("Converged", f"{converged}, {res.n_iter} iterations"),
             ("Covariance", res.cov_type),
+            ("Information", _information(res)),
             ("Observations", f"{res.nobs:g}" + (
                 f" ({model.n_dropped} dropped: missing)" if model.n_dropped else "")),
             ("Df model", f"{res.df_model:g}"),
@@ -104,6 +119,7 @@ class Summary:
             ("BIC", _num(res.bic)),
             ("R-squared" if res.use_t else "Pseudo R2 (McFadden)", _num(res.prsquared)),
             *([("Dispersion", _num(res.scale))] if res.use_t else []),
+            *_theta_line(res),
             (f"LR chi2({res.df_model:g})", f"{_num(res.llr, 3)}, p={_pvalue(res.llr_pvalue)}"),
         ]
         ci = res.conf_int(alpha)

@@ -1,4 +1,4 @@
-"""Generalized linear models with a canonical link, fit from arrays.
+"""Generalized linear models, fit from arrays: an exponential family and a link.
 
 :class:`GLM` checks the input, puts it in the solver's normal form (per-trial
 statistic t = T(y)/n, weights w·n) and hands a frozen
@@ -8,6 +8,7 @@ statistic t = T(y)/n, weights w·n) and hands a frozen
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
 from typing import Any
@@ -17,6 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
+from expfam.backend.blocks import default_backend
 from expfam.design.arrays import (
     add_constant,
     as_design,
@@ -29,6 +31,7 @@ from expfam.design.arrays import (
 )
 from expfam.design.formula import FormulaTerms, model_frame
 from expfam.design.response import Classes, binomial_pair, class_response
+from expfam.engine.information import observed_information
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import check_options, get_solver
 from expfam.errors import (
@@ -39,7 +42,14 @@ from expfam.errors import (
     describe_rows,
     row_labels,
 )
-from expfam.families import Bernoulli, Binomial, Categorical, ExponentialFamily, get_family
+from expfam.families import (
+    Binomial,
+    Categorical,
+    ExponentialFamily,
+    Link,
+    NegativeBinomial,
+    get_family,
+)
 from expfam.inference.aliasing import describe_aliasing, solve_estimable
 from expfam.inference.diagnostics import scale_hint
 from expfam.inference.fit_checks import (
@@ -51,12 +61,14 @@ from expfam.inference.fit_checks import (
 )
 from expfam.inference.results import GLMResults
 from expfam.inference.robust import COV_TYPES, check_clusters
+from expfam.models.negative_binomial import fit_negative_binomial
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
 
 __all__ = ["GLM", "add_constant", "glm", "logit"]
 
 class GLM:
-    """A generalized linear model with the canonical link of an exponential family.
+    """A generalized linear model: an exponential family with its canonical link or
+    another one (``link=``).
 
     Parameters
     ----------
@@ -67,7 +79,10 @@ class GLM:
         The design matrix, used as given: add an intercept column yourself
         (:func:`add_constant`) or use a formula (which adds one).
     family : str or ExponentialFamily
-        ``"bernoulli"`` (logistic regression), ``"binomial"``, ``"poisson"``.
+        ``"bernoulli"`` (logistic regression), ``"binomial"``, ``"poisson"``,
+        ``"gaussian"``, ``"gamma"``, ``"inverse_gaussian"``, ``"negative_binomial"``
+        (θ estimated, as ``MASS::glm.nb``; ``NegativeBinomial(theta=...)`` for a
+        known θ) or ``"categorical"``.
     weights : array-like, shape (n,), optional
         Frequency weights: a weight of 2 is the same as the row appearing twice,
         for estimates, standard errors, likelihood and degrees of freedom.
@@ -81,6 +96,12 @@ class GLM:
         Rows with a missing value (NaN, None) in any input: an error naming them
         (default), or dropped before the fit and counted in ``n_dropped`` (as
         the formula functions do by default).
+    link : str, optional
+        The link g(μ) = η, by R's name: ``"logit"``, ``"probit"``, ``"cloglog"``,
+        ``"loglog"``, ``"cauchit"``, ``"log"``, ``"identity"``, ``"inverse"``,
+        ``"1/mu^2"``, ``"sqrt"`` — those the family takes.  Default: the
+        canonical link (``"log"`` for the negative binomial, as R).  A
+        non-canonical link is fitted by Fisher scoring, as R's ``glm``.
 
     Examples
     --------
@@ -101,8 +122,9 @@ class GLM:
         trials: ArrayLike | None = None,
         reference: Any = None,
         missing: str = "raise",
+        link: str | Link | None = None,
     ) -> None:
-        self.family = get_family(family)
+        self.family = get_family(family, link)
         if missing not in ("raise", "drop"):
             raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
         #: Rows dropped for missing values (``missing="drop"`` or a formula).
@@ -157,7 +179,8 @@ class GLM:
         if reference is not None:
             raise InputError("reference= applies to a categorical (multinomial) response")
         y: Any = endog
-        if isinstance(self.family, Binomial) and np.ndim(y) == 2 and np.shape(y)[1] == 2:
+        base = getattr(self.family, "base", self.family)
+        if isinstance(base, Binomial) and np.ndim(y) == 2 and np.shape(y)[1] == 2:
             if trials is not None:
                 raise InputError("give either a (successes, failures) response or trials=, "
                                  "not both")
@@ -202,6 +225,7 @@ class GLM:
         trials: ArrayLike | str | None = None,
         missing: str = "drop",
         reference: Any = None,
+        link: str | Link | None = None,
     ) -> GLM:
         """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
 
@@ -222,6 +246,8 @@ class GLM:
             results report how many), or raise an error naming the columns.
         reference : label, optional
             Categorical family only: the baseline class (default the first level).
+        link : str, optional
+            The link (see :class:`GLM`); default the family's canonical one.
 
         Notes
         -----
@@ -238,15 +264,15 @@ class GLM:
             frame = model_frame(formula, data, weights=weights, offset=offset,
                                 missing=missing, labelled_response="classes")
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
-                        offset=frame.offset, reference=reference)
+                        offset=frame.offset, reference=reference, link=link)
         else:
             if reference is not None:
                 raise InputError("reference= applies to the categorical family only")
-            labels = "binary" if isinstance(fam, Bernoulli) else "refuse"
+            labels = "binary" if fam.name in ("bernoulli", "binomial") else "refuse"
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
                                 missing=missing, labelled_response=labels)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
-                        offset=frame.offset, trials=frame.trials)
+                        offset=frame.offset, trials=frame.trials, link=link)
         model.formula = frame.terms
         model.n_dropped = frame.terms.n_dropped
         # The formula, not the columns, says whether there is an intercept (R).
@@ -289,6 +315,7 @@ class GLM:
         small_sample: str = "regress",
         aliased: str = "nan",
         penalty: str | None = None,
+        information: str = "expected",
         **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
@@ -296,10 +323,11 @@ class GLM:
         Parameters
         ----------
         method : {"irls", "newton", "gd", "sgd", "lbfgs"}
-            ``"irls"`` and ``"newton"`` are the same algorithm for a canonical
-            link.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
-            (mini-batch stochastic gradient) and ``"lbfgs"`` work on
-            standardized columns internally and map the estimates back.
+            ``"irls"`` and ``"newton"`` are the same algorithm: Newton's method
+            for a canonical link, Fisher scoring (as R's ``glm``) for another.
+            ``"gd"`` (gradient descent with a line search), ``"sgd"`` (mini-batch
+            stochastic gradient) and ``"lbfgs"`` work on standardized columns
+            internally and map the estimates back.
         start_params : array-like, shape (p,) or (p, K − 1), optional
         tol : float, optional
             The solver's convergence tolerance.  IRLS (default 1e-8): relative
@@ -334,6 +362,11 @@ class GLM:
             errors from the information at the estimate, ``conf_int(method=
             "profile")`` from the penalized likelihood (as R's ``logistf``);
             ``cov_type`` must then be ``"nonrobust"``.
+        information : {"expected", "observed"}
+            The information matrix behind the standard errors (and the bread of
+            a sandwich).  R's ``glm`` reports the expected (Fisher) information;
+            under a canonical link the two are the same.  The summary states
+            which was used.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
@@ -353,6 +386,21 @@ class GLM:
         """
         if penalty not in (None, "firth"):
             raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
+        if information not in ("expected", "observed"):
+            raise InputError(f"information must be 'expected' or 'observed', got "
+                             f"{information!r}")
+        base = getattr(self.family, "base", self.family)
+        if isinstance(base, NegativeBinomial) and not base.theta_known:
+            if penalty is not None:
+                raise InputError("penalty= applies to Bernoulli and binomial models")
+            return fit_negative_binomial(
+                self, dict(method=method, start_params=start_params, tol=tol,
+                           max_iter=max_iter, cov_type=cov_type, groups=groups,
+                           aliased=aliased, information=information,
+                           small_sample=small_sample, **options))
+        if penalty == "firth" and not self.family.canonical:
+            raise InputError(f"penalty='firth' is for the canonical logit link, not "
+                             f"{self.family.link_name!r}")
         if penalty == "firth":
             if method.lower() not in ("irls", "newton"):
                 raise InputError(f"penalty='firth' is fitted by Newton's method; method="
@@ -412,12 +460,17 @@ class GLM:
         except NumericalError as err:
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
+            if not self.family.canonical:
+                raise  # the solver's message says which mean left the range
             raise NumericalError(f"{err}. {scale_hint(self.exog, self.exog_names)}") from None
         except RankDeficientError:
             raise_if_separated(self, problem)
             raise
+        if information == "observed" and not self.family.canonical:
+            record = dataclasses.replace(record, hessian=observed_information(
+                problem, record.eta, default_backend()))
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
-                             groups=groups, aliased=found,
+                             groups=groups, aliased=found, information=information,
                              small_sample=small_sample)
         if found:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
@@ -428,7 +481,7 @@ class GLM:
         return results
 
     def __repr__(self) -> str:
-        return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
+        return (f"GLM({self.family.name}, link={self.family.link_name!r}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
 
 

@@ -39,6 +39,7 @@ from scipy import linalg
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums
+from expfam.engine.information import observed_information
 from expfam.engine.kernels import newton_block
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
@@ -87,11 +88,14 @@ def _overall_mean(problem: GLMProblem) -> FloatArray:
 
 
 def _mean_variance(problem: GLMProblem) -> float:
-    """The family's variance at the overall mean (mean over classes): the loss's
-    curvature scale.  1 when it is not a usable positive number."""
+    """The family's information per unit weight at the overall mean (mean over
+    classes): the loss's curvature scale — the variance V for a canonical link,
+    μ'²/V for another.  1 when it is not a usable positive number."""
     family = problem.family
     with np.errstate(all="ignore"):
-        var = np.asarray(family.variance(family.natural_from_mean(_overall_mean(problem))))
+        eta = family.natural_from_mean(_overall_mean(problem))
+        var = np.asarray(family.variance(eta) if family.canonical
+                         else family.fisher_weight(np.asarray(eta)))
     v = float(np.mean(np.diagonal(var)) if var.ndim == 2 else np.mean(var))
     return v if np.isfinite(v) and v > 0 else 1.0
 
@@ -253,8 +257,15 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
     standardized coordinates, where the Hessian is well scaled.
     """
     assert sums.loss is not None and sums.hessian is not None
+    hessian = sums.hessian
+    if not objective.problem.family.canonical:
+        # Under another link the step uses the observed information (the true
+        # Hessian: quadratic convergence), where it is positive definite.
+        observed = observed_information(objective.problem, eta, objective.backend)
+        if np.all(np.isfinite(observed)) and np.all(np.linalg.eigvalsh(observed) > 0):
+            hessian = observed
     try:
-        factor = linalg.cho_factor(objective.curvature(sums.hessian))
+        factor = linalg.cho_factor(objective.curvature(hessian))
         delta = linalg.cho_solve(factor, objective.to_gamma(sums.gradient))
     except (linalg.LinAlgError, ValueError):  # singular or non-finite: no Newton step
         return None
@@ -266,7 +277,9 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
         return None
     with np.errstate(invalid="ignore"):
         moved = float(np.max(np.abs(new_eta - eta), initial=0.0))
-    if moved <= HESSIAN_REUSE:
+    # (Under another link the weights μ'²/V can change much faster with η, e.g.
+    # 1/η² for the Gamma's inverse link: always a fresh pass.)
+    if moved <= HESSIAN_REUSE and objective.problem.family.canonical:
         new = replace(new, hessian=sums.hessian, boundary=sums.boundary)
     else:
         new = objective.sums(coef, hessian=True)

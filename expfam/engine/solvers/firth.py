@@ -77,6 +77,9 @@ def firth(
     if problem.family.name not in ("bernoulli", "binomial"):
         raise InputError(f"penalty='firth' is for the bernoulli and binomial families, not "
                          f"{problem.family.name}")
+    if not problem.family.canonical:
+        raise InputError(f"penalty='firth' is for the canonical logit link, not "
+                         f"{problem.family.link_name!r}")
     backend = backend or default_backend()
     p = problem.n_features
     free = np.setdiff1d(np.arange(p), np.asarray(fixed, dtype=np.int64))

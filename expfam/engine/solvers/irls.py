@@ -30,11 +30,17 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, blas_single_threaded, default_backend
-from expfam.engine.kernels import gradient_block, loss_at_eta, newton_block, start_block
+from expfam.engine.kernels import (
+    gradient_block,
+    loss_at_eta,
+    newton_block,
+    start_block,
+    weighted_gram,
+)
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
-from expfam.errors import NumericalError, RankDeficientError
+from expfam.errors import InputError, NumericalError, RankDeficientError, describe_rows
 
 __all__ = ["irls"]
 
@@ -51,6 +57,8 @@ CHORD_CONTRACTION = 0.25
 #: within √0.01 = 0.1 standard errors of the optimum, from where one Newton
 #: step converges.
 HANDOVER_DECREMENT = 1e-2
+#: Under a non-canonical link the deviance tolerance is multiplied by this.
+FISHER_TOL_FACTOR = 1e-8
 #: Diagonal entries of a single-precision Hessian must lie in this range, well
 #: inside float32's normal numbers, for its digits to be trusted.
 SINGLE_RANGE = (1e-30, 1e30)
@@ -65,7 +73,12 @@ def irls(
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
 ) -> SolverResult:
-    """Maximum-likelihood fit by IRLS (Newton's method for the canonical link).
+    """Maximum-likelihood fit by IRLS: Newton's method for the canonical link, Fisher
+    scoring (expected information, as R's ``glm``) for any other.
+
+    For a link whose mean can leave the family's range (log-binomial,
+    identity-Poisson) a step is halved in η until every mean is valid again
+    (an invalid mean makes the loss infinite), as R's ``glm.fit`` does.
 
     Parameters
     ----------
@@ -88,12 +101,21 @@ def irls(
     NumericalError
         If the starting point already gives non-finite values.
     """
+    if not problem.family.canonical:
+        # Fisher scoring converges linearly, not quadratically: the step that
+        # meets the criterion leaves an error of the order of the criterion
+        # itself, so it is tightened to give estimates as accurate as Newton's.
+        tol *= FISHER_TOL_FACTOR
     # BLAS stays single-threaded throughout: the backend parallelises over row
     # blocks, and BLAS threads woken between passes would spin on its cores.
     with blas_single_threaded():
         ev = _Evaluator(problem, backend or default_backend(), names)
         warm = _warm_start(ev) if start is None else None
-        last = _fit(ev, start, warm, tol, max_iter)
+        try:
+            last = _fit(ev, start, warm, tol, max_iter)
+        except RankDeficientError:
+            _raise_if_at_edge(ev)
+            raise
         assert last.sums.hessian is not None and last.sums.loss is not None
         if not last.converged:
             # The last sums may hold a single-precision Hessian: report float64's.
@@ -128,6 +150,8 @@ def _fit(ev: _Evaluator, start: FloatArray | None, warm: _WarmStart | None, tol:
         coef = _irls_start(ev) if start is None else np.array(
             start, dtype=np.float64).reshape(problem.coef_shape)
         sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
+        if not sums.finite and not problem.family.canonical:
+            coef, sums = _valid_start(ev, coef, eta, given=start is not None)
         if not sums.finite:
             raise NumericalError("non-finite log-likelihood or gradient at the starting point")
     return _newton_steps(ev, coef, sums, eta, tol, max_iter)
@@ -258,6 +282,74 @@ def _irls_start(ev: _Evaluator) -> FloatArray:
     return problem.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
 
 
+def _raise_if_at_edge(ev: _Evaluator) -> None:
+    """Under a non-canonical link a singular information matrix on a full-rank
+    design means the fit ran to the edge of the valid means (a weight μ'²/V
+    growing without bound as μ → 0): say so rather than blame the columns."""
+    problem = ev.problem
+    if problem.family.canonical:
+        return
+    gram = ev.backend.map_sum(
+        lambda rows: NewtonSums(0.0, np.zeros(problem.n_features), weighted_gram(
+            problem.block(rows).exog, (problem.block(rows).weights > 0).astype(float))),
+        problem.n_obs)
+    try:
+        ev.factor(gram.hessian)
+    except RankDeficientError:
+        return  # the design itself is aliased
+    family = problem.family
+    raise NumericalError(
+        f"the fit ran to the edge of the {family.name} family's range under the "
+        f"{family.link_name!r} link: some fitted means approach the boundary, where the "
+        "information is infinite, so the maximum-likelihood estimate does not lie inside "
+        "the range (R: 'no valid set of coefficients has been found'). Use another link "
+        "(the canonical one never leaves the range) or other predictors")
+
+
+def _valid_start(ev: _Evaluator, coef: FloatArray, eta: FloatArray,
+                 given: bool) -> tuple[FloatArray, NewtonSums]:
+    """A start whose means are all inside the family's range, for a link that can
+    leave it (log-binomial, identity-Poisson): R's IRLS start, else the
+    coefficients closest to the intercept-only fit η = g(t̄), from which Fisher
+    scoring's step halving keeps every mean valid.
+
+    Raises
+    ------
+    InputError
+        When neither is valid (R: "cannot find valid starting values"), naming
+        the rows whose means leave the range.
+    """
+    problem = ev.problem
+    family = problem.family
+    if not given:
+        tbar = float(problem.weights @ problem.target) / problem.total_weight
+        level = float(family.natural_from_mean(np.asarray(tbar)))
+
+        def normal_equations(rows: slice) -> NewtonSums:
+            block = problem.block(rows)
+            r = level - (0.0 if block.offset is None else block.offset)
+            return NewtonSums(0.0, -(block.exog.T @ (block.weights * r)),
+                              weighted_gram(block.exog, block.weights))
+
+        sums = ev.backend.map_sum(normal_equations, problem.n_obs)
+        if sums.finite:
+            try:
+                coef = problem.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+            except RankDeficientError:
+                pass
+            else:
+                sums = ev.newton_pass(coef, hessian=True, eta_out=eta)
+                if sums.finite:
+                    return coef, sums
+    bad = ~family.valid(eta) & (problem.weights > 0)  # type: ignore[attr-defined]
+    where = f" at {describe_rows(bad)}" if bad.any() else ""
+    source = "start_params give" if given else "no starting point gives"
+    raise InputError(
+        f"cannot find valid starting values: {source} fitted means inside the range of the "
+        f"{family.name} family under the {family.link_name!r} link{where}; please specify "
+        "start_params that do (as R's glm asks for start=)")
+
+
 @dataclass
 class _LastIterate:
     """State at the last exact Newton pass, and the step proposed from it."""
@@ -382,7 +474,7 @@ def _warm_start(ev: _Evaluator) -> _WarmStart | None:
     try:
         last = _fit(sub, None, None, tol=SAMPLE_TOL, max_iter=25)
         factor = CholeskyFactor(last.sums.hessian)  # type: ignore[arg-type]
-    except (RankDeficientError, NumericalError):
+    except (RankDeficientError, NumericalError, InputError):  # InputError: no valid start
         return None
     finally:
         ev.history.extend(sub.history)

@@ -1,0 +1,43 @@
+"""The observed information Xᵀ diag(w·W_obs) X under a non-canonical link.
+
+Fisher scoring fits with the expected information (weights μ'²/V); the
+observed information, the negative Hessian of the log-likelihood, adds a term
+in the residual t − μ (see :mod:`expfam.families.linked`), so its weights can
+be negative and it is formed as (w·W·X)ᵀX rather than as a Gram of √W·X.
+For a canonical link the two coincide and the solver's Hessian is returned.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from expfam._typing import FloatArray
+from expfam.backend.blocks import Backend
+from expfam.engine.problem import GLMProblem
+
+__all__ = ["observed_information"]
+
+
+def observed_information(problem: GLMProblem, eta: FloatArray, backend: Backend) -> FloatArray:
+    """−∂²loglik/∂β∂βᵀ at the linear predictor ``eta``, shape (p, p).
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        A scalar family (one natural parameter per row).
+    eta : ndarray, shape (n,)
+        The linear predictor at the estimate.
+    backend : Backend
+    """
+    family = problem.family
+
+    def block(rows: slice) -> np.ndarray:
+        b = problem.block(rows)
+        weight = b.weights * family.observed_weight(b.target, eta[rows])
+        weight = np.where(b.weights > 0, weight, 0.0)
+        return np.asarray((b.exog * weight[:, None]).T @ b.exog)
+
+    if problem.n_obs == 0:
+        return np.zeros((problem.n_features, problem.n_features))
+    out = backend.map_sum(block, problem.n_obs)
+    return (out + out.T) / 2.0
