@@ -100,6 +100,7 @@ def change_reference(res: GLMResults, reference: Any) -> GLMResults:
         hessian=t_inv.T @ res.solver.hessian @ t_inv,
     )
     moved = type(res)(new_model, new_model.problem(), solver, res.method,
-                       cov_type=res.cov_type, groups=res._groups, aliased=res.aliased)
+                       cov_type=res.cov_type, groups=res._groups, aliased=res.aliased,
+                       scale=res.scale_method)
     moved.separation = _reexpressed_separation(res.separation, a)
     return moved

@@ -41,6 +41,7 @@ from expfam.errors import (
 from expfam.families import Binomial, Categorical, ExponentialFamily, get_family
 from expfam.inference.aliasing import describe_aliasing, solve_estimable
 from expfam.inference.diagnostics import scale_hint
+from expfam.inference.dispersion import check_scale
 from expfam.inference.fit_checks import (
     check_magnitudes,
     check_response_varies,
@@ -71,6 +72,8 @@ class GLM:
         for estimates, standard errors, likelihood and degrees of freedom.
     offset : array-like, shape (n,), optional
         Added to the linear predictor with coefficient 1 (e.g. log exposure).
+    exposure : array-like, shape (n,), optional
+        Positive exposures: log(exposure) is added to the offset (statsmodels).
     trials : array-like, shape (n,), optional
         Binomial only: number of trials per row (default 1).
 
@@ -92,8 +95,11 @@ class GLM:
         offset: ArrayLike | None = None,
         trials: ArrayLike | None = None,
         reference: Any = None,
+        exposure: ArrayLike | None = None,
     ) -> None:
         self.family = get_family(family)
+        if exposure is not None:
+            offset = _log_exposure(exposure, offset, np.shape(endog)[0])
         self.row_index = row_index(endog, exog, weights, offset, trials)
         with self._rows_named():
             self._setup(endog, exog, weights, offset, trials, reference)
@@ -184,6 +190,7 @@ class GLM:
         trials: ArrayLike | str | None = None,
         missing: str = "drop",
         reference: Any = None,
+        exposure: ArrayLike | str | None = None,
     ) -> GLM:
         """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
 
@@ -198,7 +205,11 @@ class GLM:
         data : DataFrame
         family : str or ExponentialFamily
         weights, offset, trials : str or array-like, optional
-            A column name of ``data`` or one value per row.
+            A column name of ``data`` or one value per row.  The formula may
+            hold offsets too, ``offset(np.log(e))``: expressions of columns,
+            added up (with ``offset=``) and evaluated again on new rows.
+        exposure : str or array-like, optional
+            log(exposure) joins the offset (statsmodels' ``exposure``).
         missing : {"drop", "raise"}
             Drop rows with a missing value in any variable of the model (the
             results report how many), or raise an error naming the columns.
@@ -217,14 +228,15 @@ class GLM:
                 raise InputError("trials= does not apply to a categorical response; give "
                                  "class counts as the response matrix instead")
             frame = model_frame(formula, data, weights=weights, offset=offset,
-                                missing=missing, labelled_response="classes")
+                                exposure=exposure, missing=missing,
+                                labelled_response="classes")
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, reference=reference)
         else:
             if reference is not None:
                 raise InputError("reference= applies to the categorical family only")
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
-                                missing=missing)
+                                exposure=exposure, missing=missing)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials)
         model.formula = frame.terms
@@ -267,6 +279,7 @@ class GLM:
         groups: ArrayLike | None = None,
         aliased: str = "nan",
         penalty: str | None = None,
+        scale: str | float | None = None,
         **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
@@ -305,6 +318,12 @@ class GLM:
             errors from the information at the estimate, ``conf_int(method=
             "profile")`` from the penalized likelihood (as R's ``logistf``);
             ``cov_type`` must then be ``"nonrobust"``.
+        scale : {None, "X2", "dev"} or float
+            Quasi-likelihood for overdispersed Bernoulli, binomial, categorical or
+            Poisson data (R's quasibinomial, quasipoisson): the same estimates,
+            standard errors times √φ with φ = Pearson χ² / df_resid ("X2") or
+            deviance / df_resid ("dev"), tested with t on df_resid; or φ given
+            (z tests).  The likelihood-based statistics are then NaN.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
@@ -324,6 +343,7 @@ class GLM:
         """
         if penalty not in (None, "firth"):
             raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
+        check_scale(self.family, scale)
         if penalty == "firth":
             if method.lower() not in ("irls", "newton"):
                 raise InputError(f"penalty='firth' is fitted by Newton's method; method="
@@ -387,7 +407,7 @@ class GLM:
             raise_if_separated(self, problem)
             raise
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
-                             groups=groups, aliased=found)
+                             groups=groups, aliased=found, scale=scale)
         if found:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
                           "coefficients are not estimable and are reported as NaN (as R's "
@@ -399,6 +419,14 @@ class GLM:
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
+
+
+def _log_exposure(exposure: ArrayLike, offset: ArrayLike | None, n: int) -> FloatArray:
+    """log(exposure) + offset, with the exposure checked to be positive."""
+    values = as_rows(exposure, "exposure", n, positive=True)
+    assert values is not None
+    base = as_rows(offset, "offset", n)
+    return np.log(values) if base is None else np.log(values) + base
 
 
 def _name_of(values: Any, default: str) -> str:

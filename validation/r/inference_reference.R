@@ -92,13 +92,18 @@ write(as.data.frame(anova(g0, gauss, test = "F")), "anova_gaussian_nested")
 write(table_of(Anova(gauss, type = 2, test.statistic = "F")), "car_gaussian_type2_F")
 write(table_of(Anova(gauss, type = 2, test.statistic = "Wald")), "car_gaussian_type2_Wald")
 
-logit3 <- glm(am ~ hp + wt + qsec, binomial, mtcars, control = ctl)
-lh <- linearHypothesis(logit3, c("hp = qsec", "wt = 0"), test = "Chisq")
+pima <- read.csv("expfam/datasets/pima.csv")
+pima$diabetes <- factor(pima$diabetes, levels = c("No", "Yes"))
+logit3 <- glm(diabetes ~ glucose + bmi + age + pedigree, binomial, pima, control = ctl)
+lh <- linearHypothesis(logit3, c("bmi = age", "pedigree = 0"), test = "Chisq")
 write(data.frame(statistic = lh$Chisq[2], df = lh$Df[2], p = lh[["Pr(>Chisq)"]][2]),
       "linear_hypothesis_logit")
 lhg <- linearHypothesis(gauss, c("wt = 0", "hp = 0"), test = "F")
 write(data.frame(statistic = lhg$F[2], df = lhg$Df[2], p = lhg[["Pr(>F)"]][2]),
       "linear_hypothesis_gaussian")
+lhg <- linearHypothesis(gauss, "2*wt - hp = 1", test = "F")
+write(data.frame(statistic = lhg$F[2], df = lhg$Df[2], p = lhg[["Pr(>F)"]][2]),
+      "linear_hypothesis_gaussian_q")
 
 # -- influence ---------------------------------------------------------------
 influence_table <- function(fit) {
