@@ -184,6 +184,9 @@ class ModelFrame:
     offset: np.ndarray | None
     trials: np.ndarray | None
     terms: FormulaTerms
+    #: The fitted rows' right-hand-side variables, as given (for marginal
+    #: effects, which rebuild the design from perturbed data).
+    data: pd.DataFrame | None = None
 
 
 def model_frame(
@@ -271,7 +274,7 @@ def model_frame(
     )
     picked = {k: None if v is None else v[keep] for k, v in extras.items()}
     return ModelFrame(endog, design, picked["weights"], picked["offset"], picked["trials"],
-                      terms)
+                      terms, data.loc[keep, rhs_vars])
 
 
 def _undefined_rows(values: pd.DataFrame, endog: pd.Series | pd.DataFrame,

@@ -130,6 +130,7 @@ class GLM:
         self.offset = self._offset(offset, n)
         #: The formula's terms, for models built with :meth:`from_formula`.
         self.formula: FormulaTerms | None = None
+        self.data: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------
     def _response(self, endog: ArrayLike, trials: ArrayLike | None, reference: Any,
@@ -240,6 +241,8 @@ class GLM:
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials)
         model.formula = frame.terms
+        #: The fitted rows' formula variables (formula models only).
+        model.data = frame.data
         # The formula, not the columns, says whether there is an intercept (R).
         model._constant = [0] if frame.terms.has_intercept else []
         return model
