@@ -234,6 +234,7 @@ def model_frame(
         if isinstance(exposure, str):  # re-read from new rows, as an offset() term
             if exposure not in data.columns:
                 raise InputError(f"exposure={exposure!r} is not a column of the data")
+            _log_exposure(_per_row(exposure, "exposure", data), None, data)  # checks > 0
             offset_terms = (*offset_terms, f"np.log(`{exposure}`)")
         else:
             offset = _log_exposure(_per_row(exposure, "exposure", data), offset, data)
@@ -342,8 +343,12 @@ def _evaluate_offsets(exprs: tuple[str, ...], data: pd.DataFrame) -> np.ndarray:
     """Σ of the offset expressions, row by row, evaluated as formula terms."""
     total = np.zeros(len(data))
     for expr in exprs:
-        with np.errstate(all="ignore"):  # log(0): -inf, reported by the model's checks
-            values = model_matrix(_parse_rhs(expr), data, na_action="ignore")
+        try:
+            with np.errstate(all="ignore"):  # log(0): -inf, reported by the model's checks
+                values = model_matrix(_parse_rhs(expr), data, na_action="ignore")
+        except Exception as err:  # formulaic wraps a missing column in its own error
+            raise InputError(f"cannot evaluate offset({expr}) on these rows: {err}. The data "
+                             "need every column the offset uses") from None
         total = total + np.asarray(values, dtype=np.float64)[:, 0]
     return total
 

@@ -41,13 +41,14 @@ STEP = 1e-6
 
 @dataclass(frozen=True)
 class _Effect:
-    """One effect: a derivative (``low``/``high`` at v ∓ h, over ``width``) or a
-    discrete change (``width`` None): designs of the evaluation rows."""
+    """One effect on the evaluation rows: a derivative (``low`` the design there,
+    ``high`` its derivative in the variable, ``derivative`` True) or a discrete
+    change from design ``low`` to design ``high``."""
 
     label: str
     low: FloatArray
     high: FloatArray
-    width: FloatArray | None
+    derivative: bool
 
 
 def _variables(res: GLMResults) -> tuple[pd.DataFrame, dict[str, list[Any]], Any]:
@@ -103,7 +104,7 @@ def _typical(frame: pd.DataFrame, factors: dict[str, list[Any]], weights: FloatA
             values = frame[column].to_numpy(dtype=np.float64)
             row[column] = float(np.average(values, weights=weights))
     out = pd.DataFrame([row])
-    for column, levels in factors.items():
+    for column in factors:
         if column in out and isinstance(frame[column].dtype, pd.CategoricalDtype):
             out[column] = pd.Categorical(out[column], categories=frame[column].cat.categories)
     return out
@@ -121,13 +122,16 @@ def _effects(res: GLMResults, rows: pd.DataFrame, factors: dict[str, list[Any]],
             for level in levels[1:]:
                 moved = rows.copy()
                 moved[name] = _as_column(rows, name, level)
-                out.append(_Effect(f"{name}[{level}]", x_ref, design(moved), None))
+                out.append(_Effect(f"{name}[{level}]", x_ref, design(moved), False))
             continue
         values = rows[name].to_numpy(dtype=np.float64)
         h = STEP * np.maximum(1.0, np.abs(values))
         low, high = rows.copy(), rows.copy()
         low[name], high[name] = values - h, values + h
-        out.append(_Effect(name, design(low), design(high), 2.0 * h))
+        # The design's derivative in v, once: differencing it again inside the
+        # β-Jacobian would turn its rounding into noise.
+        slope = (design(high) - design(low)) / (2.0 * h)[:, None]
+        out.append(_Effect(name, design(rows), slope, True))
     return out
 
 
@@ -177,7 +181,7 @@ def marginal_effects(res: GLMResults, at: Any = "overall", terms: Any = None,
     offset = res.model.offset
     if isinstance(at, str) and at == "overall":
         rows, weights = frame, w / w.sum()
-    elif isinstance(at, str) and at == "mean" or isinstance(at, dict):
+    elif (isinstance(at, str) and at == "mean") or isinstance(at, dict):
         rows = _typical(frame, factors, w, {} if isinstance(at, str) else at)
         weights = np.ones(1)
         if offset is not None:
@@ -192,13 +196,12 @@ def marginal_effects(res: GLMResults, at: Any = "overall", terms: Any = None,
         coef = res._problem.unflat(flat)
         values = []
         for effect in effects:
-            low, high = _eta(effect.low, coef, offset), _eta(effect.high, coef, offset)
-            if effect.width is None:
-                change = mean_of(res, high) - mean_of(res, low)
+            low = _eta(effect.low, coef, offset)
+            if not effect.derivative:
+                change = mean_of(res, _eta(effect.high, coef, offset)) - mean_of(res, low)
             else:
-                centre = 0.5 * (low + high)
-                slope = ((high - low).T / effect.width).T
-                deriv = mean_derivative(res, centre)
+                slope = effect.high @ coef  # dη/dv
+                deriv = mean_derivative(res, low)
                 change = (deriv * slope if deriv.ndim == 1
                           else np.einsum("icj,ij->ic", deriv, slope))
             values.append(np.tensordot(weights, change, axes=(0, 0)))

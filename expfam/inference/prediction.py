@@ -89,7 +89,13 @@ class PredictionResults:
         p = self.predicted_mean
         with np.errstate(divide="ignore", invalid="ignore"):
             centre, half = logit(p), q * self.se_mean / (p * (1.0 - p))
-        return np.stack([expit(centre - half), expit(centre + half)], axis=-1)
+            ends = np.stack([expit(centre - half), expit(centre + half)], axis=-1)
+        # A probability rounded to 0 or 1 has no logit: its interval is [0, 1]
+        # unless its standard error is 0 too (then the point itself).
+        edge = ~np.isfinite(centre) | ~np.isfinite(half)
+        ends[edge] = np.where(self.se_mean[edge] > 0, 0.0, p[edge])[:, None] * [1, 0] + (
+            np.where(self.se_mean[edge] > 0, 1.0, p[edge])[:, None] * [0, 1])
+        return ends
 
     def summary_frame(self, alpha: float | None = None) -> pd.DataFrame:
         """Columns ``mean``, ``mean_se``, ``mean_ci_lower``, ``mean_ci_upper``
