@@ -43,14 +43,18 @@ def _split_top(text: str, separators: str) -> list[tuple[str, str]]:
 def _side(text: str, names: list[str], sign: float, row: np.ndarray,
           equation: str) -> float:
     """Add a side's coefficients (times ``sign``) into ``row``; return its constant."""
-    constant = 0.0
-    for op, raw in _split_top(text, "+-"):
+    constant, carried = 0.0, 1.0
+    pieces = _split_top(text, "+-")
+    for k, (op, raw) in enumerate(pieces):
         piece = raw.strip()
-        factor = -sign if op == "-" else sign
+        factor = carried * (-sign if op == "-" else sign)
         if not piece:
-            if op == "" or op == "-":  # a leading minus: the sign carries over
+            # A sign before another ("+ -x", "- -x", a leading "-x") carries over.
+            if k + 1 < len(pieces):
+                carried *= -1.0 if op == "-" else 1.0
                 continue
-            raise InputError(f"cannot read {equation!r}: a '+' with nothing after it")
+            raise InputError(f"cannot read {equation!r}: a sign with nothing after it")
+        carried = 1.0
         if _CONSTANT.match(piece):
             constant += factor * float(piece)
             continue
