@@ -82,7 +82,7 @@ def test_test_follows_the_dispersion_and_bad_comparisons_are_refused(fits, cars)
     assert "F" in ef.anova(fits["q1"])  # quasi: estimated dispersion, as R's F
     with pytest.raises(ef.InputError, match="not nested"):
         ef.anova(fits["p0"], ef.glm("breaks ~ tension", warpbreaks(), family="poisson").fit())
-    with pytest.raises(ef.InputError, match="same rows|same data|not on the same"):
+    with pytest.raises(ef.InputError, match="not on the same rows"):
         ef.anova(fits["g0"], ef.glm("qsec ~ wt + hp", cars, family="gaussian").fit())
     with pytest.raises(ef.InputError, match="different families"):
         ef.anova(fits["p0"], fits["gauss"])
