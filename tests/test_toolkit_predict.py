@@ -241,3 +241,22 @@ def test_marginal_effects_follow_the_formula(pima, cars):
         pois.marginal_effects(terms="disp")
     with pytest.raises(ef.InputError, match="at must be"):
         pois.marginal_effects(at="median")
+
+
+def test_margins_and_predictions_of_array_and_gaussian_models(cars):
+    x = ef.add_constant(cars[["hp", "wt"]])
+    res = ef.GLM(cars["carb"], x, family="poisson").fit(tol=1e-12)
+    ref = sm.Poisson(cars["carb"], x).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(res.marginal_effects()["dy/dx"], ref.get_margeff().margeff,
+                               rtol=1e-8)
+    fitted = res.get_prediction().summary_frame()  # the fitted rows by default
+    np.testing.assert_allclose(fitted["mean"], res.fittedvalues, rtol=1e-12)
+    # Identity link: the effects are the coefficients, with their t tests.
+    gauss = ef.glm("mpg ~ hp + wt", cars, family="gaussian").fit()
+    me = gauss.marginal_effects()
+    np.testing.assert_allclose(me["dy/dx"], gauss.params[["hp", "wt"]], rtol=1e-8)
+    np.testing.assert_allclose(me["std_err"], gauss.bse[["hp", "wt"]], rtol=1e-6)
+    np.testing.assert_allclose(me["p_value"], gauss.pvalues[["hp", "wt"]], rtol=1e-5)
+    pred = gauss.get_prediction(cars.iloc[:3]).summary_frame()
+    half = stats.t(gauss.df_resid).isf(0.025) * pred["mean_se"]
+    np.testing.assert_allclose(pred["mean_ci_upper"] - pred["mean"], half, rtol=1e-10)
