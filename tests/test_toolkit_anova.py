@@ -90,6 +90,9 @@ def test_test_follows_the_dispersion_and_bad_comparisons_are_refused(fits, cars)
         ef.anova(fits["pois"], type=4)
     with pytest.raises(ef.InputError, match="Wald"):
         ef.anova(fits["pois"], test="Wald")
+    firth = ef.logit("am ~ hp + wt", cars).fit(penalty="firth")
+    with pytest.raises(ef.InputError, match="Firth"):
+        ef.drop1(firth)
 
 
 def test_string_hypotheses_agree_with_car():

@@ -35,6 +35,14 @@ __all__ = ["anova", "drop1"]
 TESTS = ("Chisq", "LR", "F", "Wald")
 
 
+def _check_likelihood(res: GLMResults) -> None:
+    """Deviance tables compare maximum-likelihood refits: not for Firth fits."""
+    if res.solver.penalized_loss is not None:
+        raise InputError("analysis-of-deviance tables compare maximum-likelihood fits; a Firth "
+                         "fit's likelihood is penalized (test its terms with wald_test or "
+                         "profile intervals instead)")
+
+
 def _default_test(res: GLMResults, test: str | None) -> str:
     """The test R would choose for this fit, or the one asked for."""
     if test is None:
@@ -70,6 +78,8 @@ def anova(*results: GLMResults, type: int | None = None, test: str | None = None
     """
     if not results:
         raise InputError("anova needs at least one fitted model")
+    for res in results:
+        _check_likelihood(res)
     if len(results) > 1:
         if type not in (None, 1):
             raise InputError("type= applies to one model; several models are compared "
@@ -258,6 +268,7 @@ def drop1(res: GLMResults, test: str | None = None) -> pd.DataFrame:
         change over the dispersion) or ``F value`` and ``Pr(>F)`` (over the
         deviance per residual degree of freedom, as R).
     """
+    _check_likelihood(res)
     chosen = _default_test(res, test)
     if chosen == "Wald":
         raise InputError("drop1 compares deviances; use anova(res, type=3, test='Wald')")
