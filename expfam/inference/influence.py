@@ -18,7 +18,10 @@ dispersion and p the rank:
 * dffits d_i √h_i / (σ_(i) (1 − h_i)) and the covariance ratio
   (σ_(i) / s)^(2p) / (1 − h_i), s² = Σ d² / df_resid.
 
-Aliased columns are left out, as R's QR drops them.
+Aliased columns are left out, as R's QR drops them.  With frequency weights a
+row is left out with all its weight, and σ_(i) uses df_resid − 1 on the weighted
+count (R, whose prior weights are not frequency weights, counts rows; the
+tests compare unweighted fits and binomial trials, where the two agree).
 """
 
 from __future__ import annotations
