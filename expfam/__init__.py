@@ -20,6 +20,7 @@ from expfam.errors import (
     RankDeficientError,
     SeparationWarning,
 )
+from expfam.inference.anova import anova, drop1
 from expfam.inference.hypotheses import lr_test
 from expfam.inference.reference import change_reference
 from expfam.inference.results import GLMResults
@@ -50,9 +51,11 @@ __all__ = [
     "Summary",
     "__version__",
     "add_constant",
+    "anova",
     "change_reference",
     "compare",
     "datasets",
+    "drop1",
     "efron_efficiency",
     "families",
     "glm",

@@ -6,7 +6,7 @@ argument, which column and which rows are at fault, and what to do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,7 @@ __all__ = [
     "check_exog_finite",
     "constant_columns",
     "drop_incomplete",
+    "frame_from_columns",
     "row_index",
 ]
 
@@ -93,12 +94,27 @@ def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], int]:
     return {name: subset(v) for name, v in arrays.items()}, int((~keep).sum())
 
 
+def frame_from_columns(data: Any) -> Any:
+    """A dict of columns (lists, arrays or single values) as a DataFrame; anything
+    else unchanged.  New data for ``predict`` may be given either way."""
+    if not isinstance(data, Mapping):
+        return data
+    if all(np.ndim(v) == 0 for v in data.values()):
+        return pd.DataFrame({k: [v] for k, v in data.items()})
+    try:
+        return pd.DataFrame(dict(data))
+    except ValueError as err:
+        raise InputError(f"new data given as a dict must hold columns of one length: {err}. "
+                         "Pass a DataFrame") from None
+
+
 def as_design(exog: ArrayLike) -> tuple[np.ndarray, list[str] | None]:
     """The design matrix as a 2-D real array (not copied if already one), and its column names.
 
     Returns names only for DataFrame input; array columns are named later by
     :func:`default_names`.
     """
+    exog = frame_from_columns(exog)
     if isinstance(exog, pd.Series):
         exog = exog.to_frame()
     if isinstance(exog, pd.DataFrame):

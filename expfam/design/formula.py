@@ -76,6 +76,16 @@ class FormulaTerms:
     #: The column the offset came from, if it was given by name: prediction on
     #: new data reads it there (as R's ``predict.glm`` re-evaluates the offset).
     offset_column: str | None = None
+    #: The expressions of ``offset(...)`` terms (and of ``exposure=``, as
+    #: ``np.log(column)``): evaluated again on new rows, summed, as R does.
+    offset_terms: tuple[str, ...] = ()
+
+    def formula_offset(self, data: pd.DataFrame) -> np.ndarray | None:
+        """The sum of the formula's ``offset(...)`` expressions on ``data`` (k,), or
+        None if the formula has none; NaN where a variable is missing."""
+        if not self.offset_terms:
+            return None
+        return _evaluate_offsets(self.offset_terms, data)
 
     @property
     def has_intercept(self) -> bool:
@@ -174,6 +184,9 @@ class ModelFrame:
     offset: np.ndarray | None
     trials: np.ndarray | None
     terms: FormulaTerms
+    #: The fitted rows' right-hand-side variables, as given (for marginal
+    #: effects, which rebuild the design from perturbed data).
+    data: pd.DataFrame | None = None
 
 
 def model_frame(
@@ -183,6 +196,7 @@ def model_frame(
     weights: ArrayLike | str | None = None,
     offset: ArrayLike | str | None = None,
     trials: ArrayLike | str | None = None,
+    exposure: ArrayLike | str | None = None,
     missing: str = "drop",
     labelled_response: str = "binary",
 ) -> ModelFrame:
@@ -195,6 +209,9 @@ def model_frame(
     data : DataFrame
     weights, offset, trials : str or array-like, optional
         A column of ``data``, or one value per row of ``data``.
+    exposure : str or array-like, optional
+        Adds log(exposure) to the offset (statsmodels' ``exposure``); a column
+        name is re-read from new rows at prediction, as an ``offset()`` term.
     missing : {"drop", "raise"}
         Rows with a missing value in any variable the model uses are dropped
         (and counted), or an error names the columns that have them.
@@ -213,12 +230,26 @@ def model_frame(
         raise InputError("no rows: the data frame is empty")
     if missing not in MISSING:
         raise InputError(f"missing must be one of {MISSING}, got {missing!r}")
-    parsed = _parse(formula)
+    stripped, offset_terms = split_offsets(formula)
+    if exposure is not None:
+        if isinstance(exposure, str):  # re-read from new rows, as an offset() term
+            if exposure not in data.columns:
+                raise InputError(f"exposure={exposure!r} is not a column of the data")
+            _log_exposure(_per_row(exposure, "exposure", data), None, data)  # checks > 0
+            offset_terms = (*offset_terms, f"np.log(`{exposure}`)")
+        else:
+            offset = _log_exposure(_per_row(exposure, "exposure", data), offset, data)
+    parsed = _parse(stripped)
     lhs = str(parsed.lhs)
     rhs_vars = _variables(parsed.rhs, data)
-    needed = list(dict.fromkeys(_variables(parsed.lhs, data) + rhs_vars))
+    offset_vars = [v for expr in offset_terms for v in _variables(_parse_rhs(expr), data)]
+    needed = list(dict.fromkeys(_variables(parsed.lhs, data) + rhs_vars + offset_vars))
     extras = {name: _per_row(value, name, data) for name, value in
               (("weights", weights), ("offset", offset), ("trials", trials))}
+    if offset_terms:
+        in_formula = _evaluate_offsets(offset_terms, data)
+        extras["offset"] = in_formula if extras["offset"] is None else (
+            extras["offset"] + in_formula)
     keep = _complete_rows(data, needed, extras, missing)
     if labelled_response == "classes" and lhs in data.columns:
         _warn_empty_classes(data.loc[keep, lhs])
@@ -242,10 +273,11 @@ def model_frame(
                 if isinstance(frame[c].dtype, pd.CategoricalDtype)},
         n_dropped=int((~keep).sum()),
         offset_column=offset if isinstance(offset, str) else None,
+        offset_terms=offset_terms,
     )
     picked = {k: None if v is None else v[keep] for k, v in extras.items()}
     return ModelFrame(endog, design, picked["weights"], picked["offset"], picked["trials"],
-                      terms)
+                      terms, data.loc[keep, rhs_vars])
 
 
 def _undefined_rows(values: pd.DataFrame, endog: pd.Series | pd.DataFrame,
@@ -268,6 +300,71 @@ def _undefined_rows(values: pd.DataFrame, endog: pd.Series | pd.DataFrame,
     warnings.warn(f"{what}: those rows are dropped, like rows with missing values",
                   DataWarning, stacklevel=4)
     return rows
+
+
+_OFFSET_START = re.compile(r"(^|[+~])\s*offset\(")
+
+
+def split_offsets(formula: str) -> tuple[str, tuple[str, ...]]:
+    """The formula without its ``offset(expr)`` terms, and those expressions.
+
+    formulaic has no ``offset()``: the terms are cut out of the text (up to the
+    matching parenthesis) and evaluated separately, as R's model frame does.
+    """
+    if not isinstance(formula, str):
+        return formula, ()
+    text, found = formula, []
+    while (match := _OFFSET_START.search(text)) is not None:
+        start, depth, i = match.end(), 1, match.end()
+        while i < len(text) and depth:
+            depth += {"(": 1, ")": -1}.get(text[i], 0)
+            i += 1
+        if depth:
+            raise InputError(f"unbalanced parentheses in offset(...) of {formula!r}")
+        found.append(text[start:i - 1].strip())
+        # Keep the '~' before a first term; drop a '+' before a later one.
+        keep = match.group(1) if match.group(1) == "~" else ""
+        text = text[:match.start()] + keep + text[i:]
+    if found:
+        lhs, _, rhs = text.partition("~")
+        rhs = rhs.strip().lstrip("+").strip()
+        text = f"{lhs}~ {rhs or '1'}"
+        if any(not expr for expr in found):
+            raise InputError(f"offset() needs an expression of columns in {formula!r}")
+    return text, tuple(found)
+
+
+def _parse_rhs(expr: str) -> Any:
+    try:
+        return Formula(f"0 + I({expr})")
+    except Exception as err:  # formulaic's parser errors have many types
+        raise InputError(f"cannot parse offset({expr}): {err}") from None
+
+
+def _evaluate_offsets(exprs: tuple[str, ...], data: pd.DataFrame) -> np.ndarray:
+    """Σ of the offset expressions, row by row, evaluated as formula terms."""
+    total = np.zeros(len(data))
+    for expr in exprs:
+        try:
+            with np.errstate(all="ignore"):  # log(0): -inf, reported by the model's checks
+                values = model_matrix(_parse_rhs(expr), data, na_action="ignore")
+        except Exception as err:  # formulaic wraps a missing column in its own error
+            raise InputError(f"cannot evaluate offset({expr}) on these rows: {err}. The data "
+                             "need every column the offset uses") from None
+        total = total + np.asarray(values, dtype=np.float64)[:, 0]
+    return total
+
+
+def _log_exposure(exposure: np.ndarray | None, offset: ArrayLike | str | None,
+                  data: pd.DataFrame) -> np.ndarray:
+    """log(exposure), plus the offset if there is one too."""
+    assert exposure is not None
+    if np.any(exposure[~np.isnan(exposure)] <= 0):
+        raise InputError(f"exposure must be positive; it is not at "
+                         f"{describe_rows(~(exposure > 0) & ~np.isnan(exposure))}")
+    log = np.log(exposure)
+    base = _per_row(offset, "offset", data)
+    return log if base is None else log + base
 
 
 def _parse(formula: str) -> Any:

@@ -135,6 +135,10 @@ class ExponentialFamily(ABC):
         """d loglik/dη per trial: t − μ for the natural parameter (a canonical link)."""
         return t - self.mean(eta)
 
+    def mean_derivative(self, eta: FloatArray) -> FloatArray:
+        """dμ/dη per row: V for a canonical link (the delta method's Jacobian)."""
+        return self.variance(eta)
+
     def fisher_weight(self, eta: FloatArray) -> FloatArray:
         """Expected information per trial about η: V for a canonical link."""
         return self.variance(eta)

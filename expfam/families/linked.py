@@ -157,6 +157,10 @@ class LinkedFamily(ExponentialFamily):
             mu = self.link.inverse(eta)
             return (t - mu) * self.link.mu_eta(eta) / self.base.mean_variance(mu)
 
+    def mean_derivative(self, eta: FloatArray) -> FloatArray:
+        with np.errstate(all="ignore"):
+            return self.link.mu_eta(eta)
+
     def fisher_weight(self, eta: FloatArray) -> FloatArray:
         with np.errstate(all="ignore"):
             d = self.link.mu_eta(eta)

@@ -18,6 +18,7 @@ from scipy import optimize, stats
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import firth, irls
 from expfam.errors import InputError, RankDeficientError
+from expfam.inference.hypothesis_text import parse_hypotheses
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -55,6 +56,9 @@ def _restriction(res: GLMResults, what: Any) -> tuple[np.ndarray, np.ndarray, st
     k = len(index)
     terms = res.model.formula.spec.term_indices if res.model.formula is not None else {}
     by_term = {str(t): cols for t, cols in terms.items()}
+    if isinstance(what, str) and "=" in what:  # "x1 = x2, x3 = 0"
+        r, q = parse_hypotheses(what, index)
+        return r, q, what
     if isinstance(what, str):
         what = [what]
     if isinstance(what, (list, tuple)) and all(isinstance(w, str) for w in what):
@@ -90,7 +94,9 @@ def wald_test(res: GLMResults, restriction: Any) -> TestResult:
 
     ``restriction`` is a term of the formula (``"C(cyl)"``: all its coefficients,
     for every class of a multinomial model), a coefficient name, a list of
-    those, a matrix R (testing R·β = 0) or a pair (R, q).
+    those, equations of coefficient names (``"x1 = x2, x3 = 0"``, ``"2*x1 - x2 =
+    1"``; see :mod:`expfam.inference.hypothesis_text`), a matrix R (testing
+    R·β = 0) or a pair (R, q).
     """
     r, q, text = _restriction(res, restriction)
     if r.shape[0] == 0:
@@ -127,6 +133,10 @@ def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
     full one.  Two negative binomial fits that estimate θ may have different θ̂.
     """
     a, b = restricted.model, full.model
+    if restricted.quasi or full.quasi:
+        raise InputError("a quasi-likelihood fit (fit(scale=...)) has no likelihood to "
+                         "compare; use ef.anova(restricted, full), whose F test uses the "
+                         "dispersion")
     # Negative binomial fits that estimate θ each have their own θ̂; the test
     # compares their profile likelihoods (as R's anova for glm.nb fits).
     both_theta = all(getattr(r, "theta", None) is not None for r in (restricted, full))

@@ -101,6 +101,7 @@ def change_reference(res: GLMResults, reference: Any) -> GLMResults:
     )
     moved = type(res)(new_model, new_model.problem(), solver, res.method,
                        cov_type=res.cov_type, groups=res._groups, aliased=res.aliased,
-                        small_sample=res.small_sample)
+                       small_sample=res.small_sample, scale=res.scale_method,
+                       information=res.information)
     moved.separation = _reexpressed_separation(res.separation, a)
     return moved

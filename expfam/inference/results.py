@@ -30,6 +30,7 @@ from expfam.engine.solvers import SolverResult
 from expfam.errors import InputError
 from expfam.inference.aliasing import pad_estimable
 from expfam.inference.diagnostics import information_factor
+from expfam.inference.dispersion import check_scale
 from expfam.inference.hypotheses import profile_conf_int, wald_test
 from expfam.inference.plotting import plot_convergence
 from expfam.inference.reference import change_reference
@@ -63,7 +64,8 @@ class GLMResults:
                  method: str, cov_type: str = "nonrobust", groups: Any = None,
                  aliased: dict[str, list[str]] | None = None,
                  small_sample: str = "regress",
-                 information: str = "expected") -> None:
+                 information: str = "expected",
+                 scale: str | float | None = None) -> None:
         if cov_type not in COV_TYPES:
             raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
                              f"{cov_type!r}")
@@ -81,6 +83,8 @@ class GLMResults:
         #: ``glm``) or "observed"; the same matrix under a canonical link.
         self.information = information
         self._groups = groups
+        #: ``fit(scale=...)``: "X2", "dev", a number, or None (the family's).
+        self.scale_method = check_scale(model.family, scale)
         #: The separation check's finding, when the fit ended on the boundary.
         self.separation: Separation | None = None
         self._layout = Layout(model.exog_names, model.classes, model.row_index)
@@ -132,16 +136,30 @@ class GLMResults:
 
     @property
     def use_t(self) -> bool:
-        """Whether tests and intervals use Student's t (estimated dispersion)."""
-        return self.model.family.estimated_dispersion
+        """Whether tests and intervals use Student's t (estimated dispersion: the
+        family's, or ``fit(scale="X2" | "dev")``)."""
+        return self.model.family.estimated_dispersion or self.scale_method in ("X2", "dev")
+
+    @property
+    def quasi(self) -> bool:
+        """Whether the fit is quasi-likelihood (``fit(scale=...)``): then the
+        likelihood-based statistics are not defined (NaN, as R's NA)."""
+        return self.scale_method is not None
 
     @cached_property
     def scale(self) -> float:
         """The dispersion φ: 1 where the family fixes it, else the Pearson
-        statistic over the residual degrees of freedom (R's ``dispersion``)."""
+        statistic over the residual degrees of freedom (R's ``dispersion``); with
+        ``fit(scale=...)`` that statistic, the deviance over ``df_resid``, or the
+        number given."""
+        if isinstance(self.scale_method, float):
+            return self.scale_method
         if not self.use_t:
             return 1.0
-        return self.pearson_chi2 / self.df_resid if self.df_resid > 0 else float("nan")
+        if self.df_resid <= 0:
+            return float("nan")
+        top = self.deviance if self.scale_method == "dev" else self.pearson_chi2
+        return top / self.df_resid
 
     def _reference(self) -> Any:
         """The distribution of the Wald statistics: normal, or t on ``df_resid``."""
@@ -256,7 +274,10 @@ class GLMResults:
     def llf(self) -> float:
         """Log-likelihood at the estimate, with the base measure (as R's ``logLik``;
         Gaussian, Gamma, inverse Gaussian: at the dispersion deviance / nobs, as
-        R's family ``aic``: the Gaussian's maximum-likelihood dispersion)."""
+        R's family ``aic``: the Gaussian's maximum-likelihood dispersion).  NaN for
+        a quasi-likelihood fit (``fit(scale=...)``), which has no likelihood."""
+        if self.quasi:
+            return float("nan")
         if self.use_t:
             return self._profile_loglike(self._eta, self.deviance)
         return self._loglike(self._eta)
@@ -281,7 +302,9 @@ class GLMResults:
     def llnull(self) -> float:
         """Log-likelihood of the null model (Gaussian: maximised over its own
         dispersion, as R's ``logLik`` of the intercept-only fit; statsmodels
-        instead keeps the full model's scale)."""
+        instead keeps the full model's scale).  NaN for a quasi-likelihood fit."""
+        if self.quasi:
+            return float("nan")
         if self.use_t:
             return self._profile_loglike(self._null_eta, self.null_deviance)
         return self._loglike(self._null_eta)
@@ -302,11 +325,11 @@ class GLMResults:
         return float(stats.chi2.sf(self.llr, self.df_model)) if self.df_model > 0 else np.nan
 
     @property
-    def prsquared(self) -> float:
+    def prsquared(self) -> float:  # NaN for quasi fits, through llf
         """McFadden's pseudo R², 1 − llf / llnull; for the Gaussian, whose
         log-density has no natural zero (McFadden's ratio would depend on the
         units of y), the deviance R² 1 − deviance / null deviance, the usual R²."""
-        if self.use_t:  # NaN for a constant response, which has nothing to explain
+        if self.model.family.estimated_dispersion:  # NaN for a constant response
             return 1.0 - self.deviance / self.null_deviance if self.null_deviance > 0 else (
                 float("nan"))
         return 1.0 - self.llf / self.llnull
@@ -340,7 +363,7 @@ class GLMResults:
     def _n_estimated(self) -> int:
         """Parameters the criteria count: the coefficients, and the dispersion if
         estimated (as R; statsmodels leaves the Gaussian scale out)."""
-        return self.n_params + int(self.use_t)
+        return self.n_params + int(self.model.family.estimated_dispersion)
 
     @property
     def aic(self) -> float:
@@ -433,6 +456,38 @@ class GLMResults:
         from expfam.inference.predict import predict
 
         return predict(self, exog, which, offset, unseen)
+
+    def get_prediction(self, exog: ArrayLike | pd.DataFrame | None = None,
+                       alpha: float = 0.05, offset: ArrayLike | str | None = None,
+                       unseen: str = "raise") -> Any:
+        """Predicted means with delta-method standard errors and intervals built on
+        the link scale; ``.summary_frame()`` as statsmodels'.  Arguments as
+        :meth:`predict`; see :mod:`expfam.inference.prediction`."""
+        from expfam.inference.prediction import get_prediction
+
+        return get_prediction(self, exog, alpha, offset, unseen)
+
+    def marginal_effects(self, at: Any = "overall", terms: Any = None,
+                         alpha: float = 0.05) -> pd.DataFrame:
+        """Marginal effects dμ/dx (average, at the means or at given values) with
+        delta-method standard errors; see :func:`expfam.inference.margins.marginal_effects`."""
+        from expfam.inference.margins import marginal_effects
+
+        return marginal_effects(self, at=at, terms=terms, alpha=alpha)
+
+    def get_influence(self) -> Any:
+        """Influence measures as R's ``influence.measures``, ``rstudent`` and
+        ``rstandard``; see :class:`expfam.inference.influence.GLMInfluence`."""
+        from expfam.inference.influence import GLMInfluence
+
+        return GLMInfluence(self)
+
+    def plot_diagnostics(self, fig: Any = None, n_label: int = 3) -> Any:
+        """R's four ``plot.glm`` panels (needs matplotlib); see
+        :func:`expfam.inference.diagnostic_plots.plot_diagnostics`."""
+        from expfam.inference.diagnostic_plots import plot_diagnostics
+
+        return plot_diagnostics(self, fig=fig, n_label=n_label)
 
     # -- multinomial ------------------------------------------------------
     def with_reference(self, reference: Any) -> GLMResults:

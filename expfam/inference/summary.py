@@ -16,6 +16,7 @@ import pandas as pd
 
 from expfam.engine.solvers import SOLVER_NAMES
 from expfam.errors import label
+from expfam.inference.dispersion import quasi_note
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -117,8 +118,9 @@ class Summary:
             ("Pearson chi2", _num(res.pearson_chi2, 3)),
             ("AIC", _num(res.aic)),
             ("BIC", _num(res.bic)),
-            ("R-squared" if res.use_t else "Pseudo R2 (McFadden)", _num(res.prsquared)),
-            *([("Dispersion", _num(res.scale))] if res.use_t else []),
+            ("R-squared" if fam.estimated_dispersion else "Pseudo R2 (McFadden)",
+             _num(res.prsquared)),
+            *([("Dispersion", _num(res.scale))] if res.use_t or res.quasi else []),
             *_theta_line(res),
             (f"LR chi2({res.df_model:g})", f"{_num(res.llr, 3)}, p={_pvalue(res.llr_pvalue)}"),
         ]
@@ -159,6 +161,9 @@ class Summary:
             notes.append(f"{model.n_dropped} row(s) with missing values were dropped.")
         if model.weights is not None:
             notes.append("Weights are frequency weights: a weight of k counts the row k times.")
+        if res.quasi:
+            assert res.scale_method is not None
+            notes.append(quasi_note(res.scale_method, res.scale))
         if not res.converged:
             notes.append(f"The fit did not converge: {res.solver.message}.")
         title = "Generalized linear model"

@@ -52,6 +52,7 @@ from expfam.families import (
 )
 from expfam.inference.aliasing import describe_aliasing, solve_estimable
 from expfam.inference.diagnostics import scale_hint
+from expfam.inference.dispersion import check_scale
 from expfam.inference.fit_checks import (
     check_magnitudes,
     check_response_scale,
@@ -88,6 +89,8 @@ class GLM:
         for estimates, standard errors, likelihood and degrees of freedom.
     offset : array-like, shape (n,), optional
         Added to the linear predictor with coefficient 1 (e.g. log exposure).
+    exposure : array-like, shape (n,), optional
+        Positive exposures: log(exposure) is added to the offset (statsmodels).
     trials : array-like, shape (n,), optional
         Binomial only: number of trials per row (default 1).
     reference : label, optional
@@ -123,6 +126,7 @@ class GLM:
         reference: Any = None,
         missing: str = "raise",
         link: str | Link | None = None,
+        exposure: ArrayLike | None = None,
     ) -> None:
         self.family = get_family(family, link)
         if missing not in ("raise", "drop"):
@@ -132,8 +136,10 @@ class GLM:
         if missing == "drop":
             kept, self.n_dropped = drop_incomplete({
                 "endog": endog, "exog": exog, "weights": weights, "offset": offset,
-                "trials": trials})
-            endog, exog, weights, offset, trials = kept.values()
+                "trials": trials, "exposure": exposure})
+            endog, exog, weights, offset, trials, exposure = kept.values()
+        if exposure is not None:
+            offset = _log_exposure(exposure, offset, np.shape(endog)[0])
         self.row_index = row_index(endog, exog, weights, offset, trials)
         with self._rows_named():
             self._setup(endog, exog, weights, offset, trials, reference)
@@ -164,6 +170,7 @@ class GLM:
         self.offset = self._offset(offset, n)
         #: The formula's terms, for models built with :meth:`from_formula`.
         self.formula: FormulaTerms | None = None
+        self.data: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------
     def _response(self, endog: ArrayLike, trials: ArrayLike | None, reference: Any,
@@ -226,6 +233,7 @@ class GLM:
         missing: str = "drop",
         reference: Any = None,
         link: str | Link | None = None,
+        exposure: ArrayLike | str | None = None,
     ) -> GLM:
         """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
 
@@ -240,7 +248,11 @@ class GLM:
         data : DataFrame
         family : str or ExponentialFamily
         weights, offset, trials : str or array-like, optional
-            A column name of ``data`` or one value per row.
+            A column name of ``data`` or one value per row.  The formula may
+            hold offsets too, ``offset(np.log(e))``: expressions of columns,
+            added up (with ``offset=``) and evaluated again on new rows.
+        exposure : str or array-like, optional
+            log(exposure) joins the offset (statsmodels' ``exposure``).
         missing : {"drop", "raise"}
             Drop rows with a missing value in any variable of the model (the
             results report how many), or raise an error naming the columns.
@@ -262,7 +274,8 @@ class GLM:
                 raise InputError("trials= does not apply to a categorical response; give "
                                  "class counts as the response matrix instead")
             frame = model_frame(formula, data, weights=weights, offset=offset,
-                                missing=missing, labelled_response="classes")
+                                exposure=exposure, missing=missing,
+                                labelled_response="classes")
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, reference=reference, link=link)
         else:
@@ -270,11 +283,14 @@ class GLM:
                 raise InputError("reference= applies to the categorical family only")
             labels = "binary" if fam.name in ("bernoulli", "binomial") else "refuse"
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
-                                missing=missing, labelled_response=labels)
+                                exposure=exposure, missing=missing,
+                                labelled_response=labels)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials, link=link)
         model.formula = frame.terms
         model.n_dropped = frame.terms.n_dropped
+        #: The fitted rows' formula variables (formula models only).
+        model.data = frame.data
         # The formula, not the columns, says whether there is an intercept (R).
         model._constant = [0] if frame.terms.has_intercept else []
         return model
@@ -316,6 +332,7 @@ class GLM:
         aliased: str = "nan",
         penalty: str | None = None,
         information: str = "expected",
+        scale: str | float | None = None,
         **options: Any,
     ) -> GLMResults:
         """Fit by maximum likelihood.
@@ -367,6 +384,12 @@ class GLM:
             a sandwich).  R's ``glm`` reports the expected (Fisher) information;
             under a canonical link the two are the same.  The summary states
             which was used.
+        scale : {None, "X2", "dev"} or float
+            Quasi-likelihood for overdispersed Bernoulli, binomial, categorical or
+            Poisson data (R's quasibinomial, quasipoisson): the same estimates,
+            standard errors times √φ with φ = Pearson χ² / df_resid ("X2") or
+            deviance / df_resid ("dev"), tested with t on df_resid; or φ given
+            (z tests).  The likelihood-based statistics are then NaN.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
             ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
@@ -389,8 +412,12 @@ class GLM:
         if information not in ("expected", "observed"):
             raise InputError(f"information must be 'expected' or 'observed', got "
                              f"{information!r}")
+        check_scale(self.family, scale)
         base = getattr(self.family, "base", self.family)
         if isinstance(base, NegativeBinomial) and not base.theta_known:
+            if scale is not None:
+                raise InputError("scale= does not apply to a negative binomial fit that "
+                                 "estimates θ: θ already models the overdispersion")
             if penalty is not None:
                 raise InputError("penalty= applies to Bernoulli and binomial models")
             return fit_negative_binomial(
@@ -471,7 +498,7 @@ class GLM:
                 problem, record.eta, default_backend()))
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
                              groups=groups, aliased=found, information=information,
-                             small_sample=small_sample)
+                             small_sample=small_sample, scale=scale)
         if found:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
                           "coefficients are not estimable and are reported as NaN (as R's "
@@ -508,6 +535,12 @@ def _check_frequency_weights(weights: FloatArray, n_columns: int) -> None:
             f"rows count for less than one observation each; {meaning}, and standard "
             "errors, tests and degrees of freedom are computed for that many observations",
             DataWarning, stacklevel=4)
+def _log_exposure(exposure: ArrayLike, offset: ArrayLike | None, n: int) -> FloatArray:
+    """log(exposure) + offset, with the exposure checked to be positive."""
+    values = as_rows(exposure, "exposure", n, positive=True)
+    assert values is not None
+    base = as_rows(offset, "offset", n)
+    return np.log(values) if base is None else np.log(values) + base
 
 
 def _name_of(values: Any, default: str) -> str:

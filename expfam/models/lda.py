@@ -31,6 +31,7 @@ from expfam.errors import InputError, RankDeficientError
 from expfam.families import Categorical
 from expfam.inference.box_m import box_m_test
 from expfam.inference.lda_coefficients import implied_coefficients, implied_covariance
+from expfam.inference.lda_loo import loo_posteriors
 
 __all__ = ["LDA", "LDAResults", "lda"]
 
@@ -321,6 +322,21 @@ class LDAResults:
         best = np.argmax(np.nan_to_num(values, nan=0.0), axis=1)
         labels = pd.Series(proba.columns[best], index=proba.index, name="predicted")
         return labels.where(~np.isnan(values).any(axis=1))
+
+    def loo_predict_proba(self) -> pd.DataFrame:
+        """Leave-one-out posterior probabilities of the training rows, as
+        ``MASS::lda(CV=TRUE)``: each row classified by the fit without it (priors
+        kept at the full fit's), from rank-one downdates rather than n refits
+        (see :mod:`expfam.inference.lda_loo`)."""
+        if self.shrinkage:
+            raise InputError("leave-one-out posteriors are for fits without shrinkage (the "
+                             "shrinkage would have to be re-estimated for each row)")
+        s = self.summary
+        prob = loo_posteriors(np.asarray(self.model.exog, dtype=np.float64), self.model.codes,
+                              self.model.weights, s.mean, s.weight, self._covariance,
+                              self._divisor, self._priors)
+        return pd.DataFrame(prob, index=self.model.row_index,
+                            columns=pd.Index(self.model.classes.labels, name="class"))
 
     # -- discriminant coordinates -----------------------------------------
     @cached_property

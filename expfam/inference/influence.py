@@ -1,0 +1,196 @@
+"""Influence measures of a fitted GLM, as R defines them (``influence.measures``,
+``rstudent``, ``rstandard``, ``cooks.distance``).
+
+With W the IRLS weights at the estimate (prior weight × trials × dμ/dη² / V)
+and h_i = W_i x_iᵀ(XᵀWX)⁻¹x_i the hat values, R's definitions are, with d_i the
+deviance and r_i the Pearson residuals (both with √(prior weight)), φ the
+dispersion and p the rank:
+
+* Cook's distance (r_i / (1 − h_i))² h_i / (φ p);
+* standardized residuals d_i / √(φ (1 − h_i)) (``rstandard``; Pearson too);
+* studentized residuals, Williams' likelihood residual
+  sign(d_i) √(d_i² + h_i r_i² / (1 − h_i)), divided by σ_(i) when the
+  dispersion is estimated (``rstudent``; statsmodels uses another definition);
+* the one-step change in the coefficients when row i is left out,
+  (XᵀWX)⁻¹ x_i √W_i d_i / (1 − h_i) (R ≥ 4 uses the deviance residual here), and
+  dfbetas, that change over σ_(i) √diag((XᵀWX)⁻¹), with the leave-one-out
+  σ_(i)² = (Σ d² − d_i² / (1 − h_i)) / (df_resid − 1) — for every family, as R;
+* dffits d_i √h_i / (σ_(i) (1 − h_i)) and the covariance ratio
+  (σ_(i) / s)^(2p) / (1 − h_i), s² = Σ d² / df_resid.
+
+Aliased columns are left out, as R's QR drops them.  With frequency weights a
+row is left out with all its weight, and σ_(i) uses df_resid − 1 on the weighted
+count (R, whose prior weights are not frequency weights, counts rows; the
+tests compare unweighted fits and binomial trials, where the two agree).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from expfam._typing import FloatArray
+from expfam.errors import InputError
+from expfam.inference.prediction import fitted_rows
+
+if TYPE_CHECKING:
+    from expfam.inference.results import GLMResults
+
+__all__ = ["GLMInfluence"]
+
+
+class GLMInfluence:
+    """Influence and outlier measures of each fitted row (``res.get_influence()``).
+
+    Every attribute is a pandas object indexed like the fitted rows.
+    """
+
+    def __init__(self, res: GLMResults) -> None:
+        if res.model.classes is not None:
+            raise InputError("influence measures are for single-response families; a "
+                             "categorical model has one residual per class")
+        self.results = res
+        kept = res._kept
+        self._names = [n for n, k in zip(res.model.exog_names, kept, strict=True) if k]
+        self._x = fitted_rows(res).exog[:, kept]
+        self._index = res._layout.rows
+
+    # -- the building blocks -------------------------------------------------
+    @cached_property
+    def _weights(self) -> FloatArray:
+        """IRLS weights W: prior weights × trials × (dμ/dη)² / V(μ) (= V for a
+        canonical link)."""
+        res = self.results
+        ratio = np.nan_to_num(np.asarray(res.model.family.fisher_weight(res._eta),
+                                         dtype=np.float64))
+        return np.asarray(res._problem.weights, dtype=np.float64) * ratio
+
+    @cached_property
+    def _xtwx_inv(self) -> FloatArray:
+        return np.linalg.inv(self._x.T @ (self._weights[:, None] * self._x))
+
+    def _series(self, values: FloatArray, name: str) -> pd.Series:
+        return pd.Series(values, index=self._index, name=name)
+
+    @cached_property
+    def _prior(self) -> FloatArray:
+        w = self.results.model.weights
+        return np.ones(self._x.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+
+    @cached_property
+    def _dev(self) -> FloatArray:
+        """Deviance residuals with √(prior weight), as R's."""
+        return np.sqrt(self._prior) * self.results.resid_deviance.to_numpy()
+
+    @cached_property
+    def _pearson(self) -> FloatArray:
+        return np.sqrt(self._prior) * self.results.resid_pearson.to_numpy()
+
+    @cached_property
+    def _hat(self) -> FloatArray:
+        x = self._x
+        h = self._weights * np.einsum("ij,jk,ik->i", x, self._xtwx_inv, x)
+        return np.where(h > 1 - 10 * np.finfo(float).eps, 1.0, h)
+
+    @property
+    def _rank(self) -> int:
+        return self._x.shape[1]
+
+    @cached_property
+    def _sigma(self) -> FloatArray:
+        """Leave-one-out dispersion σ_(i), from the deviance residuals."""
+        d, h = self._dev, self._hat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rest = np.sum(d**2) - np.where(h < 1, d**2 / (1 - h), 0.0)
+        return np.sqrt(np.maximum(rest, 0.0) / (self.results.df_resid - 1))
+
+    # -- the measures ------------------------------------------------------------
+    @property
+    def hat_matrix_diag(self) -> pd.Series:
+        """Leverages h_i, the diagonal of the weighted hat matrix (R's ``hatvalues``)."""
+        return self._series(self._hat, "hat_diag")
+
+    @property
+    def cooks_distance(self) -> pd.Series:
+        """Cook's distance, from the Pearson residuals (R's ``cooks.distance``)."""
+        h = self._hat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = (self._pearson / (1 - h)) ** 2 * h / (self.results.scale * self._rank)
+        return self._series(np.where(np.isinf(d), np.nan, d), "cooks_d")
+
+    def _standardized(self, resid: FloatArray, name: str) -> pd.Series:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = resid / np.sqrt(self.results.scale * (1 - self._hat))
+        return self._series(np.where(np.isinf(r), np.nan, r), name)
+
+    @property
+    def resid_standardized(self) -> pd.Series:
+        """Standardized deviance residuals (R's ``rstandard``)."""
+        return self._standardized(self._dev, "standard_resid")
+
+    @property
+    def resid_standardized_pearson(self) -> pd.Series:
+        """Standardized Pearson residuals (``rstandard(type="pearson")``)."""
+        return self._standardized(self._pearson, "standard_resid_pearson")
+
+    @property
+    def resid_studentized(self) -> pd.Series:
+        """Williams' likelihood residuals (R's ``rstudent``), over σ_(i) when the
+        dispersion is estimated (Gaussian or quasi fits)."""
+        d, r, h = self._dev, self._pearson, self._hat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.sign(d) * np.sqrt(d**2 + h * r**2 / (1 - h))
+        res = self.results
+        if res.model.family.estimated_dispersion or res.quasi:
+            out = out / self._sigma
+        return self._series(np.where(np.isinf(out), np.nan, out), "student_resid")
+
+    @property
+    def dfbeta(self) -> pd.DataFrame:
+        """One-step change in each coefficient when the row is left out (n × p)."""
+        h = self._hat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(h == 1, 0.0, np.sqrt(self._weights) * self._dev / (1 - h))
+        change = (self._x @ self._xtwx_inv) * scale[:, None]
+        return pd.DataFrame(change, index=self._index, columns=self._names)
+
+    @property
+    def dfbetas(self) -> pd.DataFrame:
+        """:attr:`dfbeta` over σ_(i)·√diag((XᵀWX)⁻¹) (R's ``dfbetas``)."""
+        denom = np.outer(self._sigma, np.sqrt(np.diag(self._xtwx_inv)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = self.dfbeta.to_numpy() / denom
+        return pd.DataFrame(np.where(np.isinf(values), np.nan, values), index=self._index,
+                            columns=self._names)
+
+    @property
+    def dffits(self) -> pd.Series:
+        """d_i √h_i / (σ_(i)(1 − h_i))."""
+        h = self._hat
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = self._dev * np.sqrt(h) / (self._sigma * (1 - h))
+        return self._series(np.where(np.isinf(values), np.nan, values), "dffits")
+
+    @property
+    def cov_ratio(self) -> pd.Series:
+        """(σ_(i)/s)^(2p) / (1 − h_i), s² = Σ d² / df_resid."""
+        s = np.sqrt(np.sum(self._dev**2) / self.results.df_resid)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = (self._sigma / s) ** (2 * self._rank) / (1 - self._hat)
+        return self._series(np.where(np.isinf(values), np.nan, values), "cov_ratio")
+
+    def summary_frame(self) -> pd.DataFrame:
+        """Every measure, one row per fitted row: ``dfb_<coefficient>``, ``dffits``,
+        ``cov_ratio``, ``cooks_d``, ``hat_diag``, ``standard_resid``,
+        ``student_resid``."""
+        frame = self.dfbetas.add_prefix("dfb_")
+        for series in (self.dffits, self.cov_ratio, self.cooks_distance,
+                       self.hat_matrix_diag, self.resid_standardized, self.resid_studentized):
+            frame[series.name] = series
+        return frame
+
+    def __repr__(self) -> str:
+        return f"<GLMInfluence: {self._x.shape[0]} rows, {self._rank} coefficients>"
