@@ -36,10 +36,12 @@ def _crossing(sizes: np.ndarray, gap: np.ndarray) -> tuple[float, str]:
     if np.all(gap < 0):
         return float("nan"), "twin better at every size"
     if np.all(gap >= 0):
-        return float("nan"), "generative better at every size"
+        return float("nan"), ("level at the largest size" if gap[-1] == 0
+                              else "generative better at every size")
     last = int(np.flatnonzero(gap >= 0)[-1])
     if last == gap.size - 1:
-        return float("nan"), "generative better at the largest size"
+        return float("nan"), ("level at the largest size" if gap[-1] == 0
+                              else "generative better at the largest size")
     a, b = np.log(sizes[last]), np.log(sizes[last + 1])
     t = gap[last] / (gap[last] - gap[last + 1])
     return float(np.exp(a + t * (b - a))), "twin better from here on"
