@@ -8,7 +8,7 @@
 
 from expfam import datasets, families
 from expfam.comparison.compare import Comparison, compare
-from expfam.comparison.efficiency import efron_efficiency
+from expfam.comparison.efficiency import efron_efficiency, naive_bayes_efficiency
 from expfam.errors import (
     ConvergenceWarning,
     DataWarning,
@@ -67,6 +67,7 @@ __all__ = [
     "lr_test",
     "mnlogit",
     "naive_bayes",
+    "naive_bayes_efficiency",
     "one_vs_rest",
     "qda",
     "rda",

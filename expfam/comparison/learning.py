@@ -86,22 +86,36 @@ def plot_learning_curve(curve: pd.DataFrame, metric: str = "error", ax: Any = No
     if ax is None:
         _, ax = _pyplot().subplots(figsize=(6, 4))
     summary = curve.groupby(["model", "size"])[metric].agg(["mean", "sem"]).reset_index()
-    colours = {}
-    for model, part in summary.groupby("model", sort=False):
-        dashed = "--" if model == "logit" or str(model).endswith(" twin") else "-"
-        line = ax.errorbar(part["size"], part["mean"], yerr=part["sem"], marker="o",
-                           capsize=3, linestyle=dashed, label=model)
-        colours[model] = line[0].get_color()
-    for row in crossovers(curve, pairs or [], metric).itertuples():
+    pairs = pairs or []
+    partner = {twin: gen for gen, twin in pairs}
+    cycle = iter(_pyplot().rcParams["axes.prop_cycle"].by_key()["color"] * 4)
+    colours: dict[str, str] = {}
+    models = list(dict.fromkeys(curve["model"]))
+    for model in sorted(models, key=lambda m: m in partner):  # generative models first
+        # A twin takes its generative model's colour, dashed.
+        colours[model] = colours.get(partner.get(model, ""), "") or next(cycle)
+    for model in models:
+        part = summary[summary["model"] == model]
+        twin = model == "logit" or model in partner
+        # Twins: dashed with open squares, in their generative model's colour.
+        ax.errorbar(part["size"], part["mean"], yerr=part["sem"], marker="s" if twin else "o",
+                    markerfacecolor="white" if twin else colours[model], capsize=3,
+                    linestyle="--" if twin else "-", color=colours[model], label=model)
+    found = crossovers(curve, pairs, metric)
+    middle = float(np.sqrt(curve["size"].min() * curve["size"].max()))
+    for i, row in enumerate(found.itertuples()):
         if np.isfinite(float(row.crossover)):  # type: ignore[arg-type]
-            ax.axvline(row.crossover, color=colours.get(str(row.generative), "grey"),
-                       linestyle=":", linewidth=1.5)
-            ax.annotate(f"{row.discriminative} ahead\nfrom ≈{row.crossover:.0f}",
-                        (row.crossover, 0.97), xycoords=("data", "axes fraction"),
-                        fontsize=7, ha="left", va="top")
+            colour = colours.get(str(row.generative), "grey")
+            ax.axvline(row.crossover, color=colour, linestyle=":", linewidth=1.5)
+            ax.annotate(f"{row.discriminative} ahead from ≈{row.crossover:.0f}",
+                        (row.crossover, 0.97 - 0.07 * i), xycoords=("data", "axes fraction"),
+                        fontsize=7, va="top", color=colour,
+                        ha="right" if float(row.crossover) > middle else "left")  # type: ignore[arg-type]
     ax.set_xscale("log")
     from matplotlib.ticker import NullFormatter, ScalarFormatter
 
+    sizes = np.unique(curve["size"].to_numpy())
+    ax.set_xticks(sizes if len(sizes) <= 10 else sizes[:: int(np.ceil(len(sizes) / 10))])
     ax.xaxis.set_major_formatter(ScalarFormatter())  # 100, not 10^2
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("training rows")
