@@ -92,7 +92,8 @@ class Comparison:
 
     def __init__(self, formula: str, data: pd.DataFrame, models: list[Candidate],
                  fits: dict[str, Any], folds: int, random_state: int,
-                 reference: Any = None, n_features: int = 1) -> None:
+                 reference: Any = None, n_features: int = 1,
+                 labels: pd.Series | None = None) -> None:
         self.formula = formula
         self.n_features = n_features
         self.data = data
@@ -104,21 +105,20 @@ class Comparison:
         self.cv = pd.DataFrame()
         self.predictions: dict[str, pd.DataFrame] = {}
         self.errors: list[tuple[int, str, str]] = []
-        first = next(iter(fits.values()))
-        model = first.model
-        self.classes: tuple[Any, ...] = tuple(model.classes.labels if hasattr(model, "classes")
-                                              and model.classes is not None else ())
+        self.classes: tuple[Any, ...] = tuple(labels.cat.categories) if labels is not None \
+            else ()
+        self._row_labels = labels
 
     # -- the models ------------------------------------------------------------
     @property
     def generative(self) -> Any:
-        """The first generative model's fit."""
-        return next(self.fits[c.name] for c in self.models if c.is_generative)
+        """The first generative model's fit (None if there is none)."""
+        return next((self.fits[c.name] for c in self.models if c.is_generative), None)
 
     @property
     def discriminative(self) -> Any:
-        """The first discriminative model's fit."""
-        return next(self.fits[c.name] for c in self.models if not c.is_generative)
+        """The first discriminative model's fit (None if there is none)."""
+        return next((self.fits[c.name] for c in self.models if not c.is_generative), None)
 
     def pairs(self) -> list[tuple[str, str]]:
         """(generative, twin) names of the pairs that share a functional form."""
@@ -127,13 +127,10 @@ class Comparison:
                 if c.is_generative and twin_name(c.name) in names]
 
     def _labels(self) -> pd.Series:
-        gen = next(iter(self.fits.values()))
-        for fit in self.fits.values():
-            if hasattr(fit, "predict_proba"):
-                gen = fit
-                break
-        model = gen.model
-        return pd.Series(np.asarray(model.classes.labels, dtype=object)[model.codes])
+        """The class of each row (categories in class order)."""
+        if self._row_labels is None:
+            raise InputError("this comparison has no class labels")
+        return self._row_labels.astype(object)
 
     # -- cross-validation ------------------------------------------------------
     def _cross_validate(self) -> None:
@@ -452,7 +449,9 @@ def compare(formula: str, data: pd.DataFrame, models: Sequence[str] | str = ("ld
     outcomes = fit_all(formula, data, chosen, everything, None, tuple(probe.classes.labels),
                        quiet=False)
     fits = {o.candidate.name: o.fitted for o in outcomes}
+    classes = list(probe.classes.labels)
+    labels = pd.Series(pd.Categorical.from_codes(probe.codes, categories=pd.Index(classes)))
     cmp = Comparison(formula, data, chosen, fits, folds, random_state, reference,
-                     n_features=len(probe.exog_names))
+                     n_features=len(probe.exog_names), labels=labels)
     cmp._cross_validate()
     return cmp
