@@ -106,7 +106,7 @@ def test_standard_errors_match_the_sampling_spread():
     rng = np.random.default_rng(11)
     n, reps = 500, 400
     estimates, ses = [], []
-    for _ in range(reps):
+    for rep in range(reps):
         y = rng.integers(0, 2, n)
         x = pd.DataFrame({"g": rng.normal(y, 1.0 + 0.5 * y),
                           "b": (rng.uniform(size=n) < 0.3 + 0.3 * y).astype(int),
@@ -114,7 +114,8 @@ def test_standard_errors_match_the_sampling_spread():
                           "m1": rng.poisson(2.0 + y), "m2": rng.poisson(3.0, n)})
         fit = ef.NaiveBayes(y, x, families=FAMILIES).fit()
         estimates.append(fit.logistic_params().to_numpy())
-        ses.append(fit.logistic_bse().to_numpy())
+        if rep < 40:  # the SEs vary little between samples; their mean needs few
+            ses.append(fit.logistic_bse().to_numpy())
     ratio = np.mean(ses, axis=0) / np.std(estimates, axis=0, ddof=1)
     assert abs(ratio.mean() - 1) < 0.05
     assert np.abs(ratio - 1).max() < 0.12

@@ -106,11 +106,12 @@ def test_standard_errors_match_the_sampling_spread():
     means = np.array([[0.0, 0.0], [1.0, 0.5]])
     scales = np.array([[1.0, 1.0], [1.5, 0.7]])
     estimates, ses = [], []
-    for _ in range(reps):
+    for rep in range(reps):
         y = rng.integers(0, 2, n)
         fit = ef.QDA(y, means[y] + rng.standard_normal((n, p)) * scales[y]).fit()
         estimates.append(fit.logistic_params().to_numpy())
-        ses.append(fit.logistic_bse().to_numpy())
+        if rep < 40:  # the SEs vary little between samples; their mean needs few
+            ses.append(fit.logistic_bse().to_numpy())
     ratio = np.mean(ses, axis=0) / np.std(estimates, axis=0, ddof=1)
     assert abs(ratio.mean() - 1) < 0.06
     assert np.abs(ratio - 1).max() < 0.15
