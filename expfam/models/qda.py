@@ -180,8 +180,12 @@ class QDAResults(GenerativeResults):
             try:
                 self._factors.append(CholeskyFactor(c, names))
             except RankDeficientError as err:
+                parts = [f"{col!r} is a linear combination of {', '.join(map(repr, deps))}"
+                         if deps else f"{col!r} is constant within the class"
+                         for col, deps in err.aliased.items()]
+                detail = "; ".join(parts) or "collinear features"
                 raise RankDeficientError(
-                    f"the covariance of class {label!r} is singular ({err}); drop the "
+                    f"the covariance of class {label!r} is singular: {detail}. Drop the "
                     "collinear features, or regularize: ef.rda(..., pooling=0.5) or "
                     "shrinkage > 0", aliased=err.aliased) from None
         self._cov = cov
