@@ -3,6 +3,7 @@ real dataset the package ships or reaches offline.
 
     python -m validation.ng_jordan              # all datasets, 10 random splits per size
     python -m validation.ng_jordan --repeats 2  # quicker
+    python -m validation.ng_jordan --datasets pima iris --out /tmp/nj
 
 For each dataset, twice — with the continuous features, and with every feature
 binarized at its median (1 above it) — naive Bayes and logistic regression are
@@ -103,9 +104,12 @@ def curve(frame: pd.DataFrame, features: str, repeats: int, seed: int) -> pd.Dat
             features=features, n_features=p)
 
 
-def run(repeats: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run(repeats: int, seed: int, only: list[str] | None = None
+        ) -> tuple[pd.DataFrame, pd.DataFrame]:
     curves = []
     for name, (frame, _) in datasets().items():
+        if only and name not in only:
+            continue
         for features, data in (("continuous", frame), ("binarized", binarized(frame))):
             t0 = time.perf_counter()
             found = curve(data, features, repeats, seed).assign(dataset=name)
@@ -170,9 +174,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=DOCS)
+    parser.add_argument("--datasets", nargs="*", help="a subset, e.g. pima iris")
     args = parser.parse_args()
     t0 = time.perf_counter()
-    summary, table = run(args.repeats, args.seed)
+    summary, table = run(args.repeats, args.seed, args.datasets)
     for folder in ("tables", "figures"):
         (args.out / folder).mkdir(parents=True, exist_ok=True)
     summary.to_csv(args.out / "tables" / "ng_jordan_curves.csv", index=False,
