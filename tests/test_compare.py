@@ -140,3 +140,16 @@ def test_box_m_unavailable_is_reported():
         cmp = ef.compare("y ~ a + b + c + d", data, folds=3)
         report = str(cmp)
     assert "Box's M: unavailable" in report and "differ" not in report
+
+
+def test_ng_jordan_script_runs_on_a_small_dataset():
+    from validation.ng_jordan import binarized, curve, datasets
+
+    found = datasets()
+    assert {"pima", "iris", "mtcars", "anes96", "breast_cancer", "wine", "digits"} <= set(found)
+    cars = found["mtcars"][0]
+    binary = binarized(cars)
+    assert set(np.unique(binary.drop(columns="y").to_numpy())) == {0, 1}
+    result = curve(binary, "binarized", repeats=1, seed=0)
+    assert set(result["model"]) == {"naive_bayes", "logit"}
+    assert result["error"].between(0, 1).all()
