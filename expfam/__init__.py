@@ -8,7 +8,7 @@
 
 from expfam import datasets, families
 from expfam.comparison.compare import Comparison, compare
-from expfam.comparison.efficiency import efron_efficiency
+from expfam.comparison.efficiency import efron_efficiency, naive_bayes_efficiency
 from expfam.errors import (
     ConvergenceWarning,
     DataWarning,
@@ -28,13 +28,16 @@ from expfam.inference.summary import Summary
 from expfam.models.glm import GLM, add_constant, glm, logit
 from expfam.models.lda import LDA, LDAResults, lda
 from expfam.models.multinomial import mnlogit
+from expfam.models.naive_bayes import NaiveBayes, NaiveBayesResults, naive_bayes
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
+from expfam.models.qda import QDA, QDAResults, qda, rda
 
 __version__ = "0.1.0"
 
 __all__ = [
     "GLM",
     "LDA",
+    "QDA",
     "Comparison",
     "ConvergenceWarning",
     "DataWarning",
@@ -44,8 +47,11 @@ __all__ = [
     "GLMResults",
     "InputError",
     "LDAResults",
+    "NaiveBayes",
+    "NaiveBayesResults",
     "NumericalError",
     "OneVsRest",
+    "QDAResults",
     "RankDeficientError",
     "SeparationWarning",
     "Summary",
@@ -63,5 +69,9 @@ __all__ = [
     "logit",
     "lr_test",
     "mnlogit",
+    "naive_bayes",
+    "naive_bayes_efficiency",
     "one_vs_rest",
+    "qda",
+    "rda",
 ]

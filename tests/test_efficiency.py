@@ -152,3 +152,52 @@ def test_small_simulation_agrees_with_theory():
     # The mean excess errors themselves are near the first-order theory too.
     assert result["excess_logistic"].mean() == pytest.approx(
         result["theory_excess_logistic"], rel=0.25)
+
+
+# -- Gaussian naive Bayes (shared variances) against logistic regression ----------------
+def test_naive_bayes_with_one_feature_is_efrons_lda():
+    from expfam.comparison.efficiency import naive_bayes_efficiency
+
+    for delta in (1.0, 2.5, 3.5):
+        for prior in (0.5, 0.3):
+            assert naive_bayes_efficiency(delta, prior) == pytest.approx(
+                efron_efficiency(delta, prior), rel=1e-12)
+
+
+def test_naive_bayes_efficiency_depends_on_where_the_signal_is():
+    from expfam.comparison.efficiency import naive_bayes_efficiency
+
+    one = naive_bayes_efficiency(2.5, 0.5, 4)
+    assert naive_bayes_efficiency(2.5, 0.5, 4, direction=[0, 0, -3, 0]) == pytest.approx(one)
+    spread = naive_bayes_efficiency(2.5, 0.5, 4, direction=np.ones(4))
+    # Naive Bayes estimates p variances, LDA p(p+1)/2: logistic loses more to it.
+    assert one < efron_efficiency(2.5, 0.5, 4)
+    assert one != pytest.approx(spread, abs=1e-3)
+    with pytest.raises(ValueError, match="direction"):
+        naive_bayes_efficiency(2.5, 0.5, 4, direction=[1, 0])
+
+
+def test_naive_bayes_covariance_is_the_fitted_delta_method():
+    # Two derivations: the closed form here, and NaiveBayesResults' complex-step delta
+    # method evaluated at a large sample's estimates (close to the truth).
+    import expfam as ef
+    from expfam.comparison.efficiency import naive_bayes_covariance
+
+    rng = np.random.default_rng(3)
+    n, p, delta, prior = 200_000, 3, 2.0, 0.3
+    u = np.array([0.6, 0.0, 0.8])
+    y = (rng.random(n) < prior).astype(int)
+    x = rng.standard_normal((n, p)) + np.outer(y - 0.5, delta * u)
+    fit = ef.NaiveBayes(y, x, families="gaussian", variance="shared").fit()
+    expected = naive_bayes_covariance(delta, prior, p, u)
+    found = n * fit.logistic_cov_params().to_numpy()
+    np.testing.assert_allclose(found, expected, atol=0.03 * np.abs(expected).max())
+
+
+def test_naive_bayes_simulation_agrees_with_theory():
+    from validation.efron_pairs import scenarios
+    from validation.efron_pairs import simulate as simulate_pair
+
+    found = simulate_pair(scenarios()[0], n=400, reps=80, seed=1)
+    assert found["separated"] == 0
+    assert abs(found["efficiency"] - found["theory"]) < 3 * found["se"]

@@ -223,22 +223,7 @@ def test_bad_input_says_what_to_do():
     assert np.all(np.isfinite(fitted.predict_proba(twice)))
 
 
-# -- comparing generative and discriminative fits ------------------------------------
-def test_compare_table_report_and_learning_curve():
-    pima = ef.datasets.load("pima")
-    cmp = ef.compare("diabetes ~ glucose + bmi + pedigree + age", pima, folds=3)
-    table = cmp.table()
-    assert ("coefficient", "glucose") in table.index
-    assert ("held-out", "auc") in table.index
-    assert table.loc[("held-out", "accuracy"), ("generative (LDA)", "estimate")] > 0.7
-    assert "Box's M" in str(cmp)
-    curve = cmp.learning_curve(sizes=[20, 100], repeats=2)
-    assert set(curve["model"]) == {"generative (LDA)", "discriminative (logistic)"}
-    assert set(curve["size"]) == {20, 100}
-    ax = cmp.plot_learning_curve(curve)
-    assert len(ax.get_lines()) >= 2
-
-
+# -- held-out scores (ef.compare is tested in test_compare.py) -------------------------
 def test_scores_against_sklearn():
     from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
@@ -250,19 +235,6 @@ def test_scores_against_sklearn():
     assert found["log_loss"] == pytest.approx(log_loss(truth, proba.to_numpy()), rel=1e-12)
     assert found["brier"] == pytest.approx(brier_score_loss(truth == "b", p), rel=1e-12)
     assert found["auc"] == pytest.approx(roc_auc_score(truth == "b", p), rel=1e-12)
-
-
-def test_compare_needs_an_intercept_and_holds_out_the_asked_fraction():
-    cars = ef.datasets.load("mtcars")
-    with pytest.raises(ef.InputError, match="intercept"):
-        ef.compare("am ~ wt + hp - 1", cars)
-    iris = ef.datasets.load("iris")
-    with pytest.warns(ef.SeparationWarning):  # setosa is separated by petal length
-        cmp = ef.compare("species ~ petal_length", iris, folds=3)
-    curve = cmp.learning_curve(repeats=1, test_fraction=0.4)
-    assert curve["size"].max() <= 90  # 150 rows, 60 held out
-    with pytest.raises(ef.InputError, match="only 90 rows"):
-        cmp.learning_curve(sizes=[100], repeats=1, test_fraction=0.4)
 
 
 # -- new rows ------------------------------------------------------------------------
@@ -335,8 +307,3 @@ def test_box_m_is_unavailable_when_a_class_covariance_is_singular():
     collinear[:20, 1] = collinear[:20, 0]  # collinear within class 0 only
     with pytest.warns(ef.DataWarning, match="class 0 .*collinear"):
         assert np.isnan(ef.LDA(np.r_[[0] * 20, [1] * 20], collinear).fit().box_m()["M"])
-    data = pd.DataFrame(x, columns=["a", "b", "c", "d"]).assign(y=np.where(y, "s", "r"))
-    with pytest.warns(ef.DataWarning, match="'s'"):
-        cmp = ef.compare("y ~ a + b + c + d", data, folds=3)
-        report = str(cmp)
-    assert "Box's M: unavailable" in report and "differ" not in report

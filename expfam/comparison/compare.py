@@ -1,143 +1,208 @@
-"""Generative against discriminative: LDA and logistic regression on the same data.
+"""Generative against discriminative: any set of generative classifiers and their twins
+fit to the same data.
 
-Both fits model P(y | x) as a softmax of linear functions of x.  Logistic
-(multinomial) regression estimates those coefficients directly by maximum
-likelihood of y given x; LDA estimates the Gaussian class-conditional model
-and implies them.  :func:`compare` fits both and sets them side by side:
-coefficients with standard errors, held-out predictive performance by
-cross-validation, and a check of the assumption LDA adds (a shared covariance).
+A generative model (LDA, QDA, naive Bayes) and its discriminative twin —
+logistic (multinomial) regression on the same sufficient statistics — share a
+functional form for P(y | x) and differ in how they estimate it.
+:func:`compare` fits them all and sets them side by side: the coefficients of
+each pair with standard errors, held-out log-loss, Brier score, accuracy and
+AUC by stratified cross-validation (mean and standard error over folds), a
+check of LDA's shared covariance, and :meth:`Comparison.learning_curve`.
+
+A fold on which a discriminative fit is separated (its estimates run off to
+infinity) can give a held-out log-loss in the hundreds; such folds are
+reported, and the verdict says when it rests on a single fold.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from expfam.comparison.candidates import GENERATIVE, Candidate, candidates, fit_all, twin_name
+from expfam.comparison.learning import crossovers, holdout, plot_learning_curve
+from expfam.comparison.scoring import METRICS, folds_of, scores
 from expfam.errors import DataWarning, InputError
-from expfam.inference.results import GLMResults
-from expfam.models.glm import logit
-from expfam.models.lda import LDAResults, lda
-from expfam.models.multinomial import mnlogit
 
 __all__ = ["Comparison", "compare", "plot_learning_curve", "scores"]
 
-GENERATIVE, DISCRIMINATIVE = "generative (LDA)", "discriminative (logistic)"
+LOWER_IS_BETTER = {"log_loss": True, "brier": True, "accuracy": False, "auc": False}
 
 
-def scores(proba: pd.DataFrame, truth: pd.Series) -> dict[str, float]:
-    """Held-out log-loss, accuracy, Brier score and AUC of class probabilities.
-
-    For two classes the Brier score is the mean of (p − y)² for the second
-    class and the AUC the usual one; for more classes the Brier score sums over
-    classes and the AUC is the mean of the one-vs-rest AUCs.
-    """
-    labels = list(proba.columns)
-    p = proba.to_numpy()
-    onehot = np.equal.outer(truth.to_numpy(), np.asarray(labels, dtype=object)).astype(float)
-    picked = np.clip(np.sum(p * onehot, axis=1), 1e-300, 1.0)  # finite even at p = 0
-    brier = np.sum((p - onehot) ** 2, axis=1)
-    aucs = [_auc(p[:, k], onehot[:, k]) for k in range(len(labels))]
-    return {
-        "log_loss": float(-np.mean(np.log(picked))),
-        "accuracy": float(np.mean(np.argmax(p, axis=1) == np.argmax(onehot, axis=1))),
-        "brier": float(np.mean(brier) / (2 if len(labels) == 2 else 1)),
-        "auc": aucs[1] if len(labels) == 2 else float(np.nanmean(aucs)),
-    }
-
-
-def _auc(score: np.ndarray, positive: np.ndarray) -> float:
-    """Area under the ROC curve by the Mann–Whitney rank statistic (ties count ½)."""
-    n_pos, n_neg = positive.sum(), (1 - positive).sum()
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    ranks = stats.rankdata(score)
-    return float((ranks[positive == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _holdout(labels: pd.Series, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """A stratified random test set: round(fraction·n_k) rows of each class."""
-    test = np.zeros(len(labels), dtype=bool)
-    for value in pd.unique(labels):
-        rows = np.flatnonzero((labels == value).to_numpy())
-        test[rng.choice(rows, round(fraction * len(rows)), replace=False)] = True
-    return test
-
-
-def _folds(labels: pd.Series, k: int, rng: np.random.Generator) -> np.ndarray:
-    """A fold number per row, stratified: each class is dealt round the folds."""
-    fold = np.empty(len(labels), dtype=np.int64)
-    for value in pd.unique(labels):
-        rows = rng.permutation(np.flatnonzero((labels == value).to_numpy()))
-        fold[rows] = np.arange(len(rows)) % k
-    return fold
-
-
-@dataclass
 class Comparison:
-    """LDA and logistic regression fit to the same data; see :func:`compare`."""
+    """Generative models and their discriminative twins fit to the same data; see
+    :func:`compare`.
 
-    formula: str
-    data: pd.DataFrame
-    generative: LDAResults
-    discriminative: GLMResults
-    cv: pd.DataFrame  # one row per fold and model: the held-out scores
-    folds: int
-    random_state: int
-    lda_options: dict[str, Any] = field(default_factory=dict)
+    Attributes
+    ----------
+    fits : dict
+        Each model fit to all rows, by name.
+    cv : DataFrame
+        One row per fold and model: the held-out scores and ``separated``.
+    predictions : dict of DataFrame
+        Each model's out-of-fold class probabilities (n × K), for extra plots.
+    """
 
+    #: Named plots for :meth:`plot`; more (ROC, calibration) can be registered here.
+    PLOTS: ClassVar[dict[str, Callable[..., Any]]] = {}
+
+    def __init__(self, formula: str, data: pd.DataFrame, models: list[Candidate],
+                 fits: dict[str, Any], folds: int, random_state: int,
+                 reference: Any = None, n_features: int = 1,
+                 labels: pd.Series | None = None) -> None:
+        self.formula = formula
+        self.n_features = n_features
+        self.data = data
+        self.models = models
+        self.fits = fits
+        self.folds = folds
+        self.random_state = random_state
+        self.reference = reference
+        self.cv = pd.DataFrame()
+        self.predictions: dict[str, pd.DataFrame] = {}
+        self.errors: list[tuple[int, str, str]] = []
+        self.classes: tuple[Any, ...] = tuple(labels.cat.categories) if labels is not None \
+            else ()
+        self._row_labels = labels
+
+    # -- the models ------------------------------------------------------------
+    @property
+    def generative(self) -> Any:
+        """The first generative model's fit (None if there is none)."""
+        return next((self.fits[c.name] for c in self.models if c.is_generative), None)
+
+    @property
+    def discriminative(self) -> Any:
+        """The first discriminative model's fit (None if there is none)."""
+        return next((self.fits[c.name] for c in self.models if not c.is_generative), None)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(generative, twin) names of the pairs that share a functional form."""
+        names = {c.name for c in self.models}
+        return [(c.name, twin_name(c.name)) for c in self.models
+                if c.is_generative and twin_name(c.name) in names]
+
+    def _labels(self) -> pd.Series:
+        """The class of each row (categories in class order)."""
+        if self._row_labels is None:
+            raise InputError("this comparison has no class labels")
+        return self._row_labels.astype(object)
+
+    # -- cross-validation ------------------------------------------------------
+    def _cross_validate(self) -> None:
+        labels = self._labels()
+        fold = folds_of(labels, self.folds, np.random.default_rng(self.random_state))
+        records = []
+        held = {c.name: np.full((len(labels), len(self.classes)), np.nan) for c in self.models}
+        for f in range(self.folds):
+            test = np.flatnonzero(fold == f)
+            for out in fit_all(self.formula, self.data, self.models, np.flatnonzero(fold != f),
+                               test, self.classes, catch=True):
+                name = out.candidate.name
+                if out.proba is None:
+                    self.errors.append((f, name, out.error or "not fitted"))
+                    found = dict.fromkeys(METRICS, np.nan)
+                else:
+                    found = scores(out.proba, labels.iloc[test])
+                    held[name][test] = out.proba.to_numpy()
+                records.append({"fold": f, "model": name, **found,
+                                "separated": out.separated})
+        self.cv = pd.DataFrame(records)
+        self.predictions = {name: pd.DataFrame(v, columns=list(self.classes))
+                            for name, v in held.items()}
+
+    def verdict(self, metric: str = "log_loss") -> dict[str, Any]:
+        """Which model has the best mean held-out ``metric``, and whether an outlying fold
+        decides it.
+
+        A fold is outlying for a model when its score there is more than three
+        times its median over the other folds (log-loss and Brier score; a
+        separated fit can put a log-loss in the hundreds).  Returns ``best``, ``means``,
+        ``decisive_folds`` ({fold: the model that would be best without it}, for
+        outlying folds only) and ``separated`` ({model: [folds]}).
+        """
+        table = self.cv.pivot(index="fold", columns="model", values=metric)[
+            [c.name for c in self.models]]
+        lower = LOWER_IS_BETTER[metric]
+
+        def best(frame: pd.DataFrame) -> str:
+            means = frame.mean()
+            return str(means.idxmin() if lower else means.idxmax())
+
+        winner = best(table)
+        flags = self.cv.pivot(index="fold", columns="model", values="separated")
+        decisive = {}
+        for f in table.index:
+            others = table.drop(index=f)
+            outlying = lower and bool((table.loc[f] > 3 * others.median()).any())
+            if len(table) > 2 and outlying and best(others) != winner:
+                decisive[int(f)] = best(others)
+        separated = {str(m): [int(f) for f in flags.index[flags[m].astype(bool)]]
+                     for m in flags.columns if flags[m].astype(bool).any()}
+        return {"best": winner, "means": table.mean(), "decisive_folds": decisive,
+                "separated": separated}
+
+    # -- tables ----------------------------------------------------------------
     def table(self) -> pd.DataFrame:
-        """Coefficients (implied vs maximum likelihood) with standard errors,
-        cross-validated scores (mean and standard error over folds), and Box's M."""
-        gen = self.generative
-        rows = []
-        lda_coef, lda_se = _stack(gen.logistic_params()), _stack(gen.logistic_bse())
-        ml_coef, ml_se = _stack(self.discriminative.params), _stack(self.discriminative.bse)
-        for key in lda_coef.index:
-            rows.append((("coefficient", _key(key)),
-                         [lda_coef[key], lda_se[key], ml_coef[key], ml_se[key]]))
-        summary = self.cv.groupby("model").agg(["mean", "sem"])
-        for metric in ("log_loss", "accuracy", "brier", "auc"):
-            values = []
-            for model in (GENERATIVE, DISCRIMINATIVE):
-                values += [summary.loc[model, (metric, "mean")],
-                           summary.loc[model, (metric, "sem")]]
+        """Coefficients of each (generative, twin) pair with standard errors, the
+        cross-validated scores of every model (mean and standard error over folds),
+        and Box's M for LDA.  Rows (section, item); columns (model, estimate|std_err)."""
+        names = [c.name for c in self.models]
+        columns = pd.MultiIndex.from_product([names, ["estimate", "std_err"]])
+        rows: list[tuple[tuple[str, str], dict[tuple[str, str], Any]]] = []
+        for gen, twin in self.pairs():
+            g, t = self.fits[gen], self.fits[twin]
+            coef, se = _stack(g.logistic_params()), _stack(g.logistic_bse())
+            ml, ml_se = _stack(t.params), _stack(t.bse)
+            for key in coef.index:
+                rows.append(((f"coefficients: {gen} ~ {twin}", _key(key)),
+                             {(gen, "estimate"): coef[key], (gen, "std_err"): se[key],
+                              (twin, "estimate"): ml.get(key, np.nan),
+                              (twin, "std_err"): ml_se.get(key, np.nan)}))
+        summary = self.cv.groupby("model")[list(METRICS)].agg(["mean", "sem"])
+        for metric in METRICS:
+            values = {}
+            for name in names:
+                values[(name, "estimate")] = summary.loc[name, (metric, "mean")]
+                values[(name, "std_err")] = summary.loc[name, (metric, "sem")]
             rows.append((("held-out", metric), values))
-        box = gen.box_m()
-        rows.append((("shared covariance", "Box's M chi2"), [box["chi2"], np.nan, np.nan,
-                                                              np.nan]))
-        rows.append((("shared covariance", "Box's M p-value"), [box["p_value"], np.nan,
-                                                                 np.nan, np.nan]))
-        columns = pd.MultiIndex.from_product([[GENERATIVE, DISCRIMINATIVE],
-                                              ["estimate", "std_err"]])
+        if "lda" in self.fits:
+            box = self.fits["lda"].box_m()
+            rows.append((("shared covariance", "Box's M chi2"), {("lda", "estimate"):
+                                                                 box["chi2"]}))
+            rows.append((("shared covariance", "Box's M p-value"), {("lda", "estimate"):
+                                                                    box["p_value"]}))
         index = pd.MultiIndex.from_tuples([r[0] for r in rows], names=["section", "item"])
         return pd.DataFrame([r[1] for r in rows], index=index, columns=columns)
 
+    # -- learning curves ---------------------------------------------------------
     def learning_curve(self, sizes: Sequence[int] | None = None, repeats: int = 20,
                        test_fraction: float = 0.3, random_state: int | None = None
                        ) -> pd.DataFrame:
-        """Refit both models on growing training sets; score each on held-out rows.
+        """Refit every model on growing training sets; score each on held-out rows.
 
         Each repeat splits the data at random (stratified) into a test set of
         ``test_fraction`` of the rows and a pool; training sets are the first
         ``size`` rows of the shuffled pool, so they are nested within a repeat.
+        A model that cannot be fit at some size (QDA with fewer rows than
+        features in a class) is left out there.
 
         Returns
         -------
         DataFrame
             One row per repeat, size and model: ``error`` (1 − accuracy),
-            ``log_loss``.  :func:`plot_learning_curve` draws it.
+            ``log_loss``, ``brier``, ``separated``.  :meth:`plot_learning_curve`
+            draws it and :meth:`crossovers` says where the pairs cross.
         """
         rng = np.random.default_rng(self.random_state if random_state is None
                                     else random_state)
         labels = self._labels()
-        k = len(self.generative.model.classes.labels)
-        p = len(self.generative.model.exog_names)
+        k = len(self.classes)
+        p = self.n_features
         if not 0 < test_fraction < 1:
             raise InputError(f"test_fraction must be between 0 and 1, got {test_fraction}")
         counts = labels.value_counts()
@@ -152,69 +217,95 @@ class Comparison:
                              f"are left after holding out {test_fraction:.0%} for testing")
         records = []
         for repeat in range(repeats):
-            test = _holdout(labels, test_fraction, rng)
-            pool = rng.permutation(np.flatnonzero(~test))
+            test = np.flatnonzero(holdout(labels, test_fraction, rng))
+            pool = rng.permutation(np.setdiff1d(np.arange(len(labels)), test))
             for size in grid:
                 train = pool[:size]
                 if labels.iloc[train].value_counts().reindex(
-                        self.generative.model.classes.labels, fill_value=0).min() < 2:
-                    continue  # too few of some class to fit either model
-                for model, proba in self._fit_both(train, np.flatnonzero(test)):
-                    s = scores(proba, labels.iloc[np.flatnonzero(test)])
-                    records.append({"repeat": repeat, "size": int(size), "model": model,
-                                    "error": 1 - s["accuracy"], "log_loss": s["log_loss"]})
+                        list(self.classes), fill_value=0).min() < 2:
+                    continue  # too few of some class to fit the models
+                for out in fit_all(self.formula, self.data, self.models, train, test,
+                                   self.classes, catch=True):
+                    if out.proba is None:
+                        continue
+                    s = scores(out.proba, labels.iloc[test])
+                    records.append({"repeat": repeat, "size": int(size),
+                                    "model": out.candidate.name, "error": 1 - s["accuracy"],
+                                    "log_loss": s["log_loss"], "brier": s["brier"],
+                                    "separated": out.separated})
         return pd.DataFrame(records)
+
+    def crossovers(self, curve: pd.DataFrame, metric: str = "error") -> pd.DataFrame:
+        """Where each pair's learning curves cross: see :func:`.learning.crossovers`."""
+        return crossovers(curve, self.pairs(), metric)
 
     def plot_learning_curve(self, curve: pd.DataFrame | None = None, metric: str = "error",
                             ax: Any = None) -> Any:
-        """Draw :meth:`learning_curve` (computed with its defaults if not given)."""
+        """Draw :meth:`learning_curve` (computed with its defaults if not given), with
+        the crossing point of each pair marked."""
         return plot_learning_curve(self.learning_curve() if curve is None else curve,
-                                   metric=metric, ax=ax)
+                                   metric=metric, ax=ax, pairs=self.pairs())
 
-    def _labels(self) -> pd.Series:
-        """The class of each row (the data have complete rows, so they line up)."""
-        model = self.generative.model
-        return pd.Series(np.asarray(model.classes.labels, dtype=object)[model.codes])
+    def plot(self, kind: str = "learning_curve", **kwargs: Any) -> Any:
+        """A named plot: ``"learning_curve"``, or any registered in :attr:`PLOTS`
+        (called with this comparison and ``kwargs``)."""
+        if kind == "learning_curve":
+            return self.plot_learning_curve(**kwargs)
+        if kind not in self.PLOTS:
+            raise InputError(f"unknown plot {kind!r}: choose from "
+                             f"{['learning_curve', *self.PLOTS]}")
+        return self.PLOTS[kind](self, **kwargs)
 
-    def _fit_both(self, train: np.ndarray, test: np.ndarray
-                  ) -> list[tuple[str, pd.DataFrame]]:
-        """Both models fit on ``train`` rows, as (name, test-row probabilities)."""
-        data = self.data.reset_index(drop=True)
-        training, testing = data.iloc[train], data.iloc[test]
-        gen = lda(self.formula, training, **self.lda_options).fit()
-        with warnings.catch_warnings():
-            # Small training sets are often separated; the probabilities are still
-            # the fit's, and the held-out scores say how good they are.
-            warnings.simplefilter("ignore")
-            disc = _discriminative(self.formula, training, gen).fit()
-        proba = disc.predict(testing)
-        if isinstance(proba, pd.Series):  # binary: the second level's probability
-            labels = gen.model.classes.labels
-            proba = pd.DataFrame({labels[0]: 1 - proba, labels[1]: proba})
-        return [(GENERATIVE, gen.predict_proba(testing)),
-                (DISCRIMINATIVE, proba.set_axis(list(gen.model.classes.labels), axis=1))]
+    # -- reports ---------------------------------------------------------------------
+    def __repr__(self) -> str:
+        names = ", ".join(c.name for c in self.models)
+        return (f"<Comparison: {self.formula}; models {names}; {len(self.data)} rows, "
+                f"{self.folds}-fold cross-validation>")
 
     def __str__(self) -> str:
         table = self.table()
-        gen = self.generative
-        held = self.cv.groupby("model")[["log_loss", "brier"]].mean()
-        better = {m: (GENERATIVE if held[m][GENERATIVE] < held[m][DISCRIMINATIVE]
-                      else DISCRIMINATIVE) for m in ("log_loss", "brier")}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DataWarning)  # table() has already warned
-            box = gen.box_m()
         lines = [
             f"Generative vs discriminative fit: {self.formula}",
-            f"{gen.nobs:g} observations, classes {list(gen.model.classes.labels)}; "
+            f"{len(self.data)} observations, classes {list(self.classes)}"
+            f"{'' if self.reference is None else f' (reference {self.reference!r})'}; "
             f"held-out scores from {self.folds}-fold cross-validation",
             "",
-            table.to_string(float_format=lambda v: f"{v:.4g}"),
+            table.to_string(float_format=lambda v: f"{v:.4g}", na_rep=""),
             "",
-            f"Lower held-out log-loss: {better['log_loss']}; lower Brier score: "
-            f"{better['brier']}.",
-            _box_sentence(box),
         ]
+        lines += [self._verdict_sentence(m) for m in ("log_loss", "brier")]
+        lines += [s for s in [self._separation_sentence()] if s]
+        lines += [f"Fold {f}: {name} could not be fit ({err})" for f, name, err in self.errors]
+        if "lda" in self.fits:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)  # table() has already warned
+                lines.append(_box_sentence(self.fits["lda"].box_m()))
         return "\n".join(lines)
+
+    def _verdict_sentence(self, metric: str) -> str:
+        v = self.verdict(metric)
+        label = {"log_loss": "log-loss", "brier": "Brier score"}[metric]
+        text = f"Lowest mean held-out {label}: {v['best']} ({v['means'][v['best']]:.4g})."
+        for f, other in v["decisive_folds"].items():
+            fold = self.cv[self.cv["fold"] == f].set_index("model")
+            typical = self.cv[self.cv["fold"] != f].groupby("model")[metric].median()
+            worst = [f"{m}'s {label} is {fold.loc[m, metric]:.4g} (median elsewhere "
+                     f"{typical[m]:.4g}{'; separated' if fold.loc[m, 'separated'] else ''})"
+                     for m in fold.index if fold.loc[m, metric] > 3 * typical[m]]
+            without = self.cv[self.cv["fold"] != f].groupby("model")[metric].mean()
+            text += (f" This rests on fold {f} alone, where {', '.join(worst)}: without "
+                     f"it {other} would be lowest ({without[other]:.4g} against "
+                     f"{without[v['best']]:.4g}).")
+        return text
+
+    def _separation_sentence(self) -> str | None:
+        separated = self.verdict()["separated"]
+        if not separated:
+            return None
+        parts = [f"{m} in fold{'s' if len(f) > 1 else ''} {', '.join(map(str, f))}"
+                 for m, f in separated.items()]
+        return ("Separated fits (estimates run off to infinity; held-out log-loss can be "
+                f"huge): {'; '.join(parts)} of {self.folds}.")
 
 
 def _box_sentence(box: pd.Series) -> str:
@@ -241,78 +332,86 @@ def _key(key: Any) -> str:
     return f"{key[0]}: {key[1]}" if isinstance(key, tuple) else str(key)
 
 
-def _discriminative(formula: str, data: pd.DataFrame, gen: LDAResults) -> Any:
-    labels = gen.model.classes.labels
-    if len(labels) == 2:
-        return logit(formula, data)
-    return mnlogit(formula, data)
+def _with_reference(formula: str, data: pd.DataFrame, reference: Any) -> pd.DataFrame:
+    """The data with the response's levels reordered so that ``reference`` comes first
+    (every model takes its first level as the reference class)."""
+    response = formula.split("~", 1)[0].strip().strip("`")
+    if response not in data.columns:
+        raise InputError(f"reference= needs the response to be a column of the data; "
+                         f"{response!r} is not (make it one first)")
+    values = data[response]
+    levels = (list(values.cat.categories) if isinstance(values.dtype, pd.CategoricalDtype)
+              else sorted(pd.unique(values.dropna())))
+    if reference not in levels:
+        raise InputError(f"reference={reference!r} is not a class of {response!r}; the "
+                         f"classes are {levels}")
+    order = [reference] + [lvl for lvl in levels if lvl != reference]
+    return data.assign(**{response: pd.Categorical(values, categories=order)})
 
 
-def compare(formula: str, data: pd.DataFrame, folds: int = 5, random_state: int = 0,
+def compare(formula: str, data: pd.DataFrame, models: Sequence[str] | str = ("lda", "logit"),
+            folds: int = 5, random_state: int = 0, reference: Any = None,
+            twins: bool = True, options: dict[str, dict[str, Any]] | None = None,
             **lda_options: Any) -> Comparison:
-    """Fit LDA and logistic (multinomial) regression to the same data and compare.
+    """Fit generative classifiers and their discriminative twins to the same data, and
+    compare them.
 
     Parameters
     ----------
     formula : str
         ``"y ~ x1 + x2"``: a class label response and numeric features.
     data : DataFrame
+    models : sequence of str
+        Any of ``"lda"``, ``"qda"``, ``"naive_bayes"`` (generative), ``"logit"``
+        (LDA's twin: logistic or multinomial regression on the formula's
+        columns), ``"qda twin"``, ``"naive_bayes twin"``.
     folds : int
         Stratified cross-validation folds for the held-out scores.
     random_state : int
         Seeds the folds and the learning curve's splits.
+    reference : label, optional
+        The reference class of every model's coefficients (default the first level).
+    twins : bool
+        Add each listed generative model's twin if it is not listed.
+    options : dict, optional
+        Keyword arguments by generative model, e.g. ``{"naive_bayes": {"alpha": 1}}``;
+        a twin is built from its model's fit with them.
     **lda_options
         Passed to :func:`expfam.lda` (``priors``, ``covariance``, ``shrinkage``).
 
     Returns
     -------
     Comparison
-        ``table()``, ``learning_curve()``, ``str()``.
+        ``table()``, ``verdict()``, ``learning_curve()``, ``crossovers()``, ``str()``.
     """
     if folds < 2:
         raise InputError(f"folds must be at least 2, got {folds}")
-    if "weights" in lda_options:
-        raise InputError("compare does not take weights: they would reach only one of the "
-                         "two fits; expand the rows, or fit ef.lda and ef.logit yourself")
+    options = {k: dict(v) for k, v in (options or {}).items()}
+    if lda_options:
+        options["lda"] = {**options.get("lda", {}), **lda_options}
+    if any("weights" in o for o in options.values()):
+        raise InputError("compare does not take weights: they would reach only some of the "
+                         "fits; expand the rows, or fit the models yourself")
     data = data.reset_index(drop=True)
-    gen = lda(formula, data, **lda_options).fit()
-    if gen.model.formula is not None and not gen.model.formula.has_intercept:
-        raise InputError("compare needs a formula with an intercept: LDA's implied "
-                         "coefficients always include one (b_k), so without it the two fits "
-                         "are different models")
-    if gen.model.formula is not None and gen.model.formula.n_dropped:
+    if reference is not None:
+        data = _with_reference(formula, data, reference)
+    chosen = candidates(models, twins, options)
+    # A generative fit on all rows checks the formula first (an intercept, complete rows).
+    probe = GENERATIVE["lda"](formula, data)
+    if probe.formula is not None and not probe.formula.has_intercept:
+        raise InputError("compare needs a formula with an intercept: the generative models' "
+                         "implied coefficients always include one (b_k), so without it the "
+                         "fits are different models")
+    if probe.formula is not None and probe.formula.n_dropped:
         raise InputError("compare needs complete rows: drop the rows with missing values "
-                         "first, so that both fits and every fold see the same data")
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        disc = _discriminative(formula, data, gen).fit()
-    cmp = Comparison(formula, data, gen, disc, pd.DataFrame(), folds, random_state,
-                     lda_options)
-    labels = cmp._labels()
-    fold = _folds(labels, folds, np.random.default_rng(random_state))
-    records = []
-    for f in range(folds):
-        for model, proba in cmp._fit_both(np.flatnonzero(fold != f), np.flatnonzero(fold == f)):
-            records.append({"fold": f, "model": model,
-                            **scores(proba, labels.iloc[np.flatnonzero(fold == f)])})
-    cmp.cv = pd.DataFrame(records)
+                         "first, so that every fit and every fold see the same data")
+    everything = np.arange(len(data))
+    outcomes = fit_all(formula, data, chosen, everything, None, tuple(probe.classes.labels),
+                       quiet=False)
+    fits = {o.candidate.name: o.fitted for o in outcomes}
+    classes = list(probe.classes.labels)
+    labels = pd.Series(pd.Categorical.from_codes(probe.codes, categories=pd.Index(classes)))
+    cmp = Comparison(formula, data, chosen, fits, folds, random_state, reference,
+                     n_features=len(probe.exog_names), labels=labels)
+    cmp._cross_validate()
     return cmp
-
-
-def plot_learning_curve(curve: pd.DataFrame, metric: str = "error", ax: Any = None) -> Any:
-    """Mean ± one standard error of ``metric`` against training size, per model."""
-    from expfam.inference.plotting import _pyplot
-
-    if ax is None:
-        _, ax = _pyplot().subplots(figsize=(6, 4))
-    summary = curve.groupby(["model", "size"])[metric].agg(["mean", "sem"]).reset_index()
-    for model, part in summary.groupby("model"):
-        ax.errorbar(part["size"], part["mean"], yerr=part["sem"], marker="o", capsize=3,
-                    label=model)
-    ax.set_xscale("log")
-    ax.set_xlabel("training rows")
-    ax.set_ylabel({"error": "held-out error rate", "log_loss": "held-out log-loss"}.get(
-        metric, metric))
-    ax.legend()
-    return ax
-

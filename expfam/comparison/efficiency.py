@@ -22,7 +22,8 @@ from scipy import integrate, special
 
 from expfam._typing import FloatArray
 
-__all__ = ["asymptotic_covariances", "efron_efficiency", "error_rate", "expected_excess_errors"]
+__all__ = ["asymptotic_covariances", "efron_efficiency", "error_rate", "expected_excess_errors",
+           "naive_bayes_covariance", "naive_bayes_efficiency"]
 
 
 def _check(delta: float, prior: float, n_features: int) -> None:
@@ -202,3 +203,101 @@ def expected_excess_errors(delta: float, n: int, prior: float = 0.5,
     scale = prior * np.exp(-0.5 * a1**2) / np.sqrt(2 * np.pi) / (2 * n)
     hess = _scaled_error_hessian(delta, prior, int(n_features))
     return (float(scale * np.trace(hess @ c_lda)), float(scale * np.trace(hess @ c_logistic)))
+
+
+# -- Gaussian naive Bayes (shared variances) against logistic regression ----------------
+#
+# When the features are independent given the class, x | y=k ~ N(mu_k, D) with D
+# diagonal, naive Bayes with a variance per feature shared by the classes is the
+# correct generative model, and its posterior is linear: it is the generative
+# twin of logistic regression, like LDA, but estimates p variances instead of a
+# full covariance.  It is invariant to shifting and scaling each feature, not to
+# rotations, so the canonical form is D = I, mu_1 = −mu_0 = (delta/2) u with a
+# unit vector u (where the class difference lies among the features).  The error
+# rate and logistic regression are rotation-equivariant, so both are computed
+# along e_1 and naive Bayes's covariance is rotated into that frame.
+
+
+def _unit_direction(direction: ArrayLike | None, p: int) -> FloatArray:
+    u = np.zeros(p) if direction is None else np.asarray(direction, dtype=np.float64)
+    if direction is None:
+        u[0] = 1.0
+    if u.shape != (p,) or not np.all(np.isfinite(u)) or not np.linalg.norm(u) > 0:
+        raise ValueError(f"direction must be a non-zero vector of length {p}, got {direction!r}")
+    return np.asarray(u / np.linalg.norm(u))
+
+
+def naive_bayes_covariance(delta: float, prior: float = 0.5, n_features: int = 1,
+                           direction: ArrayLike | None = None) -> FloatArray:
+    """Per-observation asymptotic covariance of naive Bayes's implied ``(b, w)``.
+
+    With b = log(pi_1/pi_0) − ½(mu_1ᵀD⁻¹mu_1 − mu_0ᵀD⁻¹mu_0) and w = D⁻¹(mu_1 − mu_0),
+    at D = I: dw = dmu_1 − dmu_0 − dD w with dD diagonal, Var(dD_ii) = 2 and the
+    diagonal entries independent (the features are), so Cov(dD w) = 2 diag(w²)
+    where LDA's full dS gives (wᵀw) I + w wᵀ; the intercept's terms are LDA's
+    (the dD term cancels since mu_0 = −mu_1).
+
+    Parameters
+    ----------
+    delta, prior, n_features
+        As in :func:`efron_efficiency`.
+    direction : array-like, shape (p,), optional
+        u, the direction of mu_1 − mu_0 among the standardized features (default e_1:
+        one informative feature).
+
+    Returns
+    -------
+    ndarray, shape (p + 1, p + 1)
+        In the features' own coordinates (intercept first).
+    """
+    _check(delta, prior, n_features)
+    p, pi1, pi0 = int(n_features), prior, 1.0 - prior
+    u = _unit_direction(direction, p)
+    mu1 = 0.5 * delta * u
+    w = 2 * mu1
+    cov = np.empty((p + 1, p + 1))
+    cov[0, 0] = 1 / (pi1 * pi0) + mu1 @ mu1 * (1 / pi1 + 1 / pi0)
+    cov[0, 1:] = cov[1:, 0] = -mu1 / pi1 + mu1 / pi0
+    cov[1:, 1:] = (1 / pi1 + 1 / pi0) * np.eye(p) + 2 * np.diag(w**2)
+    return cov
+
+
+def naive_bayes_efficiency(delta: float, prior: float = 0.5, n_features: int = 1,
+                           direction: ArrayLike | None = None) -> float:
+    """Efron's asymptotic relative efficiency of logistic regression versus Gaussian naive
+    Bayes (variances shared by the classes) when the features are independent Gaussians.
+
+    Parameters
+    ----------
+    delta : float
+        Mahalanobis distance between the class means.
+    prior : float
+        ``pi_1 = P(y=1)``.
+    n_features : int
+    direction : array-like, shape (p,), optional
+        Where the class difference lies among the standardized features; default
+        e_1.  ``np.ones(p)`` spreads it evenly.
+
+    Returns
+    -------
+    float
+        ``lim E[ER(NB) − ER*] / E[ER(logistic) − ER*]``.
+
+    Examples
+    --------
+    With one feature naive Bayes is LDA, so the efficiency is Efron's:
+
+    >>> round(naive_bayes_efficiency(2.0), 3)
+    0.899
+    """
+    p = int(n_features)
+    u = _unit_direction(direction, p)
+    # A Householder reflection Q with Q e_1 = u takes the e_1 frame to u's.
+    v = np.eye(p)[0] - u
+    q = np.eye(p) if np.linalg.norm(v) < 1e-15 else np.eye(p) - 2 * np.outer(v, v) / (v @ v)
+    rot = np.eye(p + 1)
+    rot[1:, 1:] = q
+    c_nb = rot.T @ naive_bayes_covariance(delta, prior, p, u) @ rot
+    _, c_logistic = asymptotic_covariances(delta, prior, p)
+    hess = _scaled_error_hessian(delta, prior, p)
+    return float(np.trace(hess @ c_nb) / np.trace(hess @ c_logistic))
