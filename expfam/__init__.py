@@ -7,6 +7,7 @@
 """
 
 from expfam import datasets, families
+from expfam._version import __version__
 from expfam.comparison.compare import Comparison, compare
 from expfam.comparison.efficiency import efron_efficiency
 from expfam.errors import (
@@ -28,8 +29,6 @@ from expfam.models.glm import GLM, add_constant, glm, logit
 from expfam.models.lda import LDA, LDAResults, lda
 from expfam.models.multinomial import mnlogit
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GLM",

@@ -106,3 +106,147 @@ def test_gaussian_family_on_the_command_line(capsys):
     assert main(["fit", "mpg ~ hp + wt", "--data", "mtcars", "--family", "gaussian"]) == 0
     out = capsys.readouterr().out
     assert "Gaussian" in out and "P>|t|" in out and "Dispersion" in out
+
+
+# -- second round: JSON, files, stdin, formats, saved models, pipes -------------
+import json  # noqa: E402
+
+from expfam.cli.reading import read_table  # noqa: E402
+
+
+def _run(*args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "expfam.cli", *args], input=stdin,
+                          capture_output=True, check=False)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"expfam {ef.__version__}"
+
+
+def test_json_has_every_fit_statistic(tmp_path, capsys):
+    out = tmp_path / "fit.json"
+    assert main(["fit", "am ~ hp + wt", "--data", "mtcars", "--format", "json",
+                 "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    got = json.loads(out.read_text())
+    res = ef.logit("am ~ hp + wt", ef.datasets.load("mtcars")).fit()
+    for key in ("llf", "llnull", "deviance", "null_deviance", "aic", "bic", "nobs",
+                "pearson_chi2", "prsquared"):
+        assert got[key] == pytest.approx(getattr(res, key), rel=1e-12), key
+    assert got["converged"] is True and got["n_iter"] == res.n_iter
+    assert got["lr_test"]["p_value"] == pytest.approx(res.llr_pvalue, rel=1e-12)
+    table = pd.DataFrame(got["coefficients"]).set_index("term")
+    np.testing.assert_allclose(table["coef"], res.params, rtol=1e-12)
+    np.testing.assert_allclose(table["std_err"], res.bse, rtol=1e-12)
+    np.testing.assert_allclose(table["p_value"], res.pvalues, rtol=1e-12)
+    np.testing.assert_allclose(table["ci_lower"], res.conf_int()["lower"], rtol=1e-12)
+
+
+def test_json_of_a_multinomial_fit_names_classes(capsys):
+    assert main(["fit", "party ~ self_lr", "--data", "anes96", "--family", "categorical",
+                 "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    res = ef.mnlogit("party ~ self_lr", ef.datasets.load("anes96")).fit()
+    table = pd.DataFrame(got["coefficients"]).set_index(["class", "term"])
+    np.testing.assert_allclose(table["coef"], res.params.T.stack(), rtol=1e-12)
+    assert got["classes"] == list(res.model.classes.labels)
+
+
+def test_delimiters_tsv_parquet_and_stdin(tmp_path):
+    breaks = ef.datasets.load("warpbreaks").astype({"wool": str, "tension": str})
+    paths = {"tsv": tmp_path / "b.tsv", "semicolon": tmp_path / "b.csv",
+             "parquet": tmp_path / "b.parquet", "txt": tmp_path / "b.txt"}
+    breaks.to_csv(paths["tsv"], sep="\t", index=False)
+    breaks.to_csv(paths["semicolon"], sep=";", index=False)
+    breaks.to_csv(paths["txt"], sep="|", index=False)
+    breaks.to_parquet(paths["parquet"])
+    for path in paths.values():
+        pd.testing.assert_frame_equal(read_table(str(path)), breaks, check_dtype=False)
+    done = _run("fit", "breaks ~ wool + tension", "--data", "-", "--family", "poisson",
+                "--format", "csv", stdin=paths["tsv"].read_bytes())
+    from_stdin = pd.read_csv(pd.io.common.StringIO(done.stdout.decode()), index_col=0)
+    res = ef.glm("breaks ~ wool + tension", breaks, family="poisson").fit()
+    np.testing.assert_allclose(from_stdin["coef"], res.params, rtol=1e-9)
+    done = _run("predict", "--help")
+    assert done.returncode == 0
+    parquet = _run("fit", "breaks ~ wool", "--data", "-", "--family", "poisson",
+                   stdin=paths["parquet"].read_bytes())
+    assert parquet.returncode == 0 and b"wool[T.B]" in parquet.stdout
+
+
+@pytest.mark.parametrize(("formula", "family"), [
+    ("breaks ~ wool * tension", "poisson"),
+    ("am ~ hp + C(cyl)", "bernoulli"),
+    ("tension ~ breaks + wool", "categorical"),
+    ("mpg ~ hp + wt", "gaussian"),
+])
+def test_saved_model_predicts_as_the_fit(tmp_path, capsys, formula, family):
+    name = {"breaks": "warpbreaks", "tension": "warpbreaks"}.get(formula.split()[0],
+                                                                   "mtcars")
+    data = ef.datasets.load(name)
+    new = data.sample(frac=0.5, random_state=1)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    model = tmp_path / "model.json"
+    assert main(["fit", formula, "--data", name, "--family", family, "--save", str(model),
+                 "-o", str(tmp_path / "summary.txt")]) == 0
+    assert main(["predict", str(model), "--data", str(tmp_path / "new.csv"), "-o",
+                 str(tmp_path / "pred.csv")]) == 0
+    got = pd.read_csv(tmp_path / "pred.csv", index_col=0)
+    res = ef.glm(formula, data, family=family).fit()
+    expected = res.predict(new.reset_index(drop=True))
+    np.testing.assert_allclose(got.to_numpy().squeeze(), np.asarray(expected), rtol=1e-12)
+    assert main(["predict", str(model), "--data", str(tmp_path / "new.csv"), "--which",
+                 "linear", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    linear = np.asarray(res.predict(new.reset_index(drop=True), which="linear"))
+    np.testing.assert_allclose(pd.DataFrame(records).to_numpy().squeeze(), linear, rtol=1e-12)
+
+
+def test_saved_model_refuses_unseen_levels_and_missing_columns(tmp_path, capsys):
+    model = tmp_path / "model.json"
+    assert main(["fit", "breaks ~ wool + tension", "--data", "warpbreaks", "--family",
+                 "poisson", "--save", str(model), "-o", str(tmp_path / "s.txt")]) == 0
+    pd.DataFrame({"wool": ["A", "C"], "tension": ["L", "L"]}).to_csv(tmp_path / "n.csv")
+    assert main(["predict", str(model), "--data", str(tmp_path / "n.csv")]) == 2
+    assert "'C' not seen when fitting" in capsys.readouterr().err
+    pd.DataFrame({"wool": ["A"]}).to_csv(tmp_path / "m.csv")
+    assert main(["predict", str(model), "--data", str(tmp_path / "m.csv")]) == 2
+    assert "lack the column(s) 'tension'" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path / "m.csv"), "--data", "mtcars"]) == 2
+    assert "not a saved expfam model" in capsys.readouterr().err
+    assert main(["fit", "mpg ~ center(hp)", "--data", "mtcars", "--family", "gaussian",
+                 "--save", str(model)]) == 2
+    assert "learnt state" in capsys.readouterr().err
+
+
+def test_cov_type_and_link_options(capsys):
+    assert main(["fit", "am ~ hp + wt", "--data", "mtcars", "--cov-type", "HC1",
+                 "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    res = ef.logit("am ~ hp + wt", ef.datasets.load("mtcars")).fit(cov_type="HC1")
+    np.testing.assert_allclose([c["std_err"] for c in got["coefficients"]], res.bse,
+                               rtol=1e-12)
+    assert main(["fit", "am ~ hp + wt", "--data", "mtcars", "--cov-type", "cluster",
+                 "--groups", "cyl", "--format", "json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    cars = ef.datasets.load("mtcars")
+    res = ef.logit("am ~ hp + wt", cars).fit(cov_type="cluster", groups=cars["cyl"])
+    np.testing.assert_allclose([c["std_err"] for c in got["coefficients"]], res.bse,
+                               rtol=1e-12)
+    # The canonical link by name is the default fit.
+    assert main(["fit", "am ~ hp + wt", "--data", "mtcars", "--link", "logit"]) == 0
+    assert "-8.0835" in capsys.readouterr().out
+
+
+def test_no_traceback_when_the_reader_goes_away():
+    proc = subprocess.Popen([sys.executable, "-m", "expfam.cli", "predict", "--help"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.wait()
+    proc = subprocess.Popen([sys.executable, "-m", "expfam.cli", "datasets"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # as `| head` does once it has its lines
+    err = proc.stderr.read().decode()
+    proc.wait()
+    assert "Traceback" not in err and "BrokenPipe" not in err
