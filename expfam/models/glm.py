@@ -307,8 +307,10 @@ class GLM:
             ``cov_type`` must then be ``"nonrobust"``.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
-            ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
-            lbfgs ``memory``.
+            ``learning_rate``, ``averaging``, ``random_state``; lbfgs ``memory``.
+            Every solver: ``progress`` (True, ``"bar"``, ``"log"`` or a function
+            called per iteration; quiet by default), see
+            :mod:`expfam.backend.progress`.
 
         Returns
         -------
