@@ -38,6 +38,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from expfam.errors import SeparationWarning
+from expfam.families import get_family
 from expfam.inference.results import GLMResults
 from expfam.models.glm import GLM
 from expfam.models.lda import LDA, LDAResults
@@ -306,9 +307,10 @@ class GLMRegressor(RegressorMixin, _GLMEstimator):
         weights = (None if sample_weight is None
                    else _check_sample_weight(sample_weight, X, dtype=np.float64))
         frame = _frame(self, X, self.fit_intercept)
-        # The link goes to the model only when given, so that families without
-        # a choice of link need not know the argument.
-        extra = {} if self.link is None else {"link": self.link}
+        # The link goes to the model only when it is not the family's canonical
+        # one, so that the canonical fit needs no link argument at all.
+        canonical = getattr(get_family(self.family), "link_name", None)
+        extra = {} if self.link in (None, canonical) else {"link": self.link}
         model = GLM(pd.Series(y, name="y"), frame, family=self.family, weights=weights,
                     **extra)
         self.result_ = _fit_quietly(lambda: model.fit(**self._fit_options()),
@@ -330,11 +332,18 @@ class GLMRegressor(RegressorMixin, _GLMEstimator):
         return tags
 
 
-class _GenerativeClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin,
-                            TransformerMixin, BaseEstimator):
+class _GenerativeClassifier(ClassifierMixin, BaseEstimator):
     """A generative classifier of expfam's (its results have ``predict_proba``),
     as a scikit-learn classifier.  Subclasses list their options in
-    ``__init__`` and build the model in :meth:`_model`."""
+    ``__init__`` and build the model in :meth:`_model`; for example::
+
+        class QDAClassifier(_GenerativeClassifier):
+            def __init__(self, priors=None):
+                self.priors = priors
+
+            def _model(self, y, X, weights):
+                return QDA(y, X, priors=self.priors, weights=weights)
+    """
 
     def _model(self, y: pd.Series, X: pd.DataFrame, weights: Any) -> Any:
         raise NotImplementedError
@@ -370,7 +379,7 @@ class _GenerativeClassifier(ClassNamePrefixFeaturesOutMixin, ClassifierMixin,
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class LDAClassifier(_GenerativeClassifier):
+class LDAClassifier(ClassNamePrefixFeaturesOutMixin, TransformerMixin, _GenerativeClassifier):
     """Linear discriminant analysis (:class:`expfam.LDA`) as a scikit-learn
     classifier and transformer.
 

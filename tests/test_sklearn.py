@@ -105,7 +105,9 @@ def test_regressor_takes_the_family_and_agrees_with_statsmodels():
     np.testing.assert_allclose(reg.coef_, ref.params[["b", "m"]], rtol=1e-6)
     np.testing.assert_allclose(reg.predict(X), ref.fittedvalues, rtol=1e-6)
     np.testing.assert_allclose(reg.result_.llf, ref.llf, rtol=1e-9)
-    assert GLMRegressor(link="log").get_params()["link"] == "log"
+    # The canonical link by name is the default fit (other links pass to ef.GLM).
+    same = GLMRegressor(family="poisson", link="log").fit(X, y)
+    np.testing.assert_array_equal(same.coef_, reg.coef_)
 
 
 def test_lda_classifier_is_the_package_lda():
