@@ -171,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     _data_options(fit)
     fit.add_argument("--response", help="without a formula: the response column")
     fit.add_argument("--predictors", nargs="+", help="without a formula: predictor columns")
-    fit.add_argument("--family", default="bernoulli", choices=FAMILIES)
+    fit.add_argument("--family", default="bernoulli",
+                     help=f"the family, as fit's family= ({', '.join(FAMILIES)}, ...; "
+                     "default: bernoulli)")
     fit.add_argument("--link", help="the link function (default: the family's canonical "
                      "link)")
     fit.add_argument("--reference", help="categorical: the baseline class (default: the "
