@@ -2,10 +2,12 @@
 
 The file holds what prediction needs and nothing of the training data: the
 formula (or the predictor columns), the family and link, the coefficients,
-and the levels of every categorical column the formula saw, so that the
-design for new rows has exactly the training columns (a level not seen in
-fitting is an error naming it).  Predictions are computed by the family's
-own mean function, as :meth:`GLMResults.predict` computes them.
+the levels of every categorical column the formula saw and the state its
+transforms learnt (``center(x)``'s mean), so that the design for new rows has
+exactly the training columns (a level not seen in fitting is an error naming
+it).  Saving checks that the file rebuilds the training design.  Predictions
+are computed by the family's own mean function, as :meth:`GLMResults.predict`
+computes them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from formulaic import model_matrix
+from formulaic import ModelSpec
 
 from expfam._typing import FloatArray
 from expfam._version import __version__
@@ -37,8 +39,12 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def save_model(res: GLMResults, path: str) -> None:
-    """Write what :func:`load_model` needs to predict as ``res.predict`` does."""
+def save_model(res: GLMResults, path: str, data: pd.DataFrame | None = None) -> None:
+    """Write what :func:`load_model` needs to predict as ``res.predict`` does.
+
+    Given the training ``data``, first check that the file rebuilds the
+    training design from them (and refuse to save a model it cannot).
+    """
     model = res.model
     terms = model.formula
     record: dict[str, Any] = {
@@ -53,12 +59,6 @@ def save_model(res: GLMResults, path: str) -> None:
         "formula": None, "levels": {}, "coded_levels": {}, "offset_column": None,
     }
     if terms is not None:
-        stateful = {k: v for k, v in terms.spec.transform_state.items()}
-        if stateful:
-            raise ExpfamError(
-                f"cannot save this model: its formula's {', '.join(map(repr, stateful))} "
-                "learnt state from the training data (a mean, a scale) that the saved "
-                "model does not keep; compute those columns in the data instead")
         record.update(
             formula=terms.formula,
             rhs=terms.formula.split("~", 1)[1].strip(),
@@ -66,11 +66,56 @@ def save_model(res: GLMResults, path: str) -> None:
             levels={c: [_plain(v) for v in lv] for c, lv in terms.levels.items()},
             coded_levels={c: [_plain(v) for v in lv]
                           for c, lv in terms._coded_levels().items()},
+            # What transforms such as center(x) learnt from the training rows.
+            transform_state=_encode(dict(terms.spec.transform_state)),
             offset_column=terms.offset_column)
     elif model.offset is not None:
         raise ExpfamError("cannot save a model fitted with an offset array; give the offset "
                           "as a column (--offset)")
+    if data is not None:
+        _check_round_trip(SavedModel(record), res, data)
     Path(path).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _check_round_trip(saved: SavedModel, res: GLMResults, data: pd.DataFrame) -> None:
+    """Refuse to save a model whose design the file cannot rebuild: the training
+    rows, read back through it, must give the training design."""
+    rows = data if res.model.row_index is None else data.loc[res.model.row_index]
+    try:
+        rebuilt, _ = saved.design(rows)
+    except ExpfamError as err:
+        raise ExpfamError(f"cannot save this model: {err}") from None
+    if rebuilt.shape != res.model.exog.shape or not np.allclose(
+            rebuilt, res.model.exog, rtol=1e-12, atol=0.0, equal_nan=True):
+        raise ExpfamError("cannot save this model: its formula's columns cannot be rebuilt "
+                          "from the saved file (a transform whose state is not kept); "
+                          "compute those columns in the data instead")
+
+
+def _encode(value: Any) -> Any:
+    """JSON for a transform's state: arrays tagged so that they come back as arrays."""
+    if isinstance(value, dict):
+        if all(isinstance(k, str) for k in value):
+            return {k: _encode(v) for k, v in value.items()}
+        # Keys that are not strings (poly()'s integer degrees) survive as pairs.
+        return {"__items__": [[_plain(k), _encode(v)] for k, v in value.items()]}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return {"__ndarray__": value.tolist()}
+    return _plain(value)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__"}:
+            return np.asarray(value["__ndarray__"])
+        if set(value) == {"__items__"}:
+            return {k: _decode(v) for k, v in value["__items__"]}
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -124,7 +169,9 @@ class SavedModel:
                     f"{', '.join(map(label, pd.unique(values[unseen])))} not seen when "
                     f"fitting (levels: {', '.join(map(label, levels))})")
             frame[column] = pd.Categorical(values, categories=levels)
-        design = pd.DataFrame(model_matrix(rec["rhs"], frame, na_action="ignore"))
+        spec = ModelSpec(formula=rec["rhs"],
+                         transform_state=_decode(rec.get("transform_state", {})))
+        design = pd.DataFrame(spec.get_model_matrix(frame, na_action="ignore"))
         design = design.astype(np.float64)
         if list(map(str, design.columns)) != rec["columns"]:
             raise ExpfamError(f"the new data give the columns {list(design.columns)}, not the "
