@@ -266,3 +266,15 @@ def test_saving_checks_that_the_file_rebuilds_the_training_design(tmp_path):
     with pytest.raises(ef.ExpfamError, match="cannot be rebuilt"):
         save_model(res, str(tmp_path / "bad.json"), cars.assign(hp=cars["hp"] + 1))
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "b.parquet"
+    ef.datasets.load("warpbreaks").to_parquet(path)
+
+    def missing(*args, **kwargs):
+        raise ImportError("no pyarrow")
+
+    monkeypatch.setattr(pd, "read_parquet", missing)
+    assert main(["fit", "breaks ~ wool", "--data", str(path), "--family", "poisson"]) == 2
+    assert 'pip install "expfam[parquet]"' in capsys.readouterr().err

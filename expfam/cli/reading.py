@@ -50,8 +50,9 @@ def _parse_text(text: str, sep: str | None, source: str) -> pd.DataFrame:
 def _parquet(data: bytes | Path, source: str) -> pd.DataFrame:
     try:
         frame = pd.read_parquet(io.BytesIO(data) if isinstance(data, bytes) else data)
-    except ImportError as err:  # pragma: no cover - pyarrow ships with the package
-        raise ExpfamError(f"reading Parquet needs pyarrow: {err}") from None
+    except ImportError:
+        raise ExpfamError('reading Parquet needs pyarrow: pip install "expfam[parquet]"'
+                          ) from None
     except Exception as err:  # pyarrow's errors have no common base worth naming
         raise ExpfamError(f"cannot read {source} as Parquet: {err}") from None
     if frame.empty:
