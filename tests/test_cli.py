@@ -278,3 +278,24 @@ def test_parquet_without_pyarrow_says_what_to_install(tmp_path, monkeypatch, cap
     monkeypatch.setattr(pd, "read_parquet", missing)
     assert main(["fit", "breaks ~ wool", "--data", str(path), "--family", "poisson"]) == 2
     assert 'pip install "expfam[parquet]"' in capsys.readouterr().err
+
+
+def test_saved_column_model_with_an_offset_column(tmp_path):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"x": rng.normal(size=60), "exposure": rng.uniform(1, 5, 60)})
+    frame["log_exposure"] = np.log(frame["exposure"])
+    frame["y"] = rng.poisson(frame["exposure"] * np.exp(0.3 * frame["x"]))
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    model = tmp_path / "m.json"
+    assert main(["fit", "--data", str(tmp_path / "d.csv"), "--response", "y", "--predictors",
+                 "x", "--offset", "log_exposure", "--family", "poisson", "--save", str(model),
+                 "-o", str(tmp_path / "s.txt")]) == 0
+    new = frame.sample(10, random_state=0)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(model), "--data", str(tmp_path / "new.csv"), "-o",
+                 str(tmp_path / "p.csv")]) == 0
+    res = ef.GLM(frame["y"], ef.add_constant(frame[["x"]]), family="poisson",
+                 offset=frame["log_exposure"]).fit()
+    expected = res.predict(ef.add_constant(new[["x"]]), offset=new["log_exposure"])
+    got = pd.read_csv(tmp_path / "p.csv", index_col=0)["predicted"]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

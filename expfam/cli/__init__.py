@@ -115,7 +115,8 @@ def _fit(args: argparse.Namespace) -> int:
         fit_options["progress"] = True
     res = model.fit(**fit_options)
     if args.save:
-        save_model(res, args.save, frame if args.formula is not None else None)
+        save_model(res, args.save, frame if args.formula is not None else None,
+                   offset_column=args.offset)
     with _output(args.output) as out:
         if args.format == "json":
             out.write(json.dumps(fit_statistics(res, args.alpha), indent=2) + "\n")

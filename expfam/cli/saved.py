@@ -39,11 +39,14 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def save_model(res: GLMResults, path: str, data: pd.DataFrame | None = None) -> None:
+def save_model(res: GLMResults, path: str, data: pd.DataFrame | None = None,
+               offset_column: str | None = None) -> None:
     """Write what :func:`load_model` needs to predict as ``res.predict`` does.
 
     Given the training ``data``, first check that the file rebuilds the
-    training design from them (and refuse to save a model it cannot).
+    training design from them (and refuse to save a model it cannot).  A model
+    fitted from columns (not a formula) with an offset names its column in
+    ``offset_column``, for new data to supply.
     """
     model = res.model
     terms = model.formula
@@ -70,8 +73,10 @@ def save_model(res: GLMResults, path: str, data: pd.DataFrame | None = None) -> 
             transform_state=_encode(dict(terms.spec.transform_state)),
             offset_column=terms.offset_column)
     elif model.offset is not None:
-        raise ExpfamError("cannot save a model fitted with an offset array; give the offset "
-                          "as a column (--offset)")
+        if offset_column is None:
+            raise ExpfamError("cannot save a model fitted with an offset array: new data "
+                              "could not supply it; fit with the offset as a column")
+        record["offset_column"] = offset_column
     if data is not None:
         _check_round_trip(SavedModel(record), res, data)
     Path(path).write_text(json.dumps(record, indent=1) + "\n")
