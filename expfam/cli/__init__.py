@@ -1,5 +1,7 @@
-"""The ``expfam`` command line: fit a GLM to a data file or a bundled dataset,
-save it, and predict with it.
+"""The ``expfam`` command line: fit, save and apply GLMs from the shell.
+
+Data come from a CSV, TSV or Parquet file, standard input, or a bundled
+dataset; summaries print as text, CSV, HTML or JSON.
 
 Examples
 --------
@@ -162,7 +164,8 @@ def _data_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``expfam`` command."""
-    parser = argparse.ArgumentParser(prog="expfam", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="expfam", description="Fit, save and apply GLMs from the shell.")
     parser.add_argument("--version", action="version", version=f"expfam {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
