@@ -7,7 +7,9 @@
 """
 
 from expfam import datasets, families
+from expfam._version import __version__
 from expfam.comparison.compare import Comparison, compare
+from expfam.comparison.curves import plot_calibration, plot_roc
 from expfam.comparison.efficiency import efron_efficiency, naive_bayes_efficiency
 from expfam.errors import (
     ConvergenceWarning,
@@ -31,8 +33,6 @@ from expfam.models.multinomial import mnlogit
 from expfam.models.naive_bayes import NaiveBayes, NaiveBayesResults, naive_bayes
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
 from expfam.models.qda import QDA, QDAResults, qda, rda
-
-__version__ = "0.1.0"
 
 __all__ = [
     "GLM",
@@ -72,6 +72,8 @@ __all__ = [
     "naive_bayes",
     "naive_bayes_efficiency",
     "one_vs_rest",
+    "plot_calibration",
+    "plot_roc",
     "qda",
     "rda",
 ]

@@ -59,8 +59,8 @@ def test_every_generative_model_with_its_twin():
     assert len(ax.get_legend().get_texts()) == 6
     with pytest.raises(ef.InputError, match="unknown model"):
         ef.compare(formula, pima, models=["svm"])
-    with pytest.raises(ef.InputError, match="unknown plot 'roc'"):
-        cmp.plot("roc")
+    with pytest.raises(ef.InputError, match="unknown plot 'violin'"):
+        cmp.plot("violin")
 
 
 def test_crossovers_interpolate_on_the_log_scale():

@@ -42,6 +42,13 @@ def test_normalized_weights_are_refused_with_their_meaning(cars):
         ef.GLM(cars["am"], X, weights=np.full(32, 1 / 32))
 
 
+def test_normalized_weights_count_every_class_coefficient():
+    iris = ef.datasets.load("iris")
+    with pytest.raises(ef.InputError, match=r"add up to 8,.*10 coefficients"):
+        ef.mnlogit("species ~ sepal_length + sepal_width + petal_length + petal_width", iris,
+                   weights=np.full(150, 8 / 150))
+
+
 def test_fractional_weights_warn(cars):
     X = ef.add_constant(cars[["hp", "wt"]])
     with pytest.warns(ef.DataWarning, match="less than one observation each"):

@@ -488,6 +488,28 @@ class GLMResults:
         from expfam.inference.diagnostic_plots import plot_diagnostics
 
         return plot_diagnostics(self, fig=fig, n_label=n_label)
+    def predict_proba(self, exog: ArrayLike | pd.DataFrame | None = None,
+                      offset: ArrayLike | str | None = None,
+                      unseen: str = "raise") -> pd.DataFrame:
+        """Probabilities of every class, shape (n, K), one column per class
+        (Bernoulli and categorical models; arguments as :meth:`predict`).
+
+        A Bernoulli model has two columns, the non-event first: its response's
+        levels when a formula read labels, else 0 and 1.  :meth:`predict` stays
+        the mean (statsmodels' meaning); see :mod:`expfam.inference.classify`.
+        """
+        from expfam.inference.classify import predict_proba
+
+        return predict_proba(self, exog, offset, unseen)
+
+    def predict_class(self, exog: ArrayLike | pd.DataFrame | None = None,
+                      offset: ArrayLike | str | None = None,
+                      unseen: str = "raise") -> pd.Series:
+        """The most probable class of each row (missing where a row cannot be
+        predicted); arguments as :meth:`predict`."""
+        from expfam.inference.classify import most_probable, predict_proba
+
+        return most_probable(predict_proba(self, exog, offset, unseen))
 
     # -- multinomial ------------------------------------------------------
     def with_reference(self, reference: Any) -> GLMResults:

@@ -162,11 +162,15 @@ class GLM:
         self._constant = constant_columns(self.exog)
         self.exog_names = names or default_names(self.exog.shape[1], self._constant)
         self.weights = as_rows(weights, "weights", n, nonnegative=True)
-        if self.weights is not None:
-            _check_frequency_weights(self.weights, self.exog.shape[1])
+        if self.weights is not None and not np.any(self.weights > 0):
+            raise InputError("every weight is zero: there is nothing to fit")
         #: The classes of a categorical response (None for other families).
         self.classes: Classes | None = None
         self.endog, self.trials = self._response(endog, trials, reference, n)
+        if self.weights is not None:
+            n_coef = self.exog.shape[1] * (1 if self.classes is None
+                                           else len(self.classes.labels) - 1)
+            _check_frequency_weights(self.weights, n_coef)
         self.offset = self._offset(offset, n)
         #: The formula's terms, for models built with :meth:`from_formula`.
         self.formula: FormulaTerms | None = None
@@ -392,8 +396,10 @@ class GLM:
             (z tests).  The likelihood-based statistics are then NaN.
         **options
             Solver options: gd ``learning_rate``; sgd ``epochs``, ``batch_size``,
-            ``learning_rate``, ``averaging``, ``random_state``, ``progress``;
-            lbfgs ``memory``.
+            ``learning_rate``, ``averaging``, ``random_state``; lbfgs ``memory``.
+            Every solver: ``progress`` (True, ``"bar"``, ``"log"`` or a function
+            called per iteration; quiet by default), see
+            :mod:`expfam.backend.progress`.
 
         Returns
         -------
@@ -519,16 +525,18 @@ def _check_frequency_weights(weights: FloatArray, n_columns: int) -> None:
     they leave fewer observations than coefficients, and warn when they make
     rows count for less than one observation each."""
     total = float(np.sum(weights))
-    if total <= 0:
-        raise InputError("every weight is zero: there is nothing to fit")
     meaning = ("weights are frequency weights: a weight of k means the row appears k "
                "times, so the weights add up to the number of observations")
-    if total < n_columns:
-        raise InputError(
-            f"the weights add up to {total:.4g}, fewer observations than the {n_columns} "
-            f"coefficients; {meaning}. If they are normalized (summing to 1), scale them to "
-            "counts, e.g. weights * n_rows / weights.sum()")
     used = int(np.count_nonzero(weights))
+    # The rank is at most min(coefficients, rows used): fewer observations than that
+    # would leave negative residual degrees of freedom, which no replication of
+    # rows can produce.
+    if total < min(n_columns, used):
+        raise InputError(
+            f"the weights add up to {total:.4g}, fewer observations than the "
+            f"{min(n_columns, used)} coefficients they would have to determine; {meaning}. "
+            "If they are normalized (summing to 1), scale them to counts, e.g. "
+            "weights * n_rows / weights.sum()")
     if total < used:
         warnings.warn(
             f"the weights add up to {total:.4g} over {used} rows with positive weight, so "

@@ -47,6 +47,12 @@ class OneVsRest:
         probs.columns.name = "class"
         return probs.div(probs.sum(axis=1), axis=0) if normalize else probs
 
+    def predict_proba(self, exog: Any = None, **kwargs: Any) -> pd.DataFrame:
+        """Class probabilities that sum to one: each class's own probability
+        divided by the row's total (as scikit-learn's ``OneVsRestClassifier``);
+        the same as ``predict(exog, normalize=True)``."""
+        return self.predict(exog, normalize=True, **kwargs)
+
     def predict_class(self, exog: Any = None, **kwargs: Any) -> pd.Series:
         """The class whose model gives the highest probability."""
         return self.predict(exog, **kwargs).idxmax(axis=1).rename("class")

@@ -23,6 +23,7 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, blas_single_threaded, default_backend
+from expfam.backend.progress import ProgressOption, reporter
 from expfam.engine.kernels import hat_values, newton_block
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
@@ -56,6 +57,7 @@ def firth(
     fixed: Sequence[int] = (),
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
+    progress: ProgressOption = False,
 ) -> SolverResult:
     """Maximise Firth's penalized likelihood (Bernoulli and binomial families).
 
@@ -73,6 +75,9 @@ def firth(
     backend : Backend, optional
     names : sequence of str, optional
         Coefficient names, for errors about aliased columns.
+    progress : bool, "bar", "log" or callable
+        Report every Newton step (penalized loss, decrement, time): see
+        :mod:`expfam.backend.progress`.  Quiet by default.
     """
     if problem.family.name not in ("bernoulli", "binomial"):
         raise InputError(f"penalty='firth' is for the bernoulli and binomial families, not "
@@ -85,7 +90,7 @@ def firth(
     free = np.setdiff1d(np.arange(p), np.asarray(fixed, dtype=np.int64))
     coef = np.zeros(p) if start is None else np.array(start, dtype=np.float64)
     history: list[dict[str, float | int | str]] = []
-    with blas_single_threaded():
+    with blas_single_threaded(), reporter(progress, "firth") as bar:
         sums, factor, loss, eta = _evaluate(problem, coef, backend)
         converged, message = False, f"iteration limit reached (max_iter={max_iter})"
         iterations = 0
@@ -97,6 +102,7 @@ def firth(
             history.append({"stage": problem.n_obs, "kind": "firth", "loss": loss,
                             "grad_norm": float(np.linalg.norm(score[free])),
                             "step": 1.0, "decrement": float(score[free] @ step[free])})
+            bar.update(**history[-1])
             # The decrement Uᵀ I⁻¹ U is the squared step in standard errors: unlike
             # the step or the score themselves, it does not depend on the columns'
             # units (logistf's absolute criteria fail for a column in 1e6 units).

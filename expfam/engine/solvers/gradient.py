@@ -18,6 +18,7 @@ from scipy import optimize
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, blas_single_threaded, default_backend
+from expfam.backend.progress import ProgressOption, reporter
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._objective import Standardized, finish
 from expfam.engine.solvers._result import SolverResult
@@ -68,6 +69,7 @@ def gradient_descent(
     learning_rate: float | None = None,
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
+    progress: ProgressOption = False,
 ) -> SolverResult:
     """Full-batch gradient descent with a backtracking (Armijo) line search.
 
@@ -86,6 +88,9 @@ def gradient_descent(
     backend : Backend, optional
     names : sequence of str, optional
         Unused (the Hessian at the end reports aliasing through the results).
+    progress : bool, "bar", "log" or callable
+        Report every iteration (loss, deviance, gradient norm, step, time): see
+        :mod:`expfam.backend.progress`.  Quiet by default.
 
     Notes
     -----
@@ -100,7 +105,7 @@ def gradient_descent(
     """
     if learning_rate is not None and not learning_rate > 0:
         raise InputError(f"learning_rate must be positive, got {learning_rate}")
-    with blas_single_threaded():
+    with blas_single_threaded(), reporter(progress, "gd", max_iter + 1) as bar:
         objective = Standardized.build(problem, backend or default_backend())
         gamma = _start(objective, start)
         f, g = objective.value_and_gradient(gamma)
@@ -110,6 +115,7 @@ def gradient_descent(
         iteration = rises = 0
         for iteration in range(max_iter + 1):
             history.append(_entry("gd", iteration, f, g, step, objective))
+            bar.update(**history[-1])
             if not (np.isfinite(f) and np.all(np.isfinite(g))):
                 message = ("the loss became non-finite; lower the learning rate"
                            if learning_rate is not None else "non-finite loss or gradient")
@@ -167,6 +173,7 @@ def lbfgs(
     memory: int = 10,
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
+    progress: ProgressOption = False,
 ) -> SolverResult:
     """Limited-memory BFGS (``scipy.optimize.minimize``, method ``L-BFGS-B``).
 
@@ -183,6 +190,9 @@ def lbfgs(
     backend : Backend, optional
     names : sequence of str, optional
         Unused.
+    progress : bool, "bar", "log" or callable
+        Report every iteration (loss, deviance, gradient norm, step, time): see
+        :mod:`expfam.backend.progress`.  Quiet by default.
 
     Notes
     -----
@@ -190,7 +200,7 @@ def lbfgs(
     one pass over the rows per evaluation.  SciPy's relative-reduction test
     (``ftol``) is set near machine precision so that the gradient test decides.
     """
-    with blas_single_threaded():
+    with blas_single_threaded(), reporter(progress, "lbfgs", max_iter + 1) as bar:
         objective = Standardized.build(problem, backend or default_backend())
         history: list[dict[str, Any]] = []
         last: dict[str, Any] = {}
@@ -206,10 +216,12 @@ def lbfgs(
             g = last["g"] if np.array_equal(last["gamma"], x) else fun(x)[1]
             history.append(_entry("lbfgs", len(history), float(intermediate_result.fun), g,
                                   float("nan"), objective))
+            bar.update(**history[-1])
 
         gamma0 = _start(objective, start)
         f0, g0 = fun(gamma0)
         history.append(_entry("lbfgs", 0, f0, g0, float("nan"), objective))
+        bar.update(**history[-1])
         with np.errstate(over="ignore", invalid="ignore"):
             out = optimize.minimize(fun, gamma0, jac=True, method="L-BFGS-B",
                                     callback=callback,

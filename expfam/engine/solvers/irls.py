@@ -30,6 +30,7 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, blas_single_threaded, default_backend
+from expfam.backend.progress import Progress, ProgressOption, reporter
 from expfam.engine.kernels import (
     gradient_block,
     loss_at_eta,
@@ -72,6 +73,7 @@ def irls(
     max_iter: int = 100,
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
+    progress: ProgressOption = False,
 ) -> SolverResult:
     """Maximum-likelihood fit by IRLS: Newton's method for the canonical link, Fisher
     scoring (expected information, as R's ``glm``) for any other.
@@ -93,6 +95,9 @@ def irls(
     backend : Backend, optional
     names : sequence of str, optional
         Coefficient names, for errors about aliased columns.
+    progress : bool, "bar", "log" or callable
+        Report every pass over the rows (deviance, decrement, step, time): see
+        :mod:`expfam.backend.progress`.  Quiet by default.
 
     Raises
     ------
@@ -108,8 +113,9 @@ def irls(
         tol *= FISHER_TOL_FACTOR
     # BLAS stays single-threaded throughout: the backend parallelises over row
     # blocks, and BLAS threads woken between passes would spin on its cores.
-    with blas_single_threaded():
+    with blas_single_threaded(), reporter(progress, "irls") as bar:
         ev = _Evaluator(problem, backend or default_backend(), names)
+        ev.progress = bar
         warm = _warm_start(ev) if start is None else None
         try:
             last = _fit(ev, start, warm, tol, max_iter)
@@ -173,6 +179,7 @@ class _Evaluator:
                       [f"{n} (class {c + 1})" for c in range(m) for n in names])
         self.history: list[dict[str, Any]] = []
         self.iterations = 0
+        self.progress = Progress("irls")  # quiet unless irls() sets its reporter
 
     def newton_pass(self, coef: FloatArray, *, hessian: bool,
                     eta_out: FloatArray | None = None) -> NewtonSums:
@@ -236,6 +243,7 @@ class _Evaluator:
             "decrement": decrement,
             "step": step,
         })
+        self.progress.update(**self.history[-1])
 
     def result(self, coef: FloatArray, eta: FloatArray, sums: NewtonSums, converged: bool,
                message: str) -> SolverResult:

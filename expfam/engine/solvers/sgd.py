@@ -29,7 +29,6 @@ Python-level copy and kernel call per batch.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,6 +36,7 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, blas_single_threaded, default_backend
+from expfam.backend.progress import Progress, ProgressOption, reporter
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._objective import Standardized, finish
 from expfam.engine.solvers._result import SolverResult
@@ -76,7 +76,7 @@ def sgd(
     learning_rate: float | None = None,
     averaging: bool = True,
     random_state: int | np.random.Generator | None = None,
-    progress: bool = False,
+    progress: ProgressOption = False,
     backend: Backend | None = None,
     names: Sequence[str] | None = None,
 ) -> SolverResult:
@@ -114,8 +114,9 @@ def sgd(
         (default) or the last iterate.
     random_state : int or Generator, optional
         Seeds the shuffling.
-    progress : bool
-        Redraw a progress bar on standard error after every epoch.
+    progress : bool, str or callable
+        Report the fit as it goes (see :mod:`expfam.backend.progress`): a bar
+        advanced within epochs, and each epoch's loss and distance.
     backend : Backend, optional
         Used for the full passes (start, end of each epoch, final Hessian).
     names : sequence of str, optional
@@ -132,7 +133,9 @@ def sgd(
         raise InputError(f"batch_size and epochs must be positive, got {batch_size} and "
                          f"{epochs}")
     rng = np.random.default_rng(random_state)
-    with blas_single_threaded():
+    steps_per_epoch = -(-n // batch_size)
+    with blas_single_threaded(), reporter(progress, "sgd",
+                                          total=epochs * steps_per_epoch) as bar:
         objective = Standardized.build(problem, backend or default_backend())
         reported = _start(objective, start)
         f, g = objective.value_and_gradient(reported)
@@ -146,14 +149,13 @@ def sgd(
             return finish(objective, reported, method="sgd", converged=False, n_iter=0,
                           message="the loss is not finite at the start", history=history)
         gamma = problem.unflat(reported)
-        steps_per_epoch = -(-n // batch_size)
         tau = max(steps_per_epoch, DECAY_STEPS)
         epoch, t, halvings = 0, 0, 0
         for epoch in range(1, epochs + 1):
             step0 = shrink * _step0(learning_rate, largest)
             with np.errstate(over="ignore", invalid="ignore"):  # judged by the loss below
                 gamma, mean_iterate, t = _epoch(objective, gamma, rng.permutation(n),
-                                                batch_size, step0, t, tau)
+                                                batch_size, step0, t, tau, bar)
             candidate = [*epoch_means, mean_iterate]
             new = problem.flat(_tail_average(candidate)) if averaging else problem.flat(gamma)
             f_new, g_new = objective.value_and_gradient(new)
@@ -173,17 +175,14 @@ def sgd(
             epoch_means, reported, f, g = candidate, new, f_new, g_new
             inverse, largest = _curvature_at(objective, reported)
             history.append(_entry("sgd", epoch, f, g, step0, objective))
-            if progress:
-                _show_progress(epoch, epochs, f)
             distance = _distance(problem, inverse, g)
             history[-1]["decrement"] = distance
+            bar.update(**history[-1])
             if distance <= tol:
                 converged, message = True, (f"converged: estimated {distance:.2g} standard "
                                             f"errors (root mean square) from the optimum "
                                             f"(<= tol={tol:g})")
                 break
-        if progress:
-            print(file=sys.stderr)
         if not converged and halvings and "diverged" not in message:
             message += f"; the step was halved {halvings} time(s) after a rising loss"
         return finish(objective, reported, method="sgd", converged=converged, n_iter=epoch,
@@ -196,7 +195,8 @@ def _step0(learning_rate: float | None, largest: float) -> float:
 
 
 def _epoch(objective: Standardized, gamma: FloatArray, order: np.ndarray, batch_size: int,
-           step0: float, t: int, tau: float) -> tuple[FloatArray, FloatArray, int]:
+           step0: float, t: int, tau: float,
+           bar: Progress) -> tuple[FloatArray, FloatArray, int]:
     """One pass over the rows in ``order``, a mini-batch step at a time.
 
     Returns the last iterate, the mean iterate over the epoch's steps (both in
@@ -228,6 +228,7 @@ def _epoch(objective: Standardized, gamma: FloatArray, order: np.ndarray, batch_
             gamma = gamma - (step * scale / zb.shape[0]) * (zb.T @ resid)
             running += gamma
             count += 1
+        bar.tick(-(-z.shape[0] // batch_size))  # within the epoch, a chunk at a time
     return gamma, running / count, t
 
 
@@ -246,14 +247,6 @@ def _distance(problem: GLMProblem, inverse: FloatArray, g: FloatArray) -> float:
     """√(Σw · gᵀC⁻¹g / k): standard errors from the optimum, root mean square."""
     decrement = max(float(problem.total_weight * (g @ inverse @ g)), 0.0)
     return float(np.sqrt(decrement / g.size))
-
-
-def _show_progress(epoch: int, epochs: int, loss: float, width: int = 30) -> None:
-    """Redraw a one-line progress bar on standard error."""
-    done = width * epoch // epochs
-    bar = "#" * done + "." * (width - done)
-    print(f"\rsgd [{bar}] epoch {epoch}/{epochs}, mean loss {loss:.8g}", end="",
-          file=sys.stderr, flush=True)
 
 
 def _tail_average(epoch_means: list[FloatArray]) -> FloatArray:
