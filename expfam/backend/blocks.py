@@ -61,7 +61,9 @@ class NewtonSums:
 
     loss: float | None
     gradient: FloatArray
-    hessian: FloatArray | None = None
+    #: (k, k) array, or a structured matrix with ``+`` and ``finite`` (an arrow
+    #: with a factor's diagonal block: see expfam.design.gram).
+    hessian: Any = None
     boundary: int = 0
 
     def __add__(self, other: NewtonSums) -> NewtonSums:
@@ -77,7 +79,10 @@ class NewtonSums:
         """Whether every number in the summary is finite."""
         ok = (self.loss is None or bool(np.isfinite(self.loss))) and bool(
             np.all(np.isfinite(self.gradient)))
-        return ok and (self.hessian is None or bool(np.all(np.isfinite(self.hessian))))
+        if self.hessian is None or not ok:
+            return ok
+        finite = getattr(self.hessian, "finite", None)
+        return bool(finite) if finite is not None else bool(np.all(np.isfinite(self.hessian)))
 
 
 class Backend(Protocol):

@@ -26,6 +26,8 @@ from formulaic.transforms import TRANSFORMS
 from formulaic.utils.variables import get_required_variables
 from numpy.typing import ArrayLike
 
+from expfam.design.codes import StructurePlan, plan_structure
+from expfam.design.matrix import StructuredDesign
 from expfam.errors import DataWarning, InputError, describe_rows, label
 
 __all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
@@ -76,6 +78,9 @@ class FormulaTerms:
     #: The column the offset came from, if it was given by name: prediction on
     #: new data reads it there (as R's ``predict.glm`` re-evaluates the offset).
     offset_column: str | None = None
+    #: For a formula with factors: how to build its structured design (factors
+    #: as codes) for any rows; None when the design is formulaic's dense one.
+    plan: StructurePlan | None = None
 
     @property
     def has_intercept(self) -> bool:
@@ -100,6 +105,31 @@ class FormulaTerms:
             False for rows with a missing value (or, with ``unseen="nan"``, an
             unseen level); their design row is a placeholder.
         """
+        frame, valid = self._prepared(data, unseen)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            design = self.spec.get_model_matrix(frame, na_action="ignore")
+        # Any level formulaic still finds unseen comes from a computed categorical
+        # (say C(np.round(x))), whose rows cannot be traced here: refuse to guess.
+        mismatch = [w for w in caught if issubclass(w.category, DataMismatchWarning)]
+        if mismatch:
+            raise InputError(f"the new data give a categorical term a level not seen when "
+                             f"fitting: {mismatch[0].message}")
+        return pd.DataFrame(design, index=data.index), valid
+
+    def structured_design(self, data: pd.DataFrame, unseen: str = "raise"
+                          ) -> tuple[StructuredDesign, np.ndarray]:
+        """As :meth:`design`, but factors as codes (formula models with a plan)."""
+        assert self.plan is not None
+        frame, valid = self._prepared(data, unseen)
+        built = self.plan.design(frame)
+        if built is None:
+            raise InputError("the new data give a non-finite value to a term of the formula "
+                             "(a transform undefined there); drop or fix those rows")
+        return built, valid
+
+    def _prepared(self, data: pd.DataFrame, unseen: str) -> tuple[pd.DataFrame, np.ndarray]:
+        """The columns the formula reads, with training levels; which rows are valid."""
         if unseen not in UNSEEN:
             raise InputError(f"unseen must be one of {UNSEEN}, got {unseen!r}")
         if not isinstance(data, pd.DataFrame):
@@ -122,16 +152,7 @@ class FormulaTerms:
         for column in frame.columns:
             if column not in self.levels and frame[column].isna().any():
                 frame[column] = frame[column].fillna(0)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            design = self.spec.get_model_matrix(frame, na_action="ignore")
-        # Any level formulaic still finds unseen comes from a computed categorical
-        # (say C(np.round(x))), whose rows cannot be traced here: refuse to guess.
-        mismatch = [w for w in caught if issubclass(w.category, DataMismatchWarning)]
-        if mismatch:
-            raise InputError(f"the new data give a categorical term a level not seen when "
-                             f"fitting: {mismatch[0].message}")
-        return pd.DataFrame(design, index=data.index), valid
+        return frame, valid
 
     def _coded_levels(self) -> dict[str, list[Any]]:
         """Numeric columns that the formula codes as categorical with ``C(column, …)``,
@@ -169,7 +190,7 @@ class ModelFrame:
     """A formula applied to data: the pieces a model is built from."""
 
     endog: pd.Series | pd.DataFrame
-    exog: pd.DataFrame
+    exog: pd.DataFrame | StructuredDesign
     weights: np.ndarray | None
     offset: np.ndarray | None
     trials: np.ndarray | None
@@ -185,6 +206,7 @@ def model_frame(
     trials: ArrayLike | str | None = None,
     missing: str = "drop",
     labelled_response: str = "binary",
+    structured: bool = False,
 ) -> ModelFrame:
     """Build the response, design and per-row arguments of a formula model.
 
@@ -201,6 +223,9 @@ def model_frame(
     labelled_response : {"binary", "classes"}
         How to code a response of labels: as 0/1 (its second level is the
         event) or, for multinomial models, kept as labels.
+    structured : bool
+        Build a :class:`StructuredDesign` (factors as integer codes, never dummy
+        columns) when the formula has factors; see :mod:`expfam.design.codes`.
 
     Returns
     -------
@@ -222,24 +247,35 @@ def model_frame(
     if labelled_response == "classes" and lhs in data.columns:
         _warn_empty_classes(data.loc[keep, lhs])
     frame = _categorise(data.loc[keep, needed])
-    rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
     endog, response = _response(lhs, parsed, frame, labelled_response)
-    spec = rhs.model_spec
-    design = pd.DataFrame(rhs)
-    undefined = _undefined_rows(design, endog, missing)
+    plan = plan_structure(parsed.rhs, frame, rhs_vars) if structured else None
+    built = None if plan is None else plan[0].design(frame)
+    design: pd.DataFrame | StructuredDesign
+    if plan is not None and built is not None:
+        spec, design = plan[1], built
+        undefined = _undefined_rows(pd.DataFrame(index=frame.index), endog, missing)
+    else:
+        plan = None
+        rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
+        spec = rhs.model_spec
+        design = pd.DataFrame(rhs)
+        undefined = _undefined_rows(design, endog, missing)
     if undefined.any():
         # A transform undefined at some rows (np.log of a negative value) makes
         # them missing, as R's model frame and patsy do: the rows are dropped
         # after the transforms were evaluated, so a center(x) keeps the mean of
         # every complete row (as both of them).
         keep[np.flatnonzero(keep)[undefined]] = False
-        design, endog = design[~undefined], endog[~undefined]
+        design = (design.take(np.flatnonzero(~undefined))
+                  if isinstance(design, StructuredDesign) else design[~undefined])
+        endog = endog[~undefined]
     terms = FormulaTerms(
         formula=formula.strip(), response=response, spec=spec, variables=tuple(rhs_vars),
         levels={c: list(frame[c].cat.categories) for c in rhs_vars
                 if isinstance(frame[c].dtype, pd.CategoricalDtype)},
         n_dropped=int((~keep).sum()),
         offset_column=offset if isinstance(offset, str) else None,
+        plan=None if plan is None else plan[0],
     )
     picked = {k: None if v is None else v[keep] for k, v in extras.items()}
     return ModelFrame(endog, design, picked["weights"], picked["offset"], picked["trials"],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,9 +48,13 @@ def predict(res: GLMResults, exog: ArrayLike | pd.DataFrame | None, which: str,
             if offset not in exog.columns:
                 raise InputError(f"offset={offset!r} is not a column of the new data")
             offset = exog[offset]
+        arr: Any
         with row_labels(exog.index):  # errors name the new data's own rows
-            design, valid = terms.design(exog, unseen=unseen)
-        arr = design.to_numpy(dtype=np.float64)
+            if terms.plan is not None:  # factors as codes, as when fitting
+                arr, valid = terms.structured_design(exog, unseen=unseen)
+            else:
+                design, valid = terms.design(exog, unseen=unseen)
+                arr = design.to_numpy(dtype=np.float64)
     else:
         arr, names = as_design(exog)
         p = len(res.model.exog_names)

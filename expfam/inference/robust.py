@@ -23,8 +23,11 @@ from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend
+from expfam.design.matrix import StructuredDesign
+from expfam.design.parts import FactorColumns, cross
 from expfam.engine.kernels import hat_values
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import SchurFactor
 from expfam.errors import InputError, describe_rows
 
 __all__ = ["COV_TYPES", "group_codes", "robust_covariance"]
@@ -35,16 +38,54 @@ COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
 def _scores(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
     """s_i for the rows, flattened class-major like the coefficients: (b, p·m)."""
     block = problem.block(rows)
+    x = np.asarray(block.exog)  # dense designs only: structured ones use their products
     mu = problem.family.mean(eta[rows])
     resid = (block.weights * (block.target - mu).T).T
     if resid.ndim == 1:
-        return block.exog * resid[:, None]
-    return (resid[:, :, None] * block.exog[:, None, :]).reshape(len(resid), -1)
+        return x * resid[:, None]
+    return (resid[:, :, None] * x[:, None, :]).reshape(len(resid), -1)
+
+
+def _residuals(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
+    """w·(t − μ) for the rows: (b,) or (b, m)."""
+    mu = problem.family.mean(eta[rows])
+    return np.asarray((problem.weights[rows] * (problem.target[rows] - mu).T).T)
+
+
+def _structured_meat(design: StructuredDesign, resid: FloatArray,
+                     scale: FloatArray | None) -> FloatArray:
+    """Σ s_i s_iᵀ over a block of a structured design, from its Gram products:
+    block (j, k) is Xᵀ diag(r_j r_k / scale) X (no per-row score is formed)."""
+    r = resid if resid.ndim == 2 else resid[:, None]
+    if scale is not None:
+        r = r / scale[:, None]
+    p, m = design.n_cols, r.shape[1]
+    out = np.empty((p * m, p * m))
+    for j in range(m):
+        for k in range(j, m):
+            block = np.asarray(design.gram(r[:, j] * r[:, k], dense=True))
+            out[j * p:(j + 1) * p, k * p:(k + 1) * p] = block
+            out[k * p:(k + 1) * p, j * p:(j + 1) * p] = block.T
+    return out
+
+
+def _structured_group_sums(design: StructuredDesign, codes: np.ndarray, n_groups: int,
+                           resid: FloatArray) -> FloatArray:
+    """Per group, the sum of the scores over its rows: (G, p·m), by grouped sums."""
+    groups = FactorColumns(codes, n_groups, contrast=np.eye(n_groups))
+    r = resid if resid.ndim == 2 else resid[:, None]
+    p = design.n_cols
+    out = np.empty((n_groups, p * r.shape[1]))
+    for j in range(r.shape[1]):
+        for part, cols in zip(design.parts, design.columns, strict=True):
+            out[:, j * p + cols] = cross(groups, part, r[:, j])
+    return out
 
 
 def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
                       cov_type: str, groups: ArrayLike | None,
-                      backend: Backend, rank: int | None = None) -> FloatArray:
+                      backend: Backend, rank: int | None = None,
+                      factor: SchurFactor | None = None) -> FloatArray:
     """The sandwich covariance B·M·B of type ``cov_type`` (see the module notes).
 
     Parameters
@@ -60,7 +101,14 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     rank : int, optional
         Coefficients estimated (fewer than ``bread``'s size when some are
         aliased, their bread rows zero): the k of the corrections.
+    factor : SchurFactor, optional
+        The information's factorization when it is an arrow (a factor with many
+        levels), used for the hat values without the n × p rows of X.
+
+    A structured design (factors as codes, sparse columns) forms the meat from
+    its own products: Xᵀ diag(r²) X for HC types, grouped sums for clusters.
     """
+    structured = isinstance(problem.exog, StructuredDesign)
     n = int(np.count_nonzero(problem.weights > 0))
     k = bread.shape[0] if rank is None else rank
     if cov_type == "cluster":
@@ -73,6 +121,10 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
             raise InputError("cov_type='cluster' needs at least two groups")
 
         def group_sums(rows: slice) -> FloatArray:
+            if structured:
+                return _structured_group_sums(problem.block(rows).exog,  # type: ignore[arg-type]
+                                              codes[rows], n_groups,
+                                              _residuals(problem, eta, rows))
             sums = np.zeros((n_groups, bread.shape[0]))
             np.add.at(sums, codes[rows], _scores(problem, eta, rows))
             return sums
@@ -85,9 +137,15 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
         if power and problem.target.ndim == 2:
             raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
                              "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
-        leverage = hat_values(problem, eta, bread, backend) if power else None
+        leverage = hat_values(problem, eta, bread if factor is None else factor,
+                              backend) if power else None
 
         def meat_block(rows: slice) -> np.ndarray:
+            if structured:
+                scale = (None if leverage is None else
+                         (1.0 - leverage[rows]) ** (power / 2))
+                return _structured_meat(problem.block(rows).exog,  # type: ignore[arg-type]
+                                        _residuals(problem, eta, rows), scale)
             s = _scores(problem, eta, rows)
             if leverage is not None:
                 with np.errstate(divide="ignore"):

@@ -27,6 +27,7 @@ from expfam.design.arrays import (
     row_index,
 )
 from expfam.design.formula import FormulaTerms, model_frame
+from expfam.design.matrix import StructuredDesign
 from expfam.design.response import Classes, binomial_pair, class_response
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import check_options, get_solver
@@ -86,7 +87,7 @@ class GLM:
     def __init__(
         self,
         endog: ArrayLike,
-        exog: ArrayLike,
+        exog: ArrayLike | StructuredDesign,
         family: str | ExponentialFamily = "bernoulli",
         weights: ArrayLike | None = None,
         offset: ArrayLike | None = None,
@@ -104,8 +105,9 @@ class GLM:
         values), so that the rows named are the user's."""
         return row_labels(self.row_index)
 
-    def _setup(self, endog: ArrayLike, exog: ArrayLike, weights: ArrayLike | None,
-               offset: ArrayLike | None, trials: ArrayLike | None, reference: Any) -> None:
+    def _setup(self, endog: ArrayLike, exog: ArrayLike | StructuredDesign,
+               weights: ArrayLike | None, offset: ArrayLike | None,
+               trials: ArrayLike | None, reference: Any) -> None:
         self.endog_name = _name_of(endog, default="y")
         self.exog, names = as_design(exog)
         n = self.exog.shape[0]
@@ -217,14 +219,14 @@ class GLM:
                 raise InputError("trials= does not apply to a categorical response; give "
                                  "class counts as the response matrix instead")
             frame = model_frame(formula, data, weights=weights, offset=offset,
-                                missing=missing, labelled_response="classes")
+                                missing=missing, labelled_response="classes", structured=True)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, reference=reference)
         else:
             if reference is not None:
                 raise InputError("reference= applies to the categorical family only")
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
-                                missing=missing)
+                                missing=missing, structured=True)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials)
         model.formula = frame.terms

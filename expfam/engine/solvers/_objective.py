@@ -39,6 +39,8 @@ from scipy import linalg
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import newton_block
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
@@ -59,6 +61,8 @@ def _moments(problem: GLMProblem, backend: Backend) -> FloatArray:
 
     def block(rows: slice) -> _Moments:
         b = problem.block(rows)
+        if isinstance(b.exog, StructuredDesign):
+            return _Moments(b.exog.moments(b.weights))
         w = b.weights[:, None]
         return _Moments(np.stack([(w * b.exog).sum(axis=0), (w * b.exog**2).sum(axis=0),
                                   b.exog.max(axis=0), -b.exog.min(axis=0)]))
@@ -169,9 +173,11 @@ class Standardized:
         g = self.transform.T @ problem.unflat(gradient)
         return problem.flat(g) / problem.total_weight
 
-    def curvature(self, hessian: FloatArray) -> FloatArray:
+    def curvature(self, hessian: Any) -> FloatArray:
         """Tᵀ H T / Σw for a β-space Hessian total H: the Hessian of f."""
         problem = self.problem
+        if isinstance(hessian, ArrowGram):
+            hessian = hessian.dense()
         t = np.kron(np.eye(problem.n_natural), self.transform)  # class-major blocks
         return t.T @ hessian @ t / problem.total_weight
 
