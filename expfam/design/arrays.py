@@ -17,6 +17,7 @@ from numpy.typing import ArrayLike
 from expfam._typing import FloatArray
 from expfam.backend.blocks import default_backend
 from expfam.design.matrix import StructuredDesign
+from expfam.design.parts import DenseColumns
 from expfam.errors import InputError, describe_rows
 
 __all__ = [
@@ -128,11 +129,13 @@ def constant_columns(exog: np.ndarray | StructuredDesign) -> list[int]:
     if n == 0:
         return []
     if isinstance(exog, StructuredDesign):
-        ones = np.ones(n)
-        stats = default_backend().map_sum(lambda rows: _Sum(exog.rows(rows).moments(
-            ones[rows])), n).value
-        top, bottom = stats[2], -stats[3]
-        return [int(j) for j in np.flatnonzero((top == bottom) & (top != 0))]
+        # Only dense columns can be intercepts: a factor's column is constant only
+        # if one level holds every row, which formulas refuse.
+        found = []
+        for part, cols in zip(exog.parts, exog.columns, strict=True):
+            if isinstance(part, DenseColumns):
+                found += [int(cols[j]) for j in constant_columns(part.values)]
+        return sorted(found)
     head = np.asarray(exog[: min(n, 64)], dtype=np.float64)
     # A NaN or inf in an intercept column is reported later, under the column's
     # own name: look past non-finite values here.
@@ -150,17 +153,6 @@ def constant_columns(exog: np.ndarray | StructuredDesign) -> list[int]:
 
     counts = default_backend().map_sum(mismatches, n)
     return [int(j) for j, c in zip(candidates, counts, strict=True) if c == 0]
-
-
-class _Sum:
-    """Column sums add, ranges combine by max: the moments of row blocks."""
-
-    def __init__(self, value: FloatArray) -> None:
-        self.value = value
-
-    def __add__(self, other: _Sum) -> _Sum:
-        return _Sum(np.concatenate([self.value[:2] + other.value[:2],
-                                    np.maximum(self.value[2:], other.value[2:])]))
 
 
 def default_names(n_columns: int, constant: Sequence[int]) -> list[str]:

@@ -246,7 +246,8 @@ def model_frame(
     keep = _complete_rows(data, needed, extras, missing)
     if labelled_response == "classes" and lhs in data.columns:
         _warn_empty_classes(data.loc[keep, lhs])
-    frame = _categorise(data.loc[keep, needed])
+    frame = _categorise(data[needed] if keep.all() else data.loc[keep, needed])
+    _check_levels(frame, rhs_vars)
     endog, response = _response(lhs, parsed, frame, labelled_response)
     plan = plan_structure(parsed.rhs, frame, rhs_vars) if structured else None
     built = None if plan is None else plan[0].design(frame)
@@ -387,6 +388,19 @@ def _warn_empty_classes(response: pd.Series) -> None:
                       DataWarning, stacklevel=4)
 
 
+def _check_levels(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """A factor with a single level (among the rows used) has nothing to contrast:
+    an error naming it (R: "contrasts can be applied only to factors with 2 or
+    more levels")."""
+    for column in columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype) and len(values.cat.categories) == 1:
+            raise InputError(f"column {column!r} has a single level "
+                             f"({label(values.cat.categories[0])}) in the rows used: a "
+                             "factor needs at least two levels; drop it from the formula, "
+                             "or check the rows selected (missing values drop rows)")
+
+
 def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
     """String columns as categoricals with sorted levels (as R makes factors), and
     categoricals without the levels no kept row has (R's ``drop.unused.levels``),
@@ -395,7 +409,13 @@ def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
     for column in out.columns:
         values = out[column]
         if isinstance(values.dtype, pd.CategoricalDtype):
-            out[column] = values.cat.remove_unused_categories()
+            # A count per code finds unused levels in one pass (pandas'
+            # remove_unused_categories sorts every code: 0.7 s at 1e6 rows).
+            codes = values.cat.codes.to_numpy()
+            used = np.bincount(codes[codes >= 0], minlength=len(values.cat.categories)) > 0
+            if not used.all():
+                out[column] = values.cat.remove_categories(
+                    list(values.cat.categories[~used]))
         elif pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
             levels = pd.unique(values.dropna())
             try:

@@ -36,6 +36,14 @@ __all__ = ["ARROW_LEVELS", "StructuredDesign", "is_structured"]
 #: are folded into a dense Hessian, where a Cholesky factorization is cheaper
 #: than the bookkeeping.
 ARROW_LEVELS = 64
+#: A sparse part with more columns than this asks for tall row blocks.
+SPARSE_WIDE = 256
+
+
+def _threads() -> int:
+    from expfam.backend.blocks import default_backend
+
+    return default_backend().n_threads
 
 
 @dataclass(frozen=True, eq=False)
@@ -101,6 +109,25 @@ class StructuredDesign:
             else:
                 total += len(part.codes)
         return total
+
+    @property
+    def preferred_block_rows(self) -> int | None:
+        """Rows per block for passes over this design: a wide sparse part's XᵀWX
+        costs about as much from 8,192 rows as from all, so it asks for one
+        block per thread; None keeps the backend's blocks."""
+        wide = any(isinstance(p, SparseColumns) and p.width > SPARSE_WIDE for p in self.parts)
+        return -(-self.n_rows // max(1, _threads())) if wide else None
+
+    @property
+    def has_sparse(self) -> bool:
+        """Whether a part is a scipy.sparse matrix."""
+        return any(isinstance(p, SparseColumns) for p in self.parts)
+
+    @property
+    def dense_hessian_width(self) -> int:
+        """Columns of XᵀWX held densely: all but the diagonal part's."""
+        big = 0 if self.diagonal_part is None else len(self.columns[self.diagonal_part])
+        return self.n_cols - big
 
     # -- rows and columns -----------------------------------------------------
     def rows(self, rows: slice) -> StructuredDesign:

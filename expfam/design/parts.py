@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import tabmat
 
 from expfam._typing import FloatArray
 
@@ -256,8 +257,11 @@ class SparseColumns:
         return np.asarray(self.matrix.T @ m)
 
     def gram(self, w: FloatArray) -> FloatArray:
-        x = self.matrix
-        return np.asarray((x.T @ sp.csr_matrix(x.multiply(w[:, None]))).toarray())
+        """XᵀWX by tabmat's sparse sandwich product (C++, about twice as fast as
+        scipy's sparse-times-sparse product followed by ``toarray``; measured in
+        docs/design.md)."""
+        csc = sp.csc_matrix(self.matrix)
+        return np.asarray(tabmat.SparseMatrix(csc).sandwich(np.asarray(w, dtype=np.float64)))
 
     def dense(self) -> FloatArray:
         return np.asarray(self.matrix.toarray())

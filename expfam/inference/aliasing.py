@@ -48,8 +48,8 @@ def solve_estimable(solver: Callable[..., SolverResult], problem: GLMProblem,
     record, error = None, None
     try:
         record = solver(problem, start=start, names=names, **options)
-        factorize(record.hessian)  # gradient solvers never factorise it
-        return record, {}
+        factor = factorize(record.hessian)  # gradient solvers never factorise it
+        return dataclasses.replace(record, factor=(record.hessian, factor)), {}
     except RankDeficientError as err:
         error = err
     if (isinstance(problem.exog, StructuredDesign)

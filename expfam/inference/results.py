@@ -116,6 +116,9 @@ class GLMResults:
         kept = self._kept
         names = [str(n) for n, k in zip(self._layout.flat_index, kept, strict=True) if k]
         hessian = self.solver.hessian
+        cached = self.solver.factor
+        if cached is not None and cached[0] is hessian and kept.all():
+            return cached[1]
         if isinstance(hessian, ArrowGram):
             inner = hessian if kept.all() else hessian.submatrix(kept)
         else:

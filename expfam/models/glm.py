@@ -17,6 +17,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
+from expfam.backend.blocks import preferred_block_rows
 from expfam.design.arrays import (
     add_constant,
     as_design,
@@ -40,7 +41,7 @@ from expfam.errors import (
     row_labels,
 )
 from expfam.families import Binomial, Categorical, ExponentialFamily, get_family
-from expfam.inference.aliasing import describe_aliasing, solve_estimable
+from expfam.inference.aliasing import describe_aliasing
 from expfam.inference.diagnostics import scale_hint
 from expfam.inference.fit_checks import (
     check_magnitudes,
@@ -48,6 +49,7 @@ from expfam.inference.fit_checks import (
     diagnose,
     raise_if_separated,
 )
+from expfam.inference.level_separation import report_separated, solve_separating_levels
 from expfam.inference.results import GLMResults
 from expfam.inference.robust import COV_TYPES, group_codes
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
@@ -260,7 +262,7 @@ class GLM:
 
     def fit(
         self,
-        method: str = "irls",
+        method: str = "auto",
         *,
         start_params: ArrayLike | None = None,
         tol: float | None = None,
@@ -275,9 +277,18 @@ class GLM:
 
         Parameters
         ----------
-        method : {"irls", "newton", "gd", "sgd", "lbfgs"}
-            ``"irls"`` and ``"newton"`` are the same algorithm for a canonical
-            link.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
+        method : {"auto", "irls", "newton", "gd", "sgd", "lbfgs"}
+            ``"auto"`` (default) chooses by the design's shape and sparsity:
+            Newton (IRLS) whenever its Hessian is affordable — every dense
+            design, and structured ones whose Hessian outside a factor's
+            diagonal block (solved by the Schur complement, whatever the number
+            of levels) has at most 1,000 columns; L-BFGS for wider sparse
+            designs, where each Newton Hessian (a p × p sparse sandwich and its
+            Cholesky factorization) costs more than the whole L-BFGS run.  Every
+            solver ends with the exact information at its estimate, so
+            standard errors do not depend on the choice (``res.method`` says
+            which ran).  ``"irls"`` and ``"newton"`` are the same algorithm for
+            a canonical link.  ``"gd"`` (gradient descent with a line search), ``"sgd"``
             (mini-batch stochastic gradient) and ``"lbfgs"`` work on
             standardized columns internally and map the estimates back.
         start_params : array-like, shape (p,) or (p, K − 1), optional
@@ -324,6 +335,8 @@ class GLM:
         ConvergenceWarning
             If the fit stops before converging; the message says why.
         """
+        if method == "auto":
+            method = "irls" if penalty is not None else choose_method(self.exog)
         if penalty not in (None, "firth"):
             raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
         if penalty == "firth":
@@ -379,8 +392,9 @@ class GLM:
         if aliased not in ("nan", "raise"):
             raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")
         try:
-            record, found = solve_estimable(solver, problem, start, self.exog_names, aliased,
-                                            options)
+            with preferred_block_rows(getattr(problem.exog, "preferred_block_rows", None)):
+                record, found, levels = solve_separating_levels(
+                    solver, problem, start, self.exog_names, aliased, options)
         except NumericalError as err:
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
@@ -389,7 +403,9 @@ class GLM:
             raise_if_separated(self, problem)
             raise
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
-                             groups=groups, aliased=found)
+                             groups=groups, aliased=found if levels is None else {
+                                 **found, **{self.exog_names[j]: [] for j in levels.columns}})
+        report_separated(results, levels, self.exog_names)
         if found:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
                           "coefficients are not estimable and are reported as NaN (as R's "
@@ -401,6 +417,18 @@ class GLM:
     def __repr__(self) -> str:
         return (f"GLM({self.family.name}, nobs={self.nobs:g}, "
                 f"exog={self.exog_names})")
+
+
+#: ``method="auto"`` uses Newton while the Hessian outside a factor's diagonal
+#: block has at most this many columns.
+AUTO_NEWTON_COLUMNS = 1000
+
+
+def choose_method(exog: Any) -> str:
+    """The solver ``fit(method="auto")`` runs on this design (see :meth:`GLM.fit`)."""
+    if not isinstance(exog, StructuredDesign) or not exog.has_sparse:
+        return "irls"
+    return "irls" if exog.dense_hessian_width <= AUTO_NEWTON_COLUMNS else "lbfgs"
 
 
 def _name_of(values: Any, default: str) -> str:
