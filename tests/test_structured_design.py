@@ -199,3 +199,27 @@ def test_separated_levels_are_infinite_and_named():
     _close(res.params[rest.params.index], rest.params, 1e-8)
     _close(res.bse[rest.params.index], rest.bse, 1e-8)
     _close(res.llf, rest.llf, 1e-9)
+
+
+def test_many_level_factor_agrees_with_r():
+    """600 levels as codes (Schur complement) against R's glm on dummy columns
+    (validation/r/factor_reference.R)."""
+    from pathlib import Path
+
+    from validation.factor_cases import FORMULA, PATH
+
+    results = Path(__file__).parents[1] / "validation" / "r" / "results"
+    r_coef = pd.read_csv(results / "factor_many_levels_coef.csv", index_col=0)
+    r_stats = pd.read_csv(results / "factor_many_levels_stats.csv")
+    df = pd.read_csv(PATH)
+    model = ef.glm(FORMULA, df)
+    res = model.fit()
+    assert type(res.solver.hessian).__name__ == "ArrowGram"
+    names = ["(Intercept)" if n == "Intercept" else n.replace("g[T.", "g").rstrip("]")
+             for n in res.params.index]
+    _close(res.params.to_numpy(), r_coef.loc[names, "estimate"], 1e-6)
+    _close(res.bse.to_numpy(), r_coef.loc[names, "std_error"], 1e-6)
+    _close(model.fit(cov_type="HC0").bse.to_numpy(), r_coef.loc[names, "std_error_HC0"], 1e-6)
+    _close(res.llf, r_stats.loglik[0], 1e-10)
+    _close(res.deviance, r_stats.deviance[0], 1e-10)
+    assert res.df_resid == r_stats.df_resid[0]
