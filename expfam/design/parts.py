@@ -268,9 +268,19 @@ class SparseColumns:
 
     def moments(self, w: FloatArray) -> FloatArray:
         x = self.matrix
-        sq = x.multiply(x)
-        return np.stack([np.asarray(x.T @ w).ravel(), np.asarray(sq.T @ w).ravel(),
-                         x.max(axis=0).toarray().ravel(), -x.min(axis=0).toarray().ravel()])
+        k = x.shape[1]
+        row_w = np.repeat(w, np.diff(x.indptr))  # each stored value's row weight
+        first = np.bincount(x.indices, weights=row_w * x.data, minlength=k)
+        second = np.bincount(x.indices, weights=row_w * x.data**2, minlength=k)
+        top = np.full(k, -np.inf)
+        bottom = np.full(k, np.inf)
+        np.maximum.at(top, x.indices, x.data)
+        np.minimum.at(bottom, x.indices, x.data)
+        # A column with fewer stored values than rows holds zeros too.
+        implicit = np.bincount(x.indices, minlength=k) < x.shape[0]
+        top = np.where(implicit, np.maximum(top, 0.0), top)
+        bottom = np.where(implicit, np.minimum(bottom, 0.0), bottom)
+        return np.stack([first, second, top, -bottom])
 
     def finite_rows(self) -> np.ndarray:
         bad = ~np.isfinite(self.matrix.data)
