@@ -58,7 +58,8 @@ def _structured_meat(design: StructuredDesign, resid: FloatArray,
     block (j, k) is Xᵀ diag(r_j r_k / scale) X (no per-row score is formed)."""
     r = resid if resid.ndim == 2 else resid[:, None]
     if scale is not None:
-        r = r / scale[:, None]
+        with np.errstate(divide="ignore"):  # a hat value of 1: inf, as the dense path
+            r = r / scale[:, None]
     p, m = design.n_cols, r.shape[1]
     out = np.empty((p * m, p * m))
     for j in range(m):
