@@ -10,7 +10,6 @@ from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sk_roc
 
 import expfam as ef
-from expfam.comparison.scoring import _auc
 from expfam.comparison.curves import (
     auc,
     calibration_curve,
@@ -19,6 +18,7 @@ from expfam.comparison.curves import (
     plot_roc,
     roc_curve,
 )
+from expfam.comparison.scoring import _auc
 
 matplotlib.use("Agg")
 

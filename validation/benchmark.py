@@ -3,6 +3,8 @@
     python -m validation.benchmark                 # logistic, n = 1,000,000, p = 50
     python -m validation.benchmark --n 200000 --design correlated
     python -m validation.benchmark --classes 5     # multinomial, n = 200,000, p = 20
+    python -m validation.benchmark --factors       # formulas with factors, sparse designs
+                                                   # (see validation/benchmark_factors.py)
 
 Peers, each at its defaults apart from switching penalties off: statsmodels
 ``Logit`` or ``MNLogit`` (Newton), scikit-learn ``LogisticRegression``
@@ -184,7 +186,16 @@ def main() -> None:
     parser.add_argument("--p", type=int, help="default 50 (logistic), 20 (more classes)")
     parser.add_argument("--design", choices=["iid", "correlated"], default="iid")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--factors", action="store_true",
+                        help="factor, many-level, interaction and sparse cases against glum, "
+                        "statsmodels, scikit-learn and tabmat (validation/benchmark_factors.py)")
+    parser.add_argument("--case", help="with --factors: one case only")
     args = parser.parse_args()
+    if args.factors:
+        from validation.benchmark_factors import main as factors_main
+
+        factors_main(args.case, min(args.repeats, 3), args.n or 1_000_000)
+        return
     binary = args.classes == 2
     n = args.n or (1_000_000 if binary else 200_000)
     p = args.p or (50 if binary else 20)

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -33,6 +34,7 @@ __all__ = [
     "ThreadedBackend",
     "blas_single_threaded",
     "default_backend",
+    "preferred_block_rows",
     "row_slices",
 ]
 
@@ -61,7 +63,9 @@ class NewtonSums:
 
     loss: float | None
     gradient: FloatArray
-    hessian: FloatArray | None = None
+    #: (k, k) array, or a structured matrix with ``+`` and ``finite`` (an arrow
+    #: with a factor's diagonal block: see expfam.design.gram).
+    hessian: Any = None
     boundary: int = 0
 
     def __add__(self, other: NewtonSums) -> NewtonSums:
@@ -77,7 +81,10 @@ class NewtonSums:
         """Whether every number in the summary is finite."""
         ok = (self.loss is None or bool(np.isfinite(self.loss))) and bool(
             np.all(np.isfinite(self.gradient)))
-        return ok and (self.hessian is None or bool(np.all(np.isfinite(self.hessian))))
+        if self.hessian is None or not ok:
+            return ok
+        finite = getattr(self.hessian, "finite", None)
+        return bool(finite) if finite is not None else bool(np.all(np.isfinite(self.hessian)))
 
 
 class Backend(Protocol):
@@ -143,6 +150,26 @@ def blas_single_threaded() -> Iterator[None]:
                 _limiter = None
 
 
+#: Rows per block requested by the data (None: the backend's own); see
+#: :func:`preferred_block_rows`.
+_BLOCK_ROWS: ContextVar[int | None] = ContextVar("expfam_block_rows", default=None)
+
+
+@contextmanager
+def preferred_block_rows(rows: int | None) -> Iterator[None]:
+    """Run the enclosed passes with blocks of ``rows`` rows (None: unchanged).
+
+    A design whose per-block summary is expensive whatever the block's height
+    — a wide sparse matrix, whose XᵀWX is p × p from any number of rows — asks
+    for fewer, taller blocks; the sums are the same.
+    """
+    token = _BLOCK_ROWS.set(rows)
+    try:
+        yield
+    finally:
+        _BLOCK_ROWS.reset(token)
+
+
 class ThreadedBackend:
     """In-memory backend: blocks of rows on a thread pool.
 
@@ -159,7 +186,7 @@ class ThreadedBackend:
         self.block_rows = block_rows
 
     def map_sum(self, fn: Callable[[slice], S], n_rows: int) -> S:
-        slices = row_slices(n_rows, self.block_rows)
+        slices = row_slices(n_rows, _BLOCK_ROWS.get() or self.block_rows)
         if not slices:
             raise ValueError("no rows to sum over")
         threads = min(self.n_threads, len(slices))

@@ -11,10 +11,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import default_backend
+from expfam.design.matrix import StructuredDesign
+from expfam.design.parts import DenseColumns
 from expfam.errors import InputError, describe_rows
 
 __all__ = [
@@ -108,13 +111,20 @@ def frame_from_columns(data: Any) -> Any:
                          "Pass a DataFrame") from None
 
 
-def as_design(exog: ArrayLike) -> tuple[np.ndarray, list[str] | None]:
+def as_design(exog: ArrayLike | StructuredDesign
+              ) -> tuple[np.ndarray | StructuredDesign, list[str] | None]:
     """The design matrix as a 2-D real array (not copied if already one), and its column names.
 
-    Returns names only for DataFrame input; array columns are named later by
-    :func:`default_names`.
+    Returns names only for DataFrame input (or a structured design that has
+    them); array columns are named later by :func:`default_names`.  A
+    scipy.sparse matrix becomes a :class:`StructuredDesign` of CSR columns,
+    checked for NaN and inf (a sparse design is never scanned later).
     """
     exog = frame_from_columns(exog)
+    if isinstance(exog, StructuredDesign):
+        return exog, None if exog.names is None else list(exog.names)
+    if sp.issparse(exog):
+        return _sparse_design(exog), None
     if isinstance(exog, pd.Series):
         exog = exog.to_frame()
     if isinstance(exog, pd.DataFrame):
@@ -143,6 +153,26 @@ def as_design(exog: ArrayLike) -> tuple[np.ndarray, list[str] | None]:
     return arr, None
 
 
+def _sparse_design(matrix: Any) -> StructuredDesign:
+    """A scipy.sparse design as CSR float64, refusing NaN, inf and non-numbers."""
+    if matrix.ndim != 2:
+        raise InputError(f"exog must be 2-dimensional (rows × columns), got shape "
+                         f"{matrix.shape}")
+    if not _is_real(matrix.dtype):
+        raise InputError(f"the sparse exog has dtype {matrix.dtype}, not real numbers")
+    csr = sp.csr_matrix(matrix, dtype=np.float64)
+    bad = ~np.isfinite(csr.data)
+    if bad.any():
+        rows = np.repeat(np.arange(csr.shape[0]), np.diff(csr.indptr))[bad]
+        cols = np.unique(csr.indices[bad])
+        listed = ", ".join(f"x{j + 1}" for j in cols[:10])
+        raise InputError(f"the sparse exog is NaN or infinite in column(s) {listed} "
+                         f"(0-based {', '.join(map(str, cols[:10]))}) at "
+                         f"{describe_rows(np.unique(rows))}; drop those rows or fill the "
+                         "values (a sparse matrix stores them explicitly)")
+    return StructuredDesign.from_sparse(csr)
+
+
 def _is_real(dtype: Any) -> bool:
     try:
         return bool(np.dtype(dtype).kind in "biuf")
@@ -150,15 +180,24 @@ def _is_real(dtype: Any) -> bool:
         return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
 
 
-def constant_columns(exog: np.ndarray) -> list[int]:
+def constant_columns(exog: np.ndarray | StructuredDesign) -> list[int]:
     """Columns that hold one non-zero value in every row (intercepts).
 
     Checks the first rows to find candidates, then only the candidate columns
-    in full, so a tall design is not read end to end.
+    in full, so a tall design is not read end to end.  A structured design
+    reads its column ranges from one pass of its moments.
     """
     n = exog.shape[0]
     if n == 0:
         return []
+    if isinstance(exog, StructuredDesign):
+        # Only dense columns can be intercepts: a factor's column is constant only
+        # if one level holds every row, which formulas refuse.
+        found = []
+        for part, cols in zip(exog.parts, exog.columns, strict=True):
+            if isinstance(part, DenseColumns):
+                found += [int(cols[j]) for j in constant_columns(part.values)]
+        return sorted(found)
     head = np.asarray(exog[: min(n, 64)], dtype=np.float64)
     # A NaN or inf in an intercept column is reported later, under the column's
     # own name: look past non-finite values here.
@@ -256,12 +295,19 @@ def _raise_at_rows(mask: np.ndarray, message: str) -> None:
         raise InputError(message.format(rows=describe_rows(mask)))
 
 
-def check_exog_finite(exog: np.ndarray, names: Sequence[str], block_rows: int = 65536) -> None:
+def check_exog_finite(exog: np.ndarray | StructuredDesign, names: Sequence[str],
+                      block_rows: int = 65536) -> None:
     """Raise naming the columns and rows where ``exog`` is NaN or infinite.
 
     Reads the design in blocks (no full-size temporary); the fitter calls it
     only after a pass has produced non-finite sums, so clean data never pay.
     """
+    if isinstance(exog, StructuredDesign):
+        bad = ~exog.finite_rows()
+        if bad.any():
+            raise InputError(f"exog is NaN or infinite at {describe_rows(bad)}; drop those "
+                             "rows or fill the values")
+        return
     bad_cols = np.zeros(exog.shape[1], dtype=bool)
     bad_rows: list[np.ndarray] = []
     for start in range(0, exog.shape[0], block_rows):

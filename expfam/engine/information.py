@@ -13,6 +13,7 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.problem import GLMProblem
 
 __all__ = ["observed_information"]
@@ -35,7 +36,10 @@ def observed_information(problem: GLMProblem, eta: FloatArray, backend: Backend)
         b = problem.block(rows)
         weight = b.weights * family.observed_weight(b.target, eta[rows])
         weight = np.where(b.weights > 0, weight, 0.0)
-        return np.asarray((b.exog * weight[:, None]).T @ b.exog)
+        # The weights can be negative (far from the fit): no square roots, so a
+        # structured block is written out (a block of rows at a time).
+        x = b.exog.dense() if isinstance(b.exog, StructuredDesign) else b.exog
+        return np.asarray((x * weight[:, None]).T @ x)
 
     if problem.n_obs == 0:
         return np.zeros((problem.n_features, problem.n_features))

@@ -21,8 +21,14 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, default_backend
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.problem import Block, GLMProblem
+from expfam.engine.schur import SchurFactor
 from expfam.families.base import ExponentialFamily
+
+#: A design block: a float64 array, or a structured design's rows.
+Exog = FloatArray | StructuredDesign
 
 #: Variances below this mark a fitted mean on the boundary (R: 10·machine ε).
 BOUNDARY = 10 * np.finfo(np.float64).eps
@@ -43,22 +49,27 @@ __all__ = [
 
 def linear_predictor(block: Block, coef: FloatArray) -> FloatArray:
     """η = X·β (+ offset) for one block; shape (b,) or (b, m)."""
-    eta = block.exog @ coef
+    exog = block.exog
+    eta = exog.matvec(coef) if isinstance(exog, StructuredDesign) else exog @ coef
     if block.offset is not None:
         eta += block.offset
     return eta
 
 
-def weighted_gram(exog: FloatArray, wv: FloatArray,
-                  dtype: type[np.floating] = np.float64) -> FloatArray:
+def weighted_gram(exog: Exog, wv: FloatArray,
+                  dtype: type[np.floating] = np.float64) -> FloatArray | ArrowGram:
     """Xᵀ diag(wv) X for non-negative row weights ``wv``, shape (p, p), in float64.
 
     One symmetric rank-b update on √wv·X (NumPy sends ``Bᵀ @ B`` to BLAS
     ``syrk``), rather than forming diag(wv)·X and a general product.  With
     ``dtype=np.float32`` the update runs in single precision (twice the speed,
     relative error about 1e-6): good enough for a Newton *step*, never for the
-    covariance, which the solver always takes from a float64 pass.
+    covariance, which the solver always takes from a float64 pass.  A
+    structured design forms it from its parts (always float64; see
+    :meth:`StructuredDesign.gram`), possibly as an :class:`ArrowGram`.
     """
+    if isinstance(exog, StructuredDesign):
+        return exog.gram(wv)
     root = np.sqrt(wv)
     if dtype == np.float64:
         scaled = exog * root[:, None]
@@ -76,7 +87,7 @@ def weighted_gram(exog: FloatArray, wv: FloatArray,
 CANCELLATION_LIMIT = 1e6
 
 
-def softmax_gram(exog: FloatArray, weights: FloatArray, prob: FloatArray) -> FloatArray:
+def softmax_gram(exog: Exog, weights: FloatArray, prob: FloatArray) -> FloatArray:
     """Σ_i w_i (diag(p_i) − p_i p_iᵀ) ⊗ x_i x_iᵀ, the categorical Hessian, class-major.
 
     Parameters
@@ -100,8 +111,11 @@ def softmax_gram(exog: FloatArray, weights: FloatArray, prob: FloatArray) -> Flo
     difference loses accuracy where p_j → 1 for most of the weight (a
     near-separated fit); then the diagonal blocks are recomputed directly from
     p_j(1 − p_j).  (The test compares diagonals: off-diagonal entries are
-    bounded by them, by Cauchy–Schwarz.)
+    bounded by them, by Cauchy–Schwarz.)  A structured design forms each block
+    with its own Gram product (dense: categorical Hessians are not arrows).
     """
+    if isinstance(exog, StructuredDesign):
+        return _structured_softmax_gram(exog, weights, prob)
     b, p = exog.shape
     m = prob.shape[1]
     root_w = np.sqrt(weights)
@@ -120,21 +134,39 @@ def softmax_gram(exog: FloatArray, weights: FloatArray, prob: FloatArray) -> Flo
     if np.all(gross_diag <= CANCELLATION_LIMIT * net_diag):
         return out
     for j in range(m):  # the off-diagonal blocks never cancel; redo the diagonal ones
-        out[j * p : (j + 1) * p, j * p : (j + 1) * p] = weighted_gram(
-            exog, weights * prob[:, j] * (1.0 - prob[:, j]))
+        out[j * p : (j + 1) * p, j * p : (j + 1) * p] = np.asarray(weighted_gram(
+            exog, weights * prob[:, j] * (1.0 - prob[:, j])))
     return out
 
 
-def _hessian(exog: FloatArray, weights: FloatArray, mu: FloatArray,
-             var: FloatArray | None, dtype: type[np.floating]) -> tuple[FloatArray, int]:
+def _structured_softmax_gram(exog: StructuredDesign, weights: FloatArray,
+                             prob: FloatArray) -> FloatArray:
+    """Block (j, k) = Xᵀ diag(w·(δ_jk p_j − p_j p_k)) X, each from the design's parts."""
+    p, m = exog.n_cols, prob.shape[1]
+    out = np.empty((p * m, p * m))
+    for j in range(m):
+        for k in range(j, m):
+            wjk = weights * prob[:, j] * ((j == k) - prob[:, k])
+            block = np.asarray(exog.gram(wjk, dense=True))
+            out[j * p:(j + 1) * p, k * p:(k + 1) * p] = block
+            if k != j:
+                out[k * p:(k + 1) * p, j * p:(j + 1) * p] = block.T
+    return out
+
+
+def _hessian(exog: Exog, weights: FloatArray, mu: FloatArray,
+             var: FloatArray | None, dtype: type[np.floating]
+             ) -> tuple[FloatArray | ArrowGram, int]:
     """The block's Hessian and its count of boundary rows (see :func:`_count_boundary`)."""
     if var is None:  # categorical: V = diag(p) − p pᵀ is implied by p
         return softmax_gram(exog, weights, mu), _count_boundary(mu * (1.0 - mu), weights)
     return weighted_gram(exog, weights * var, dtype), _count_boundary(var, weights)
 
 
-def _xt(exog: FloatArray, r: FloatArray) -> FloatArray:
+def _xt(exog: Exog, r: FloatArray) -> FloatArray:
     """Xᵀr flattened class by class: shape (p,) or (p·m,)."""
+    if isinstance(exog, StructuredDesign):
+        return exog.rmatvec(r).reshape(-1, order="F")
     return (r @ exog) if r.ndim == 1 else (exog.T @ r).reshape(-1, order="F")
 
 
@@ -255,7 +287,7 @@ def start_block(problem: GLMProblem, rows: slice) -> NewtonSums:
         centred = eta0 if block.offset is None else eta0 - block.offset
         if family.vector_natural:  # V₀(η₀ − offset) with V₀ = diag(μ₀) − μ₀μ₀ᵀ
             v_eta = mu0 * (centred - np.einsum("ij,ij->i", mu0, centred)[:, None])
-            hess = softmax_gram(block.exog, w, mu0)
+            hess: FloatArray | ArrowGram = softmax_gram(block.exog, w, mu0)
         elif not family.canonical:
             # R's first step: z = η₀ + (t − μ₀)/μ'₀ with weights μ'₀²/V₀, whose
             # right-hand side W₀z is W₀(η₀ − offset) + (t − μ₀)·μ'₀/V₀.
@@ -286,7 +318,8 @@ def loss_at_eta(problem: GLMProblem, rows: slice, eta: FloatArray) -> float:
                          eta_rows)
 
 
-def predict_eta(exog: np.ndarray, coef: FloatArray, offset: FloatArray | None = None,
+def predict_eta(exog: np.ndarray | StructuredDesign, coef: FloatArray,
+                offset: FloatArray | None = None,
                 backend: Backend | None = None) -> FloatArray:
     """η = X·β (+ offset) for every row of ``exog``, computed block by block.
 
@@ -296,7 +329,10 @@ def predict_eta(exog: np.ndarray, coef: FloatArray, offset: FloatArray | None = 
     out = np.empty((exog.shape[0], *np.shape(coef)[1:]))
 
     def fill(rows: slice) -> int:
-        out[rows] = np.asarray(exog[rows], dtype=np.float64) @ coef
+        if isinstance(exog, StructuredDesign):
+            out[rows] = exog.rows(rows).matvec(coef)
+        else:
+            out[rows] = np.asarray(exog[rows], dtype=np.float64) @ coef
         if offset is not None:
             out[rows] += offset[rows]
         return 0
@@ -306,18 +342,53 @@ def predict_eta(exog: np.ndarray, coef: FloatArray, offset: FloatArray | None = 
     return out
 
 
-def hat_values(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
+def hat_values(problem: GLMProblem, eta: FloatArray, bread: FloatArray | SchurFactor,
                backend: Backend) -> FloatArray:
     """Diagonal of the GLM hat matrix, h_i = w_i W_i x_iᵀ B x_i (scalar families), with
-    the working weight W = μ'²/V (V for a canonical link)."""
+    the working weight W = μ'²/V (V for a canonical link).
+
+    ``bread`` is B = H⁻¹ as an array, or the Schur factorization of an arrow H
+    (a factor with many levels), whose inverse is never formed.
+    """
     out = np.empty(problem.n_obs)
 
     def fill(rows: slice) -> int:
         block = problem.block(rows)
         var = problem.family.fisher_weight(eta[rows])  # V for a canonical link
-        quad = np.einsum("ij,jk,ik->i", block.exog, bread, block.exog)
-        out[rows] = block.weights * var * quad
+        out[rows] = block.weights * var * quadratic_form(block.exog, bread)
         return 0
 
     backend.map_sum(fill, problem.n_obs)
     return out
+
+
+def quadratic_form(exog: Exog, bread: FloatArray | SchurFactor) -> FloatArray:
+    """x_iᵀ B x_i for every row of a block, shape (b,).
+
+    For a Schur factorization of H = [[A, B], [Bᵀ, D]] and a row with small
+    columns s and value v at level c, xᵀH⁻¹x = zᵀS⁻¹z + v²/D_c with
+    z = s − v·(BD⁻¹)_c: only the p_s small columns are written out.
+    """
+    if isinstance(bread, SchurFactor):
+        assert isinstance(exog, StructuredDesign)
+        return _arrow_quadratic_form(exog, bread)
+    x = exog.dense() if isinstance(exog, StructuredDesign) else exog
+    return np.einsum("ij,jk,ik->i", x, bread, x)
+
+
+def _arrow_quadratic_form(exog: StructuredDesign, factor: SchurFactor) -> FloatArray:
+    from expfam.design.parts import FactorColumns
+
+    big = exog.diagonal_part
+    assert big is not None
+    part = exog.parts[big]
+    assert isinstance(part, FactorColumns)
+    small = exog.dense_small()
+    inside = part.codes < part.width
+    v = np.ones(exog.n_rows) if part.values is None else part.values
+    v = np.where(inside, v, 0.0)
+    col = np.minimum(part.codes, part.width - 1)
+    # Level c of the factor is coefficient big_cols[c]; BD⁻¹ and D are in that order.
+    z = small - (factor.bd[:, col] * v).T
+    quad = np.einsum("ij,ij->i", factor.schur_solve(z.T).T, z) if small.shape[1] else 0.0
+    return np.asarray(quad + v**2 * factor.inv_d[col])

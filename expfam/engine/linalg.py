@@ -88,6 +88,13 @@ class CholeskyFactor:
         inv = self.solve(np.eye(len(self._scale)))
         return (inv + inv.T) / 2.0
 
+    def columns(self, idx: np.ndarray) -> FloatArray:
+        """The rows and columns ``idx`` of H⁻¹, shape (len(idx), len(idx))."""
+        unit = np.zeros((len(self._scale), len(idx)))
+        unit[idx, np.arange(len(idx))] = 1.0
+        sub = self.solve(unit)[idx]
+        return (sub + sub.T) / 2.0
+
     def inverse_diagonal(self) -> FloatArray:
         """diag(H⁻¹): the squared standard errors when H is the information."""
         if not len(self._scale):
@@ -162,3 +169,4 @@ def _rank_error(hessian: FloatArray, names: Sequence[str] | None) -> RankDeficie
         + ". Drop or combine the aliased columns.",
         aliased=aliased,
     )
+

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 
 from expfam._typing import FloatArray
+from expfam.design.matrix import StructuredDesign
 from expfam.families import ExponentialFamily
 
 __all__ = ["Block", "GLMProblem"]
@@ -25,7 +26,7 @@ __all__ = ["Block", "GLMProblem"]
 class Block:
     """One block of rows, in float64, ready for the kernels."""
 
-    exog: FloatArray  # (b, p)
+    exog: FloatArray | StructuredDesign  # (b, p)
     target: FloatArray  # (b,) or (b, m)
     weights: FloatArray  # (b,)
     offset: FloatArray | None  # (b,) or (b, m)
@@ -38,9 +39,11 @@ class GLMProblem:
 
     Parameters
     ----------
-    exog : ndarray, shape (n, p)
+    exog : ndarray or StructuredDesign, shape (n, p)
         Design matrix, any real dtype and memory order; blocks are cast to
-        float64 one at a time, so no full copy is made.
+        float64 one at a time, so no full copy is made.  A
+        :class:`~expfam.design.matrix.StructuredDesign` (factors as codes,
+        sparse columns) is read through its own products.
     target : ndarray, shape (n,) or (n, m)
         Per-trial sufficient statistic t = T(y)/n; ``m = K − 1`` for categorical.
     weights : ndarray, shape (n,)
@@ -50,7 +53,7 @@ class GLMProblem:
     family : ExponentialFamily
     """
 
-    exog: np.ndarray
+    exog: np.ndarray | StructuredDesign
     target: FloatArray
     weights: FloatArray
     offset: FloatArray | None
@@ -60,6 +63,11 @@ class GLMProblem:
     def n_obs(self) -> int:
         """Number of rows."""
         return int(self.exog.shape[0])
+
+    @property
+    def structured(self) -> bool:
+        """Whether the design is a :class:`StructuredDesign` (factors, sparse)."""
+        return isinstance(self.exog, StructuredDesign)
 
     @property
     def n_features(self) -> int:
@@ -108,8 +116,10 @@ class GLMProblem:
 
     def block(self, rows: slice) -> Block:
         """Rows ``rows`` as float64 arrays (views when the input already is float64)."""
+        exog = self.exog
         return Block(
-            exog=np.asarray(self.exog[rows], dtype=np.float64),
+            exog=(exog.rows(rows) if isinstance(exog, StructuredDesign)
+                  else np.asarray(exog[rows], dtype=np.float64)),
             target=self.target[rows],
             weights=self.weights[rows],
             offset=None if self.offset is None else self.offset[rows],
@@ -117,8 +127,10 @@ class GLMProblem:
 
     def take(self, rows: np.ndarray) -> GLMProblem:
         """The given rows, copied into contiguous float64 arrays."""
+        exog = self.exog
         return GLMProblem(
-            exog=np.take(self.exog, rows, axis=0).astype(np.float64, copy=False),
+            exog=(exog.take(rows) if isinstance(exog, StructuredDesign)
+                  else np.take(exog, rows, axis=0).astype(np.float64, copy=False)),
             target=self.target[rows],
             weights=self.weights[rows],
             offset=None if self.offset is None else self.offset[rows],

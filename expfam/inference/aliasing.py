@@ -20,14 +20,21 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, default_backend
+from expfam.design.gram import ArrowGram, expand_arrow
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import loss_at_eta, weighted_gram
-from expfam.engine.linalg import CholeskyFactor, aliased_columns
+from expfam.engine.linalg import aliased_columns
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import factorize
 from expfam.engine.solvers import SolverResult
 from expfam.errors import RankDeficientError
 
 __all__ = ["describe_aliasing", "design_aliasing", "expand_record", "pad_estimable",
            "reduce_problem", "solve_estimable"]
+
+
+#: Aliased columns are searched for on the dense Gram matrix up to this width.
+MAX_ALIASING_COLUMNS = 5000
 
 
 def solve_estimable(solver: Callable[..., SolverResult], problem: GLMProblem,
@@ -41,10 +48,13 @@ def solve_estimable(solver: Callable[..., SolverResult], problem: GLMProblem,
     record, error = None, None
     try:
         record = solver(problem, start=start, names=names, **options)
-        CholeskyFactor(record.hessian)  # gradient solvers never factorise it
-        return record, {}
+        factor = factorize(record.hessian)  # gradient solvers never factorise it
+        return dataclasses.replace(record, factor=(record.hessian, factor)), {}
     except RankDeficientError as err:
         error = err
+    if (isinstance(problem.exog, StructuredDesign)
+            and problem.n_features > MAX_ALIASING_COLUMNS):
+        raise error  # the Schur factorization's message names what it found
     found = design_aliasing(problem, names, default_backend())
     if not found:
         if record is not None:
@@ -86,14 +96,25 @@ def design_aliasing(problem: GLMProblem, names: Sequence[str],
     """Each aliased column of the design, mapped to the columns it combines."""
     def gram(rows: slice) -> np.ndarray:
         block = problem.block(rows)
-        return weighted_gram(block.exog, (block.weights > 0).astype(np.float64))
+        unit = (block.weights > 0).astype(np.float64)
+        if isinstance(block.exog, StructuredDesign):
+            if block.exog.n_cols > MAX_ALIASING_COLUMNS:
+                raise RankDeficientError("the design is rank deficient, and with more than "
+                                         f"{MAX_ALIASING_COLUMNS} columns the aliased ones are "
+                                         "not searched for; drop levels with no rows, or "
+                                         "collinear columns")
+            return np.asarray(block.exog.gram(unit, dense=True))
+        return np.asarray(weighted_gram(block.exog, unit))
 
     return aliased_columns(backend.map_sum(gram, problem.n_obs), list(names))
 
 
 def reduce_problem(problem: GLMProblem, kept: np.ndarray) -> GLMProblem:
     """The same problem on the kept columns (a copy of those columns)."""
-    return dataclasses.replace(problem, exog=np.asarray(problem.exog)[:, kept])
+    exog = problem.exog
+    if isinstance(exog, StructuredDesign):
+        return dataclasses.replace(problem, exog=exog.select_columns(kept))
+    return dataclasses.replace(problem, exog=np.asarray(exog)[:, kept])
 
 
 def expand_record(record: SolverResult, full: GLMProblem, kept: np.ndarray) -> SolverResult:
@@ -102,6 +123,9 @@ def expand_record(record: SolverResult, full: GLMProblem, kept: np.ndarray) -> S
     coef = np.zeros(full.coef_shape)
     coef[kept] = record.coef
     flat = kept_flat(full, kept)
+    if isinstance(record.hessian, ArrowGram):
+        return dataclasses.replace(record, coef=coef, hessian=expand_arrow(
+            record.hessian, flat, full.n_params))
     hessian = np.zeros((full.n_params, full.n_params))
     hessian[np.ix_(flat, flat)] = record.hessian
     return dataclasses.replace(record, coef=coef, hessian=hessian)

@@ -8,10 +8,12 @@ simply the iteration limit — because the remedy differs for each.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from expfam.engine.linalg import CholeskyFactor
+from expfam.engine.schur import SchurFactor, factorize
 from expfam.engine.solvers import SolverResult
 from expfam.errors import RankDeficientError
 from expfam.inference.separation import Separation
@@ -25,7 +27,7 @@ CONDITION = 1e8
 
 
 def why_not_converged(family: str, record: SolverResult, separation: Separation | None,
-                      exog: np.ndarray, names: Sequence[str]) -> str:
+                      exog: Any, names: Sequence[str]) -> str:
     """The ConvergenceWarning's text: what stopped the fit and what to do."""
     message = f"the {family} GLM did not converge: {record.message}."
     if separation is not None and separation.separated:
@@ -43,15 +45,18 @@ def why_not_converged(family: str, record: SolverResult, separation: Separation 
                           "converges in a few iterations.")
     causes = []
     try:
-        inverse_diag = CholeskyFactor(record.hessian).inverse_diagonal()
-        condition = float(np.max(np.diag(record.hessian) * inverse_diag))
+        inverse_diag = factorize(record.hessian).inverse_diagonal()
+        condition = float(np.max(record.hessian.diagonal() * inverse_diag))
         if condition > CONDITION:
             causes.append("some columns are nearly collinear (variance inflation up to "
                           f"{condition:.2g}); drop or combine them")
     except RankDeficientError:
         causes.append("the information matrix is singular at the last iterate")
     with np.errstate(all="ignore"):
-        rms = np.sqrt(np.nanmean(np.asarray(exog, dtype=np.float64) ** 2, axis=0))
+        if isinstance(exog, np.ndarray):
+            rms = np.sqrt(np.nanmean(np.asarray(exog, dtype=np.float64) ** 2, axis=0))
+        else:  # a structured design: from its column moments
+            rms = np.sqrt(exog.moments(np.ones(exog.shape[0]))[1] / exog.shape[0])
     used = rms[rms > 0]
     if used.size and used.max() / used.min() > SCALE_SPREAD:
         big, small = names[int(np.argmax(rms))], names[int(np.argmin(np.where(rms > 0, rms,
@@ -65,12 +70,13 @@ def why_not_converged(family: str, record: SolverResult, separation: Separation 
     return f"{message} {text[0].upper()}{text[1:]}."
 
 
-def information_factor(hessian: np.ndarray, names: Sequence[str],
-                       on_boundary: bool) -> CholeskyFactor:
-    """The factorised information; singular on the boundary means separation, not
-    collinearity, and the error says so."""
+def information_factor(hessian: Any, names: Sequence[str],
+                       on_boundary: bool) -> CholeskyFactor | SchurFactor:
+    """The factorised information (dense, or an arrow by its Schur complement);
+    singular on the boundary means separation, not collinearity, and the error
+    says so."""
     try:
-        return CholeskyFactor(hessian, names)
+        return factorize(hessian, names)
     except RankDeficientError:
         if not on_boundary:
             raise
@@ -80,8 +86,10 @@ def information_factor(hessian: np.ndarray, names: Sequence[str],
             "Drop the separating terms or refit with penalty='firth'") from None
 
 
-def scale_hint(exog: np.ndarray, names: list[str]) -> str:
+def scale_hint(exog: Any, names: list[str]) -> str:
     """Name the columns whose magnitudes make a fit overflow, if any."""
+    if not isinstance(exog, np.ndarray):
+        return "Check the predictors for extreme values or near-collinearity"
     with np.errstate(invalid="ignore"):
         big = np.nanmax(np.abs(np.asarray(exog, dtype=np.float64)), axis=0)
     culprits = [f"{names[j]!r} (up to {big[j]:.3g})" for j in np.flatnonzero(big > 1e100)]

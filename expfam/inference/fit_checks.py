@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from expfam.backend.blocks import default_backend
+from expfam.design.matrix import as_matrix
 from expfam.engine.kernels import weighted_gram
-from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import factorize
 from expfam.engine.solvers import SolverResult
 from expfam.errors import (
     ConvergenceWarning,
@@ -155,7 +156,7 @@ def raise_if_separated(model: GLM, problem: GLMProblem) -> None:
     although the design itself has full column rank; the LP tells them apart.
     """
     if (model.family.name not in SEPARABLE_FAMILIES
-            or problem.exog.size > SEPARATION_CHECK_SIZE):
+            or problem.n_obs * problem.n_features > SEPARATION_CHECK_SIZE):
         return
     # The same test of aliasing as the solver's, on XᵀX (weights of positive
     # rows set to 1): if the design itself is (nearly) collinear, the solver's
@@ -163,13 +164,12 @@ def raise_if_separated(model: GLM, problem: GLMProblem) -> None:
     # weighted points to weights collapsing on a separating direction.
     unit = (np.asarray(problem.weights) > 0).astype(np.float64)
     gram = default_backend().map_sum(
-        lambda rows: weighted_gram(np.asarray(problem.exog[rows], dtype=np.float64),
-                                   unit[rows]), problem.n_obs)
+        lambda rows: weighted_gram(problem.block(rows).exog, unit[rows]), problem.n_obs)
     try:
-        CholeskyFactor(gram, model.exog_names)
+        factorize(gram, model.exog_names)
     except RankDeficientError:
         return
-    separation = detect_separation(problem.exog, problem.target, problem.weights)
+    separation = detect_separation(as_matrix(problem.exog), problem.target, problem.weights)
     if separation.separated:
         raise NumericalError(
             "the fit broke down because the information matrix became singular, though "
@@ -185,7 +185,7 @@ def _suspect_separation(model: GLM, problem: GLMProblem, record: SolverResult) -
     triggers the check, not only fitted values on the boundary.
     """
     if (model.family.name not in SEPARABLE_FAMILIES
-            or problem.exog.size > SEPARATION_CHECK_SIZE):
+            or problem.n_obs * problem.n_features > SEPARATION_CHECK_SIZE):
         return False
     if record.n_boundary:
         return True
@@ -193,7 +193,7 @@ def _suspect_separation(model: GLM, problem: GLMProblem, record: SolverResult) -
         return False
     if not record.converged:
         return True
-    if problem.exog.size > SEPARATION_ETA_CHECK_SIZE:
+    if problem.n_obs * problem.n_features > SEPARATION_ETA_CHECK_SIZE:
         return False  # beyond this the LP costs more than most fits: boundary only
     eta = np.asarray(record.eta, dtype=np.float64)
     positive = np.asarray(problem.weights) > 0
@@ -210,7 +210,7 @@ def diagnose(model: GLM, problem: GLMProblem, results: GLMResults) -> None:
     if _suspect_separation(model, problem, record):
         # Find out whether the data are separated (one LP, affordable up to a few
         # million entries); a false alarm costs only the LP, which decides.
-        results.separation = detect_separation(problem.exog, problem.target,
+        results.separation = detect_separation(as_matrix(problem.exog), problem.target,
                                                problem.weights)
     separated = results.separation is not None and results.separation.separated
     if record.n_boundary or separated:

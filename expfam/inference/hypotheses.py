@@ -15,10 +15,15 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
+from expfam.design.matrix import StructuredDesign, as_matrix, is_structured
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import firth, irls
 from expfam.errors import InputError, RankDeficientError
 from expfam.inference.hypothesis_text import parse_hypotheses
+
+#: Designs (rows × columns) up to this size are checked for nesting in lr_test
+#: when one of them is structured (its factors are written out for the check).
+NESTING_CHECK_SIZE = 20_000_000
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -163,8 +168,14 @@ def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
     if df <= 0:
         raise InputError("the 'full' fit has no more coefficients than the restricted one; "
                          "pass lr_test(restricted, full)")
-    x_full = np.asarray(b.exog, dtype=float)
-    x_small = np.asarray(a.exog, dtype=float)
+    if max(a.exog.shape[0] * a.exog.shape[1], b.exog.shape[0] * b.exog.shape[1]) > (
+            NESTING_CHECK_SIZE) and (is_structured(a.exog) or is_structured(b.exog)):
+        # Too large to write out a factor's columns for the check: trust the caller.
+        statistic = max(2.0 * (full.llf - restricted.llf), 0.0)
+        return TestResult("likelihood-ratio", statistic, df,
+                          float(stats.chi2.sf(statistic, df)), "the restricted model")
+    x_full = as_matrix(b.exog)
+    x_small = as_matrix(a.exog)
     coef, *_ = np.linalg.lstsq(x_full, x_small, rcond=None)
     residual = np.abs(x_small - x_full @ coef).max() if x_small.size else 0.0
     if residual > 1e-8 * max(1.0, float(np.abs(x_small).max(initial=0.0))):
@@ -200,7 +211,9 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
                          f"{', '.join(all_names)}")
     # Aliased columns are not estimable: profile the others on the reduced design.
     kept = np.flatnonzero(res._kept)
-    problem = dataclasses.replace(res._problem, exog=np.asarray(res._problem.exog)[:, kept])
+    exog = res._problem.exog
+    problem = dataclasses.replace(res._problem, exog=exog.select_columns(kept) if isinstance(
+        exog, StructuredDesign) else np.asarray(exog)[:, kept])
     names = [all_names[k] for k in kept]
     beta, bse = res.solver.coef[kept], res.bse.to_numpy()[kept]
     limit = stats.chi2.isf(alpha, 1)
@@ -222,8 +235,13 @@ def _profile(problem: GLMProblem, beta: np.ndarray, j: int, loss_min: float,
     """b ↦ twice the loss gain with β_j fixed at b (the column moves to the offset),
     over the dispersion (the scaled deviance, as R's ``profile.glm``)."""
     others = [c for c in range(problem.n_features) if c != j]
-    x_j = np.asarray(problem.exog[:, j], dtype=float)
-    reduced = np.asarray(problem.exog[:, others], dtype=float)
+    exog = problem.exog
+    if isinstance(exog, StructuredDesign):
+        x_j = exog.select_columns(np.array([j])).dense()[:, 0]
+        reduced: np.ndarray | StructuredDesign = exog.select_columns(np.array(others))
+    else:
+        x_j = np.asarray(exog[:, j], dtype=float)
+        reduced = np.asarray(exog[:, others], dtype=float)
     base = np.zeros(problem.n_obs) if problem.offset is None else problem.offset
 
     def gain(b: float) -> float:

@@ -55,7 +55,7 @@ class GLMInfluence:
         self.results = res
         kept = res._kept
         self._names = [n for n, k in zip(res.model.exog_names, kept, strict=True) if k]
-        self._x = fitted_rows(res).exog[:, kept]
+        self._x = fitted_rows(res).dense[:, kept]
         self._index = res._layout.rows
 
     # -- the building blocks -------------------------------------------------

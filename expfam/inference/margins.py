@@ -29,6 +29,7 @@ import pandas as pd
 from expfam._typing import FloatArray
 from expfam.errors import InputError
 from expfam.inference.link_scale import mean_derivative, mean_of
+from expfam.inference.prediction import fitted_rows
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -57,7 +58,7 @@ def _variables(res: GLMResults) -> tuple[pd.DataFrame, dict[str, list[Any]], Any
     model = res.model
     if model.formula is None or model.data is None:
         names = [n for j, n in enumerate(model.exog_names) if j not in model._constant]
-        exog = np.asarray(model.exog, dtype=np.float64)
+        exog = fitted_rows(res).dense
         frame = pd.DataFrame(exog, columns=model.exog_names)[names]
         constant = list(model._constant)
 

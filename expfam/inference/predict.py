@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
 from expfam.design.arrays import as_design, as_rows, frame_from_columns
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import predict_eta
 from expfam.errors import DataWarning, InputError, row_labels
 
@@ -26,10 +27,17 @@ class NewRows:
     """New rows in the model's coordinates: the design, offset and which rows
     can be predicted (no missing value, no unseen level)."""
 
-    exog: FloatArray  # (k, p)
+    exog: FloatArray | StructuredDesign  # (k, p)
     offset: FloatArray | None  # (k,) or (k, m)
     valid: np.ndarray | None  # (k,) bool, or None when every row is valid
     index: pd.Index | None  # the new data's row labels, if it had any
+
+    @property
+    def dense(self) -> FloatArray:
+        """The design as a dense (k, p) array (factors written out: for the few
+        rows a delta method or a margin needs, not for the fit)."""
+        x = self.exog
+        return np.asarray(x.dense() if isinstance(x, StructuredDesign) else x, np.float64)
 
 
 def new_rows(res: GLMResults, exog: ArrayLike | pd.DataFrame,
@@ -56,10 +64,14 @@ def new_rows(res: GLMResults, exog: ArrayLike | pd.DataFrame,
             if offset not in exog.columns:
                 raise InputError(f"offset={offset!r} is not a column of the new data")
             offset = exog[offset]
+        arr: Any
         with row_labels(exog.index):  # errors name the new data's own rows
-            design, valid = terms.design(exog, unseen=unseen)
+            if terms.plan is not None:  # factors as codes, as when fitting
+                arr, valid = terms.structured_design(exog, unseen=unseen)
+            else:
+                design, valid = terms.design(exog, unseen=unseen)
+                arr = design.to_numpy(dtype=np.float64)
             in_formula = terms.formula_offset(exog)  # offset(...) terms, re-evaluated
-        arr = design.to_numpy(dtype=np.float64)
         off = _new_offset(res, offset, arr.shape[0])
         if in_formula is not None:
             valid = valid & np.isfinite(in_formula)
@@ -76,7 +88,7 @@ def new_rows(res: GLMResults, exog: ArrayLike | pd.DataFrame,
         raise InputError(f"exog columns {names} do not match the model's "
                          f"{res.model.exog_names}")
     index = exog.index if isinstance(exog, pd.DataFrame) else None
-    return NewRows(np.asarray(arr, dtype=np.float64),
+    return NewRows(arr if isinstance(arr, StructuredDesign) else np.asarray(arr, np.float64),
                    _new_offset(res, offset, arr.shape[0]), None, index)
 
 

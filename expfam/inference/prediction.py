@@ -34,8 +34,7 @@ __all__ = ["PredictionResults", "get_prediction", "linear_predictor_cov"]
 def fitted_rows(res: GLMResults) -> NewRows:
     """The fitted rows as :class:`NewRows` (the one place that reads the dense
     design of the fit, so that a sparse or coded design has one spot to adapt)."""
-    return NewRows(np.asarray(res.model.exog, dtype=np.float64), res.model.offset, None,
-                   res.model.row_index)
+    return NewRows(res.model.exog, res.model.offset, None, res.model.row_index)
 
 
 def linear_predictor_cov(res: GLMResults, x: FloatArray) -> FloatArray:
@@ -124,7 +123,7 @@ def get_prediction(res: GLMResults, exog: ArrayLike | pd.DataFrame | None = None
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
     rows = fitted_rows(res) if exog is None else new_rows(res, exog, offset, unseen)
-    x = rows.exog
+    x = rows.dense
     coef = np.where(np.isnan(res.params.to_numpy()), 0.0, res.params.to_numpy())
     eta = x @ coef
     if rows.offset is not None:

@@ -22,12 +22,14 @@ from scipy import stats
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import default_backend
+from expfam.design.gram import ArrowGram
 from expfam.design.layout import Layout, like
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.null_model import null_eta
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import SchurFactor
 from expfam.engine.solvers import SolverResult
-from expfam.errors import InputError
+from expfam.errors import InputError, row_labels
 from expfam.inference.aliasing import pad_estimable
 from expfam.inference.diagnostics import information_factor
 from expfam.inference.dispersion import check_scale
@@ -42,6 +44,10 @@ if TYPE_CHECKING:
     from expfam.models.glm import GLM
 
 __all__ = ["GLMResults"]
+
+#: Largest number of coefficients whose covariance matrix is formed whole; beyond
+#: it (a factor with many levels) ``cov_params(columns=...)`` gives blocks of it.
+MAX_DENSE_COV = 5000
 
 
 
@@ -118,12 +124,20 @@ class GLMResults:
 
     # -- covariance and Wald inference -----------------------------------
     @cached_property
-    def _factor(self) -> CholeskyFactor:
-        """The information of the estimable coefficients, factorised."""
+    def _factor(self) -> CholeskyFactor | SchurFactor:
+        """The information of the estimable coefficients, factorised (by the Schur
+        complement when a factor with many levels keeps its block diagonal)."""
         kept = self._kept
         names = [str(n) for n, k in zip(self._layout.flat_index, kept, strict=True) if k]
-        return information_factor(self.solver.hessian[np.ix_(kept, kept)], names,
-                                  self.solver.n_boundary > 0)
+        hessian = self.solver.hessian
+        cached = self.solver.factor
+        if cached is not None and cached[0] is hessian and kept.all():
+            return cached[1]
+        if isinstance(hessian, ArrowGram):
+            inner = hessian if kept.all() else hessian.submatrix(kept)
+        else:
+            inner = hessian[np.ix_(kept, kept)]
+        return information_factor(inner, names, self.solver.n_boundary > 0)
 
     def _expand(self, inner: FloatArray) -> FloatArray:
         return pad_estimable(inner, self._kept)
@@ -165,26 +179,75 @@ class GLMResults:
         """The distribution of the Wald statistics: normal, or t on ``df_resid``."""
         return stats.t(self.df_resid) if self.use_t else stats.norm
 
+    def _check_dense_cov(self, what: str) -> None:
+        k = len(self._kept)
+        if k > MAX_DENSE_COV:
+            raise InputError(f"{what} for all {k} coefficients would be a {k} × {k} matrix "
+                             f"(more than {MAX_DENSE_COV} coefficients, from a factor with "
+                             "many levels); ask for the coefficients you need with "
+                             "cov_params(columns=[...]); standard errors (bse) are exact "
+                             "without it")
+
     @cached_property
     def _cov(self) -> FloatArray:
         if self.cov_type == "nonrobust":
+            self._check_dense_cov("the covariance matrix")
             return self.scale * self._expand(self._factor.inverse())
+        self._check_dense_cov(f"a {self.cov_type} covariance")
         bread = np.nan_to_num(self._expand(self._factor.inverse()))  # aliased: no weight
-        cov = robust_covariance(self._problem, self._eta, bread, self.cov_type,
-                                self._groups, default_backend(), rank=self.n_params,
-                                frequency=self.model.weights, small_sample=self.small_sample)
+        factor = self._factor if (isinstance(self._factor, SchurFactor)
+                                  and self._kept.all()) else None
+        with row_labels(self.model.row_index):  # warnings name the user's rows
+            cov = robust_covariance(self._problem, self._eta, bread, self.cov_type,
+                                    self._groups, default_backend(), rank=self.n_params,
+                                    frequency=self.model.weights,
+                                    small_sample=self.small_sample, factor=factor)
         cov[~self._kept, :] = cov[:, ~self._kept] = np.nan
         return cov
 
-    def cov_params(self) -> pd.DataFrame:
+    def cov_params(self, columns: Any = None) -> pd.DataFrame:
         """Covariance of the estimates: the inverse of the information XᵀWX (times
         the dispersion :attr:`scale`, 1 but for the Gaussian), or the sandwich of
         ``cov_type`` (``fit(cov_type=...)``).
 
         Labelled by term, or by (class, term) for a categorical model.
+
+        Parameters
+        ----------
+        columns : list of labels, or a string, optional
+            Only these coefficients' block: a list of coefficient labels, or a
+            string selecting the labels that start with it (a factor term, say
+            ``"C(store)"``).  For the inverse information of a model with a
+            factor of many levels this is one solve with the Schur complement,
+            and the full p × p matrix is never formed (it is refused beyond
+            5,000 coefficients).
         """
         index = self._layout.flat_index
-        return pd.DataFrame(self._cov, index=index, columns=index)
+        if columns is None:
+            return pd.DataFrame(self._cov, index=index, columns=index)
+        labels = [str(v) for v in index]
+        if isinstance(columns, str):
+            chosen = [j for j, name in enumerate(labels) if name.startswith(columns)]
+        else:
+            wanted = {str(c) for c in columns}
+            chosen = [j for j, name in enumerate(labels) if name in wanted]
+            missing = wanted - {labels[j] for j in chosen}
+            if missing:
+                raise InputError(f"no coefficient(s) {', '.join(sorted(map(repr, missing)))}")
+        if not chosen:
+            raise InputError(f"no coefficient label starts with {columns!r}")
+        idx = np.asarray(chosen)
+        if self.cov_type != "nonrobust" or len(index) <= MAX_DENSE_COV:
+            sub = self._cov[np.ix_(idx, idx)]
+        else:
+            inner = np.cumsum(self._kept) - 1  # positions among the estimable
+            ok = self._kept[idx]
+            sub = np.full((len(idx), len(idx)), np.nan)
+            block = self.scale * self._factor.columns(inner[idx[ok]]) if ok.any() else None
+            if block is not None:
+                sub[np.ix_(ok, ok)] = block
+        picked = index[idx]
+        return pd.DataFrame(sub, index=picked, columns=picked)
 
     @cached_property
     def bse(self) -> pd.Series | pd.DataFrame:

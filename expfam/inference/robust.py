@@ -45,8 +45,11 @@ from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend
+from expfam.design.matrix import StructuredDesign
+from expfam.design.parts import FactorColumns, cross
 from expfam.engine.kernels import hat_values
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import SchurFactor
 from expfam.errors import DataWarning, InputError, describe_rows
 
 __all__ = ["COV_TYPES", "SMALL_SAMPLE", "check_clusters", "group_codes", "robust_covariance"]
@@ -61,11 +64,48 @@ def _scores(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
     """w_i (t_i − μ_i) ⊗ x_i for the rows, flattened class-major like the
     coefficients: (b, p·m).  With w = f·n this is f_i s_i."""
     block = problem.block(rows)
+    x = np.asarray(block.exog)  # dense designs only: structured ones use their products
     # d loglik/dη: t − μ for a canonical link, (t − μ)·μ'/V for another.
     resid = (block.weights * problem.family.eta_score(block.target, eta[rows]).T).T
     if resid.ndim == 1:
-        return block.exog * resid[:, None]
-    return (resid[:, :, None] * block.exog[:, None, :]).reshape(len(resid), -1)
+        return x * resid[:, None]
+    return (resid[:, :, None] * x[:, None, :]).reshape(len(resid), -1)
+
+
+def _residuals(problem: GLMProblem, eta: FloatArray, rows: slice) -> FloatArray:
+    """w·(t − μ) for the rows (w·(t − μ)·μ'/V under a non-canonical link): (b,) or (b, m)."""
+    score = problem.family.eta_score(problem.target[rows], eta[rows])
+    return np.asarray((problem.weights[rows] * score.T).T)
+
+
+def _structured_meat(design: StructuredDesign, resid: FloatArray,
+                     scale: FloatArray | None) -> FloatArray:
+    """Σ s_i s_iᵀ over a block of a structured design, from its Gram products:
+    block (j, k) is Xᵀ diag(r_j r_k / scale) X (no per-row score is formed)."""
+    r = resid if resid.ndim == 2 else resid[:, None]
+    if scale is not None:
+        r = r / scale[:, None]  # NaN at a hat value of 1, as the dense path
+    p, m = design.n_cols, r.shape[1]
+    out = np.empty((p * m, p * m))
+    for j in range(m):
+        for k in range(j, m):
+            block = np.asarray(design.gram(r[:, j] * r[:, k], dense=True))
+            out[j * p:(j + 1) * p, k * p:(k + 1) * p] = block
+            out[k * p:(k + 1) * p, j * p:(j + 1) * p] = block.T
+    return out
+
+
+def _structured_group_sums(design: StructuredDesign, codes: np.ndarray, n_groups: int,
+                           resid: FloatArray) -> FloatArray:
+    """Per group, the sum of the scores over its rows: (G, p·m), by grouped sums."""
+    groups = FactorColumns(codes, n_groups, contrast=np.eye(n_groups))
+    r = resid if resid.ndim == 2 else resid[:, None]
+    p = design.n_cols
+    out = np.empty((n_groups, p * r.shape[1]))
+    for j in range(r.shape[1]):
+        for part, cols in zip(design.parts, design.columns, strict=True):
+            out[:, j * p + cols] = cross(groups, part, r[:, j])
+    return out
 
 
 def check_clusters(groups: ArrayLike | None, frequency: FloatArray | None,
@@ -90,7 +130,8 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
                       cov_type: str, groups: ArrayLike | None,
                       backend: Backend, rank: int | None = None,
                       frequency: FloatArray | None = None,
-                      small_sample: str = "regress") -> FloatArray:
+                      small_sample: str = "regress",
+                      factor: SchurFactor | None = None) -> FloatArray:
     """The sandwich covariance B·M·B of type ``cov_type`` (see the module notes).
 
     Parameters
@@ -110,9 +151,16 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
         The frequency weights f (None: every row is one observation).
     small_sample : {"regress", "ml"}
         The convention of the HC1 and cluster factors (module notes).
+    factor : SchurFactor, optional
+        The information's factorization when it is an arrow (a factor with many
+        levels), used for the hat values without the n × p rows of X.
+
+    A structured design (factors as codes, sparse columns) forms the meat from
+    its own products: Xᵀ diag(r²) X for HC types, grouped sums for clusters.
     """
     if small_sample not in SMALL_SAMPLE:
         raise InputError(f"small_sample must be one of {SMALL_SAMPLE}, got {small_sample!r}")
+    structured = isinstance(problem.exog, StructuredDesign)
     positive = problem.weights > 0
     n = float(np.sum(frequency[positive])) if frequency is not None else float(
         np.count_nonzero(positive))
@@ -122,6 +170,10 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
         n_groups = int(codes.max()) + 1
 
         def group_sums(rows: slice) -> FloatArray:
+            if structured:
+                return _structured_group_sums(problem.block(rows).exog,  # type: ignore[arg-type]
+                                              codes[rows], n_groups,
+                                              _residuals(problem, eta, rows))
             sums = np.zeros((n_groups, bread.shape[0]))
             np.add.at(sums, codes[rows], _scores(problem, eta, rows))
             return sums
@@ -139,24 +191,36 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
         leverage = None
         if power:
             # The hat value of one of a row's f identical observations.
-            leverage = hat_values(problem, eta, bread, backend)
+            leverage = hat_values(problem, eta, bread if factor is None else factor, backend)
             if frequency is not None:
                 leverage = np.divide(leverage, frequency, out=np.zeros_like(leverage),
                                      where=frequency > 0)
             _warn_full_leverage(leverage, cov_type)
 
-        def meat_block(rows: slice) -> np.ndarray:
-            s = _scores(problem, eta, rows)
-            if frequency is not None:  # f·s sᵀ = (f s)(f s)ᵀ / f
+        def row_scale(rows: slice) -> FloatArray | None:
+            """What each row's score is divided by: √f (f copies of one score
+            s: f·s sᵀ = (f s)(f s)ᵀ / f) and (1 − h)^(power/2); NaN at h = 1, where
+            HC2 and HC3 are undefined (0/0, as sandwich gives)."""
+            scale = None
+            if frequency is not None:
                 f = frequency[rows]
-                s = s / np.sqrt(np.where(f > 0, f, 1.0))[:, None]
+                scale = np.sqrt(np.where(f > 0, f, 1.0))
             if leverage is not None:
                 lev = leverage[rows]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    # h = 1 leaves 0/0: undefined, NaN throughout (as sandwich)
-                    factor = np.where(lev >= 1.0 - LEVERAGE_TOL, np.nan,
-                                      (1.0 - lev) ** (-power / 2))
-                s = s * factor[:, None]
+                with np.errstate(invalid="ignore"):
+                    hat = np.where(lev >= 1.0 - LEVERAGE_TOL, np.nan,
+                                   np.abs(1.0 - lev) ** (power / 2))
+                scale = hat if scale is None else scale * hat
+            return scale
+
+        def meat_block(rows: slice) -> np.ndarray:
+            scale = row_scale(rows)
+            if structured:
+                return _structured_meat(problem.block(rows).exog,  # type: ignore[arg-type]
+                                        _residuals(problem, eta, rows), scale)
+            s = _scores(problem, eta, rows)
+            if scale is not None:
+                s = s / scale[:, None]
             return np.asarray(s.T @ s, dtype=np.float64)
 
         meat = backend.map_sum(meat_block, problem.n_obs)

@@ -10,7 +10,6 @@ model matrix does (car::Anova and drop1 work like that too).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from expfam._typing import FloatArray
 from expfam.engine.solvers import irls
-from expfam.inference.aliasing import solve_estimable
+from expfam.inference.aliasing import reduce_problem, solve_estimable
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -75,8 +74,8 @@ def intercept_columns(res: GLMResults) -> list[int]:
 def refit(res: GLMResults, columns: list[int]) -> Fit:
     """The model refitted on the design ``columns`` (sorted), aliased ones dropped.
 
-    The one place that reads the fit's dense design (``problem.exog``); a coded
-    or sparse design needs only this function changed.
+    The design's columns are selected as the design holds them (a coded or
+    sparse design stays so).
     """
     problem = res._problem
     columns = sorted(columns)
@@ -85,7 +84,7 @@ def refit(res: GLMResults, columns: list[int]) -> Fit:
         eta = (np.zeros(problem.eta_shape) if problem.offset is None
                else np.asarray(problem.offset, dtype=np.float64))
         return _summarise(res, eta, 0)
-    reduced = dataclasses.replace(problem, exog=np.asarray(problem.exog)[:, columns])
+    reduced = reduce_problem(problem, np.asarray(columns, dtype=np.intp))
     record, aliased = solve_estimable(irls, reduced, None, names, "nan", {"tol": REFIT_TOL})
     return _summarise(res, record.eta, len(columns) - len(aliased))
 

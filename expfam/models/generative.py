@@ -66,7 +66,11 @@ class GenerativeModel:
 
     def __init__(self, endog: ArrayLike, exog: ArrayLike, priors: Any = None,
                  weights: ArrayLike | None = None) -> None:
-        self.exog, names = as_design(exog)
+        design, names = as_design(exog)
+        if not isinstance(design, np.ndarray):
+            raise InputError(f"{type(self).__name__} needs dense features: give an array or "
+                             "DataFrame, not a sparse matrix")
+        self.exog = design
         n, p = self.exog.shape
         if n == 0:
             raise InputError(f"no rows: {self.kind} needs data")
@@ -89,6 +93,7 @@ class GenerativeModel:
                     missing: str, **options: Any) -> Any:
         frame = model_frame(formula, data, weights=weights, missing=missing,
                             labelled_response="classes")
+        assert isinstance(frame.exog, pd.DataFrame)  # model_frame's dense design
         features = frame.exog.drop(columns=["Intercept"], errors="ignore")
         model = cls(frame.endog, features, weights=frame.weights, **options)
         model.formula = frame.terms

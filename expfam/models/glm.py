@@ -18,7 +18,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
-from expfam.backend.blocks import default_backend
+from expfam.backend.blocks import default_backend, preferred_block_rows
 from expfam.design.arrays import (
     add_constant,
     as_design,
@@ -30,6 +30,7 @@ from expfam.design.arrays import (
     row_index,
 )
 from expfam.design.formula import FormulaTerms, model_frame
+from expfam.design.matrix import StructuredDesign
 from expfam.design.response import Classes, binomial_pair, class_response
 from expfam.engine.information import observed_information
 from expfam.engine.problem import GLMProblem
@@ -50,7 +51,7 @@ from expfam.families import (
     NegativeBinomial,
     get_family,
 )
-from expfam.inference.aliasing import describe_aliasing, solve_estimable
+from expfam.inference.aliasing import describe_aliasing
 from expfam.inference.diagnostics import scale_hint
 from expfam.inference.dispersion import check_scale
 from expfam.inference.fit_checks import (
@@ -60,6 +61,7 @@ from expfam.inference.fit_checks import (
     diagnose,
     raise_if_separated,
 )
+from expfam.inference.level_separation import report_separated, solve_separating_levels
 from expfam.inference.results import GLMResults
 from expfam.inference.robust import COV_TYPES, check_clusters
 from expfam.models.negative_binomial import fit_negative_binomial
@@ -118,7 +120,7 @@ class GLM:
     def __init__(
         self,
         endog: ArrayLike,
-        exog: ArrayLike,
+        exog: ArrayLike | StructuredDesign,
         family: str | ExponentialFamily = "bernoulli",
         weights: ArrayLike | None = None,
         offset: ArrayLike | None = None,
@@ -150,8 +152,9 @@ class GLM:
         values), so that the rows named are the user's."""
         return row_labels(self.row_index)
 
-    def _setup(self, endog: ArrayLike, exog: ArrayLike, weights: ArrayLike | None,
-               offset: ArrayLike | None, trials: ArrayLike | None, reference: Any) -> None:
+    def _setup(self, endog: ArrayLike, exog: ArrayLike | StructuredDesign,
+               weights: ArrayLike | None, offset: ArrayLike | None,
+               trials: ArrayLike | None, reference: Any) -> None:
         self.endog_name = _name_of(endog, default="y")
         self.exog, names = as_design(exog)
         n = self.exog.shape[0]
@@ -279,7 +282,7 @@ class GLM:
                                  "class counts as the response matrix instead")
             frame = model_frame(formula, data, weights=weights, offset=offset,
                                 exposure=exposure, missing=missing,
-                                labelled_response="classes")
+                                labelled_response="classes", structured=True)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, reference=reference, link=link)
         else:
@@ -288,7 +291,7 @@ class GLM:
             labels = "binary" if fam.name in ("bernoulli", "binomial") else "refuse"
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
                                 exposure=exposure, missing=missing,
-                                labelled_response=labels)
+                                labelled_response=labels, structured=True)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials, link=link)
         model.formula = frame.terms
@@ -325,7 +328,7 @@ class GLM:
 
     def fit(
         self,
-        method: str = "irls",
+        method: str = "auto",
         *,
         start_params: ArrayLike | None = None,
         tol: float | None = None,
@@ -343,12 +346,21 @@ class GLM:
 
         Parameters
         ----------
-        method : {"irls", "newton", "gd", "sgd", "lbfgs"}
-            ``"irls"`` and ``"newton"`` are the same algorithm: Newton's method
-            for a canonical link, Fisher scoring (as R's ``glm``) for another.
-            ``"gd"`` (gradient descent with a line search), ``"sgd"`` (mini-batch
-            stochastic gradient) and ``"lbfgs"`` work on standardized columns
-            internally and map the estimates back.
+        method : {"auto", "irls", "newton", "gd", "sgd", "lbfgs"}
+            ``"auto"`` (default) chooses by the design's shape and sparsity:
+            Newton (IRLS) whenever its Hessian is affordable — every dense
+            design, and structured ones whose Hessian outside a factor's
+            diagonal block (solved by the Schur complement, whatever the number
+            of levels) has at most 1,000 columns; L-BFGS for wider sparse
+            designs, where each Newton Hessian (a p × p sparse sandwich and its
+            Cholesky factorization) costs more than the whole L-BFGS run.  Every
+            solver ends with the exact information at its estimate, so
+            standard errors do not depend on the choice (``res.method`` says
+            which ran).  ``"irls"`` and ``"newton"`` are the same algorithm:
+            Newton's method for a canonical link, Fisher scoring (as R's
+            ``glm``) for another.  ``"gd"`` (gradient descent with a line
+            search), ``"sgd"`` (mini-batch stochastic gradient) and ``"lbfgs"``
+            work on standardized columns internally and map the estimates back.
         start_params : array-like, shape (p,) or (p, K − 1), optional
         tol : float, optional
             The solver's convergence tolerance.  IRLS (default 1e-8): relative
@@ -413,6 +425,8 @@ class GLM:
         ConvergenceWarning
             If the fit stops before converging; the message says why.
         """
+        if method == "auto":
+            method = "irls" if penalty is not None else choose_method(self.exog)
         if penalty not in (None, "firth"):
             raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
         if information not in ("expected", "observed"):
@@ -488,8 +502,9 @@ class GLM:
         if aliased not in ("nan", "raise"):
             raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")
         try:
-            record, found = solve_estimable(solver, problem, start, self.exog_names, aliased,
-                                            options)
+            with preferred_block_rows(getattr(problem.exog, "preferred_block_rows", None)):
+                record, found, levels = solve_separating_levels(
+                    solver, problem, start, self.exog_names, aliased, options)
         except NumericalError as err:
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
@@ -503,8 +518,11 @@ class GLM:
             record = dataclasses.replace(record, hessian=observed_information(
                 problem, record.eta, default_backend()))
         results = GLMResults(self, problem, record, method=method.lower(), cov_type=cov_type,
-                             groups=groups, aliased=found, information=information,
-                             small_sample=small_sample, scale=scale)
+                             groups=groups, aliased=found if levels is None else {
+                                 **found, **{self.exog_names[j]: [] for j in levels.columns}},
+                             information=information, small_sample=small_sample,
+                             scale=scale)
+        report_separated(results, levels, self.exog_names)
         if found:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
                           "coefficients are not estimable and are reported as NaN (as R's "
@@ -543,12 +561,26 @@ def _check_frequency_weights(weights: FloatArray, n_columns: int) -> None:
             f"rows count for less than one observation each; {meaning}, and standard "
             "errors, tests and degrees of freedom are computed for that many observations",
             DataWarning, stacklevel=4)
+
+
 def _log_exposure(exposure: ArrayLike, offset: ArrayLike | None, n: int) -> FloatArray:
     """log(exposure) + offset, with the exposure checked to be positive."""
     values = as_rows(exposure, "exposure", n, positive=True)
     assert values is not None
     base = as_rows(offset, "offset", n)
     return np.log(values) if base is None else np.log(values) + base
+
+
+#: ``method="auto"`` uses Newton while the Hessian outside a factor's diagonal
+#: block has at most this many columns.
+AUTO_NEWTON_COLUMNS = 1000
+
+
+def choose_method(exog: Any) -> str:
+    """The solver ``fit(method="auto")`` runs on this design (see :meth:`GLM.fit`)."""
+    if not isinstance(exog, StructuredDesign) or not exog.has_sparse:
+        return "irls"
+    return "irls" if exog.dense_hessian_width <= AUTO_NEWTON_COLUMNS else "lbfgs"
 
 
 def _name_of(values: Any, default: str) -> str:

@@ -69,7 +69,11 @@ class LDA:
                  weights: ArrayLike | None = None) -> None:
         if covariance not in COVARIANCES:
             raise InputError(f"covariance must be 'mle' or 'unbiased', got {covariance!r}")
-        self.exog, names = as_design(exog)
+        design, names = as_design(exog)
+        if not isinstance(design, np.ndarray):
+            raise InputError("LDA needs dense features: give an array or DataFrame, not a "
+                             "sparse matrix")
+        self.exog = design
         n, p = self.exog.shape
         if n == 0:
             raise InputError("no rows: LDA needs data")
@@ -95,6 +99,7 @@ class LDA:
         of the features and reappears in :meth:`LDAResults.logistic_params`)."""
         frame = model_frame(formula, data, weights=weights, missing=missing,
                             labelled_response="classes")
+        assert isinstance(frame.exog, pd.DataFrame)  # LDA reads dense features
         features = frame.exog.drop(columns=["Intercept"], errors="ignore")
         model = cls(frame.endog, features, priors=priors, covariance=covariance,
                     shrinkage=shrinkage, weights=frame.weights)
@@ -250,6 +255,8 @@ class LDAResults:
             design = design.drop(columns=["Intercept"], errors="ignore")
             return design.to_numpy(dtype=np.float64), exog.index, np.asarray(valid, bool)
         arr, names = as_design(exog)
+        if not isinstance(arr, np.ndarray):
+            raise InputError("LDA predicts from dense features, not a sparse matrix")
         self._check_columns(arr.shape[1], names)
         x = np.asarray(arr, dtype=np.float64)
         index = exog.index if isinstance(exog, pd.DataFrame) else None

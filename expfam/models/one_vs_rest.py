@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from expfam.design.formula import Response
+from expfam.design.matrix import StructuredDesign
 from expfam.errors import InputError
 
 if TYPE_CHECKING:
@@ -80,7 +81,11 @@ def one_vs_rest(model: GLM, **fit_kwargs: Any) -> OneVsRest:
     if model.offset is not None:
         raise InputError("one-vs-rest does not take the multinomial model's offset; refit "
                          "without it")
-    exog = pd.DataFrame(model.exog, columns=model.exog_names, index=model.row_index)
+    exog: Any
+    if isinstance(model.exog, StructuredDesign):  # factors stay codes; names travel along
+        exog = dataclasses.replace(model.exog, names=tuple(model.exog_names))
+    else:
+        exog = pd.DataFrame(model.exog, columns=model.exog_names, index=model.row_index)
     fits = {}
     for label in classes.labels:
         k = classes.internal.index(label)
@@ -91,6 +96,7 @@ def one_vs_rest(model: GLM, **fit_kwargs: Any) -> OneVsRest:
             binary = type(model)((model.endog == k).astype(float), exog, family="bernoulli",
                          weights=model.weights)
         binary.endog_name = f"{model.endog_name} == {label!r}"
+        binary.row_index = model.row_index
         if model.formula is not None:  # same design, so predict(new_data) works
             binary.formula = dataclasses.replace(
                 model.formula, response=Response(binary.endog_name))

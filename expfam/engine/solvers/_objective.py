@@ -35,10 +35,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from scipy import linalg
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.information import observed_information
 from expfam.engine.kernels import newton_block
 from expfam.engine.problem import GLMProblem
@@ -60,6 +63,8 @@ def _moments(problem: GLMProblem, backend: Backend) -> FloatArray:
 
     def block(rows: slice) -> _Moments:
         b = problem.block(rows)
+        if isinstance(b.exog, StructuredDesign):
+            return _Moments(b.exog.moments(b.weights))
         w = b.weights[:, None]
         return _Moments(np.stack([(w * b.exog).sum(axis=0), (w * b.exog**2).sum(axis=0),
                                   b.exog.max(axis=0), -b.exog.min(axis=0)]))
@@ -148,7 +153,32 @@ class Standardized:
 
     def gamma(self, coef: FloatArray) -> FloatArray:
         """γ = T⁻¹ β, flattened."""
-        return self.problem.flat(np.linalg.solve(self.transform, coef))
+        return self.problem.flat(self.solve_transform(coef, transpose=False))
+
+    def solve_transform(self, b: FloatArray, *, transpose: bool) -> FloatArray:
+        """T⁻¹b (or T⁻ᵀb) for b of shape (p,) or (p, m), in O(p) per column.
+
+        T is diagonal but for the intercept's row k, so T x = b is b_j/T_jj off k
+        and then row k; Tᵀ y = g is y_k = g_k/T_kk first, then the rest.  (A
+        dense solve, p³, dominated a wide sparse fit.)
+        """
+        t = self.transform
+        diag = np.diagonal(t).copy()
+        b = np.asarray(b, dtype=np.float64)
+        k = self.intercept
+        if k is None:
+            return (b.T / diag).T
+        row = t[k].copy()
+        row[k] = 0.0
+        if transpose:
+            yk = b[k] / diag[k]
+            out = (b - np.multiply.outer(row, yk)).T / diag
+            out = out.T
+            out[k] = yk
+            return out
+        out = (b.T / diag).T
+        out[k] = (b[k] - row @ out) / diag[k]
+        return out
 
     def sums(self, coef: FloatArray, *, hessian: bool = False,
              eta_out: FloatArray | None = None) -> NewtonSums:
@@ -173,11 +203,15 @@ class Standardized:
         g = self.transform.T @ problem.unflat(gradient)
         return problem.flat(g) / problem.total_weight
 
-    def curvature(self, hessian: FloatArray) -> FloatArray:
+    def curvature(self, hessian: Any) -> FloatArray:
         """Tᵀ H T / Σw for a β-space Hessian total H: the Hessian of f."""
         problem = self.problem
-        t = np.kron(np.eye(problem.n_natural), self.transform)  # class-major blocks
-        return t.T @ hessian @ t / problem.total_weight
+        if isinstance(hessian, ArrowGram):
+            hessian = hessian.dense()
+        # T has at most 2p non-zeros: sparse products keep this O(p²), not O(p³).
+        t = sp.csr_matrix(np.kron(np.eye(problem.n_natural), self.transform))
+        half = np.asarray(t.T @ hessian)  # TᵀH, so (TᵀH)ᵀ = HT (H is symmetric)
+        return np.asarray(t.T @ half.T) / problem.total_weight
 
     def start(self) -> FloatArray:
         """γ at the intercept-only fit when there is an intercept (the mean of t), else 0.

@@ -30,8 +30,9 @@ class SolverResult:
         Σ w·(A(η) − t·η) at ``coef`` (up to a constant in t that a family may drop
         against cancellation, as the Gaussian does): the negative log-likelihood
         without its base measure.
-    hessian : ndarray, shape (k, k)
-        Xᵀ W X at ``coef``: the observed (= expected) information.
+    hessian : ndarray, shape (k, k), or ArrowGram
+        Xᵀ W X at ``coef``: the observed (= expected) information (an arrow with
+        a factor's diagonal block for a structured design).
     converged : bool
         Whether the solver's own convergence criterion was met.
     n_iter : int
@@ -54,7 +55,7 @@ class SolverResult:
     coef: FloatArray
     eta: FloatArray
     loss: float
-    hessian: FloatArray
+    hessian: Any
     converged: bool
     n_iter: int
     method: str
@@ -62,3 +63,7 @@ class SolverResult:
     n_boundary: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
     penalized_loss: float | None = None
+    #: ``(hessian, its factorization)`` once someone made it, so that the results
+    #: do not factorise a wide Hessian a second time; only used while ``hessian``
+    #: is that same object (a record rebuilt with another Hessian ignores it).
+    factor: Any = None

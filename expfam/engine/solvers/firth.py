@@ -24,6 +24,8 @@ import numpy as np
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, blas_single_threaded, default_backend
 from expfam.backend.progress import ProgressOption, reporter
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import hat_values, newton_block
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
@@ -42,7 +44,9 @@ def _evaluate(problem: GLMProblem, coef: FloatArray, backend: Backend
     sums = backend.map_sum(
         lambda rows: newton_block(problem, rows, coef, hessian=True, eta_out=eta),
         problem.n_obs)
-    factor = CholeskyFactor(sums.hessian)  # type: ignore[arg-type]
+    if isinstance(sums.hessian, ArrowGram):  # the penalty needs H⁻¹ whole anyway
+        sums = NewtonSums(sums.loss, sums.gradient, sums.hessian.dense(), sums.boundary)
+    factor = CholeskyFactor(sums.hessian)
     assert sums.loss is not None
     # The penalized loss: −l* without the base measure, loss − ½ log|XᵀWX|.
     return sums, factor, sums.loss - 0.5 * factor.log_determinant(), eta
@@ -96,7 +100,7 @@ def firth(
         iterations = 0
         for iterations in range(1, max_iter + 1):  # noqa: B007 (reported below)
             score = _penalized_score(problem, sums, factor, eta, backend)
-            info = sums.hessian[np.ix_(free, free)]  # type: ignore[index]
+            info = sums.hessian[np.ix_(free, free)]
             step = np.zeros(p)
             step[free] = CholeskyFactor(info, None).solve(score[free])
             history.append({"stage": problem.n_obs, "kind": "firth", "loss": loss,
@@ -140,7 +144,10 @@ def _penalized_score(problem: GLMProblem, sums: NewtonSums, factor: CholeskyFact
     mu = problem.family.mean(eta)
 
     def correction(rows: slice) -> FloatArray:
-        x = np.asarray(problem.exog[rows], dtype=np.float64)
-        return np.asarray((leverage[rows] * (0.5 - mu[rows])) @ x)
+        r = leverage[rows] * (0.5 - mu[rows])
+        exog = problem.exog
+        if isinstance(exog, StructuredDesign):
+            return exog.rows(rows).rmatvec(r)
+        return np.asarray(r @ np.asarray(exog[rows], dtype=np.float64))
 
     return -sums.gradient + backend.map_sum(correction, problem.n_obs)

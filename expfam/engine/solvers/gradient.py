@@ -53,7 +53,7 @@ def _entry(kind: str, iteration: int, loss: float, grad: FloatArray, step: float
     """
     problem = objective.problem
     total = problem.total_weight
-    beta_grad = np.linalg.solve(objective.transform.T, problem.unflat(grad))
+    beta_grad = objective.solve_transform(problem.unflat(grad), transpose=True)
     return {"stage": problem.n_obs, "kind": kind, "iteration": iteration,
             "loss": loss + problem.saturated_loss / total, "deviance": 2.0 * total * loss,
             "grad_norm": float(np.linalg.norm(beta_grad)), "decrement": float("nan"),

@@ -31,6 +31,7 @@ import numpy as np
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, NewtonSums, blas_single_threaded, default_backend
 from expfam.backend.progress import Progress, ProgressOption, reporter
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import (
     gradient_block,
     loss_at_eta,
@@ -40,6 +41,7 @@ from expfam.engine.kernels import (
 )
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import SchurFactor, factorize
 from expfam.engine.solvers._result import SolverResult, loss_slack
 from expfam.errors import InputError, NumericalError, RankDeficientError, describe_rows
 
@@ -201,6 +203,8 @@ class _Evaluator:
         float64.
         """
         problem = self.problem
+        if problem.structured:  # factors and sparse columns: float64 products only
+            return self.newton_pass(coef, hessian=True, eta_out=eta_out)
         sums = self.backend.map_sum(
             lambda rows: newton_block(problem, rows, coef, hessian=True, eta_out=eta_out,
                                       hessian_dtype=np.float32),
@@ -228,9 +232,9 @@ class _Evaluator:
     def deviance(self, loss: float | None) -> float:
         return float("nan") if loss is None else 2.0 * (loss - self.problem.saturated_loss)
 
-    def factor(self, hessian: FloatArray | None) -> CholeskyFactor:
+    def factor(self, hessian: Any) -> CholeskyFactor | SchurFactor:
         assert hessian is not None
-        return CholeskyFactor(hessian, self.names)
+        return factorize(hessian, self.names)
 
     def record(self, kind: str, sums: NewtonSums, decrement: float, step: float = 1.0) -> None:
         total = self.problem.total_weight
@@ -336,8 +340,9 @@ def _valid_start(ev: _Evaluator, coef: FloatArray, eta: FloatArray,
         def normal_equations(rows: slice) -> NewtonSums:
             block = problem.block(rows)
             r = level - (0.0 if block.offset is None else block.offset)
-            return NewtonSums(0.0, -(block.exog.T @ (block.weights * r)),
-                              weighted_gram(block.exog, block.weights))
+            x, wr = block.exog, block.weights * r
+            xt_wr = x.rmatvec(wr) if isinstance(x, StructuredDesign) else x.T @ wr
+            return NewtonSums(0.0, -xt_wr, weighted_gram(x, block.weights))
 
         sums = ev.backend.map_sum(normal_equations, problem.n_obs)
         if sums.finite:
@@ -407,7 +412,7 @@ def _newton_steps(ev: _Evaluator, coef: FloatArray, sums: NewtonSums, eta: Float
 class _ScaledFactor:
     """Solves with c·H for a factorised H: a sample's Hessian scaled to all rows."""
 
-    def __init__(self, factor: CholeskyFactor, scale: float) -> None:
+    def __init__(self, factor: CholeskyFactor | SchurFactor, scale: float) -> None:
         self.factor, self.scale = factor, scale
 
     def solve(self, b: FloatArray) -> FloatArray:
@@ -481,7 +486,7 @@ def _warm_start(ev: _Evaluator) -> _WarmStart | None:
     sub = _Evaluator(sample, ev.backend, None)
     try:
         last = _fit(sub, None, None, tol=SAMPLE_TOL, max_iter=25)
-        factor = CholeskyFactor(last.sums.hessian)  # type: ignore[arg-type]
+        factor = factorize(last.sums.hessian)
     except (RankDeficientError, NumericalError, InputError):  # InputError: no valid start
         return None
     finally:

@@ -37,6 +37,7 @@ import numpy as np
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, blas_single_threaded, default_backend
 from expfam.backend.progress import Progress, ProgressOption, reporter
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._objective import Standardized, finish
 from expfam.engine.solvers._result import SolverResult
@@ -58,6 +59,8 @@ BATCH_SIZE = 32
 MIN_BATCHES = 16
 #: Rows gathered (and standardized) at once; a multiple of any batch size up to it.
 CHUNK_ROWS = 4096
+#: ... and at most this many values (64 MB of float64) in a chunk.
+CHUNK_VALUES = 8_000_000
 #: An epoch whose loss rises by more than this fraction is undone (the step
 #: halved): noise near the optimum moves the loss by far less.
 RISE_LIMIT = 0.1
@@ -210,10 +213,14 @@ def _epoch(objective: Standardized, gamma: FloatArray, order: np.ndarray, batch_
     scale = n / problem.total_weight
     running = np.zeros_like(gamma)
     count = 0
-    chunk_rows = max(batch_size, CHUNK_ROWS // batch_size * batch_size)
+    # A chunk is written out dense (a factor's or sparse columns too): at most
+    # CHUNK_ROWS rows, and fewer for wide designs, so it stays within ~64 MB.
+    rows_cap = min(CHUNK_ROWS, max(1, CHUNK_VALUES // max(problem.n_features, 1)))
+    chunk_rows = max(batch_size, rows_cap // batch_size * batch_size)
     for begin in range(0, n, chunk_rows):
         chunk = problem.take(order[begin : begin + chunk_rows])
-        z = np.asarray(chunk.exog, dtype=np.float64) @ objective.transform  # standardized
+        x = chunk.exog.dense() if isinstance(chunk.exog, StructuredDesign) else chunk.exog
+        z = np.asarray(x, dtype=np.float64) @ objective.transform  # standardized
         offset = chunk.offset
         for lo in range(0, z.shape[0], batch_size):
             rows = slice(lo, lo + batch_size)

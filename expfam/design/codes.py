@@ -1,0 +1,252 @@
+"""Formulas with factors to a :class:`StructuredDesign`: factors stay integer codes.
+
+formulaic decides what a formula means — which terms, in which order, which
+factors are coded with full or reduced rank, which contrasts, the column
+names — from a small probe of the rows (every level of every factor is known
+from its pandas categories, so a probe suffices).  The columns themselves are
+then built here for all rows without dummy columns:
+
+- a term of numeric factors is a dense column (their product);
+- a term with factors is one :class:`FactorColumns`: the factors' codes
+  combined (the first factor varying fastest, as formulaic orders the
+  columns), the Kronecker product of their coding matrices, and the product of
+  its numeric factors as a per-row multiplier.  Treatment and full-rank coding
+  (and interactions of them) are *selections*, stored as one column code per row.
+
+The probe's own model matrix (formulaic's, sparse) is compared with the
+structured design on the same rows: any difference — a construct this module
+does not understand — sends the formula back to formulaic's dense path, so a
+formula never changes meaning.  Stateful transforms (``center(x)``, splines)
+take that path too, since the probe would learn their state from a few rows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from formulaic import model_matrix
+from formulaic.transforms.contrasts import TreatmentContrasts
+
+from expfam.design.matrix import StructuredDesign
+from expfam.design.parts import DenseColumns, FactorColumns, Part
+
+__all__ = ["StructurePlan", "plan_structure"]
+
+#: Rows of the probe that formulaic materializes to learn the formula's structure.
+PROBE_ROWS = 256
+#: A general (non-selection) coding matrix is formed only up to this many levels.
+MAX_CONTRAST_LEVELS = 2000
+#: ``C(column, …)`` of a plain column.
+_C_OF_COLUMN = re.compile(r"^C\(\s*`?([^`,()]+?)`?\s*[,)]")
+
+
+@dataclass(frozen=True)
+class _Categorical:
+    expr: str
+    column: str
+    levels: list[Any]
+    #: Column of each level (or None for a general coding matrix), and the matrix.
+    selection: np.ndarray | None  # (L,) column index, −1 for no column
+    coding: np.ndarray | None  # (L, k)
+
+
+@dataclass(frozen=True)
+class _Term:
+    numeric: tuple[str, ...]  # numeric factor expressions (single columns)
+    categorical: tuple[_Categorical, ...]
+    scale: float
+    width: int
+
+
+@dataclass(frozen=True)
+class StructurePlan:
+    """How to build the structured design of a formula for any rows."""
+
+    terms: tuple[_Term, ...]
+    names: tuple[str, ...]
+
+    def design(self, frame: pd.DataFrame) -> StructuredDesign | None:
+        """The structured design of ``frame`` (prepared as for the fit: categoricals
+        with the training levels); None if a value is not finite."""
+        n = len(frame)
+        numeric_cache: dict[str, np.ndarray] = {}
+
+        def numeric(expr: str) -> np.ndarray:
+            if expr not in numeric_cache:
+                numeric_cache[expr] = _numeric(expr, frame)
+            return numeric_cache[expr]
+
+        dense_terms = [i for i, t in enumerate(self.terms) if not t.categorical]
+        offsets = np.cumsum([0] + [t.width for t in self.terms])
+        parts: list[Part] = []
+        columns: list[np.ndarray] = []
+        if dense_terms:
+            width = sum(self.terms[i].width for i in dense_terms)
+            block = np.empty((n, width))
+            cols, j = [], 0
+            for i in dense_terms:
+                term = self.terms[i]
+                value = np.full(n, term.scale)
+                for expr in term.numeric:
+                    value = value * numeric(expr)
+                block[:, j] = value
+                cols.append(offsets[i])
+                j += 1
+            if not np.all(np.isfinite(block)):
+                return None
+            parts.append(DenseColumns(block))
+            columns.append(np.asarray(cols))
+        for i, term in enumerate(self.terms):
+            if not term.categorical:
+                continue
+            values = None
+            if term.numeric or term.scale != 1.0:
+                values = np.full(n, term.scale)
+                for expr in term.numeric:
+                    values = values * numeric(expr)
+                if not np.all(np.isfinite(values)):
+                    return None
+            parts.append(_factor_part(term, frame, values))
+            columns.append(np.arange(offsets[i], offsets[i + 1]))
+        return StructuredDesign.build(parts, columns, n, self.names)
+
+
+def _numeric(expr: str, frame: pd.DataFrame) -> np.ndarray:
+    """A numeric factor's values for every row: a column, or formulaic's evaluation."""
+    name = expr.strip("`")
+    if name in frame.columns and not isinstance(frame[name].dtype, pd.CategoricalDtype):
+        return frame[name].to_numpy(dtype=np.float64)
+    evaluated = model_matrix(f"0 + {expr}", frame, na_action="ignore")
+    return np.asarray(evaluated, dtype=np.float64)[:, 0]
+
+
+def _codes(cat: _Categorical, frame: pd.DataFrame) -> np.ndarray:
+    values = frame[cat.column]
+    if isinstance(values.dtype, pd.CategoricalDtype) and list(
+            values.cat.categories) == cat.levels:
+        return np.asarray(values.cat.codes.to_numpy(), dtype=np.int64)
+    return np.asarray(pd.Categorical(values, categories=cat.levels).codes, dtype=np.int64)
+
+
+def _factor_part(term: _Term, frame: pd.DataFrame, values: np.ndarray | None) -> FactorColumns:
+    """Combined codes (first factor fastest) and the Kronecker coding."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    radix = 1
+    if all(c.selection is not None for c in term.categorical):
+        # Column of a row = Σ col_f · (product of earlier widths); no column if any
+        # factor puts the row in none.
+        none = np.zeros(len(frame), dtype=bool)
+        for cat in term.categorical:
+            assert cat.selection is not None
+            col = cat.selection[_codes(cat, frame)]
+            none |= col < 0
+            combined += np.maximum(col, 0) * radix
+            radix *= int(cat.selection.max(initial=-1)) + 1
+        combined[none] = term.width
+        return FactorColumns(combined.astype(np.int32 if term.width < 2**31 else np.int64),
+                             term.width, values=values)
+    coding = np.ones((1, 1))
+    for cat in term.categorical:
+        matrix = cat.coding if cat.coding is not None else _selection_matrix(cat)
+        combined += _codes(cat, frame) * radix
+        radix *= len(cat.levels)
+        coding = np.kron(matrix, coding)
+    return FactorColumns(combined, term.width, contrast=coding, values=values)
+
+
+def _selection_matrix(cat: _Categorical) -> np.ndarray:
+    assert cat.selection is not None
+    k = int(cat.selection.max(initial=-1)) + 1
+    out = np.zeros((len(cat.levels), k))
+    rows = np.flatnonzero(cat.selection >= 0)
+    out[rows, cat.selection[rows]] = 1.0
+    return out
+
+
+def _categorical(expr: str, state: dict[str, Any], reduced: bool,
+                 variables: Sequence[str]) -> _Categorical | None:
+    """A categorical factor's levels and coding, or None if not a plain column."""
+    column = expr.strip("`") if expr.strip("`") in variables else None
+    match = _C_OF_COLUMN.match(expr)
+    if column is None and match and match.group(1) in variables:
+        column = match.group(1)
+    if column is None:
+        return None
+    contrasts = state["contrasts"]
+    levels = list(contrasts.levels)
+    kind = contrasts.contrasts
+    if isinstance(kind, TreatmentContrasts) or not reduced:
+        if not reduced:
+            selection = np.arange(len(levels))
+        else:
+            base = kind._find_base_index(levels)  # the level without a column
+            selection = np.arange(len(levels)) - (np.arange(len(levels)) > base)
+            selection[base] = -1
+        return _Categorical(expr, column, levels, selection, None)
+    if len(levels) > MAX_CONTRAST_LEVELS:
+        return None
+    coding = np.asarray(kind.get_coding_matrix(levels, reduced_rank=True), dtype=np.float64)
+    return _Categorical(expr, column, levels, None, coding)
+
+
+def plan_structure(rhs: Any, frame: pd.DataFrame, variables: Sequence[str]
+                   ) -> tuple[StructurePlan, Any] | None:
+    """The plan for a formula's right-hand side, and formulaic's model spec, or None
+    when the formula has no factor or uses something only formulaic's dense
+    path handles (stateful transforms, computed factors, multi-column terms)."""
+    probe_rows = np.arange(min(len(frame), PROBE_ROWS))
+    probe = frame.iloc[probe_rows]
+    try:
+        matrix = model_matrix(rhs, probe, output="sparse", na_action="ignore")
+    except Exception:
+        return None
+    spec = matrix.model_spec
+    if spec.transform_state:
+        return None
+    terms: list[_Term] = []
+    any_factor = False
+    for structure in spec.structure:
+        start = len(terms)
+        for scoped in structure.scoped_terms:
+            numeric, cats = [], []
+            for scoped_factor in scoped.factors:
+                expr = str(scoped_factor.factor.expr)
+                kind, state = spec.encoder_state.get(expr, (None, {}))
+                if kind is not None and str(kind).endswith("CATEGORICAL"):
+                    cat = _categorical(expr, state, scoped_factor.reduced, variables)
+                    if cat is None:
+                        return None
+                    cats.append(cat)
+                else:
+                    numeric.append(expr)
+            width = 1
+            for cat in cats:
+                if cat.selection is not None:
+                    width *= int(cat.selection.max(initial=-1)) + 1
+                elif cat.coding is not None:
+                    width *= int(cat.coding.shape[1])
+            any_factor |= bool(cats)
+            terms.append(_Term(tuple(numeric), tuple(cats), float(scoped.scale), width))
+        if sum(t.width for t in terms[start:]) != len(structure.columns):
+            return None  # a multi-column numeric factor (poly, splines): formulaic's
+    if not any_factor:
+        return None
+    plan = StructurePlan(tuple(terms), tuple(spec.column_names))
+    try:
+        built = plan.design(probe)
+    except Exception:
+        return None
+    expected = matrix.__wrapped__.toarray() if hasattr(matrix, "__wrapped__") else (
+        np.asarray(matrix.toarray()))
+    if built is None or built.shape != expected.shape:
+        return None
+    mine = built.dense()
+    scale = np.maximum(np.abs(expected), 1.0)
+    if not np.all(np.abs(mine - expected) <= 1e-12 * scale):
+        return None
+    return plan, spec
