@@ -30,9 +30,10 @@ from expfam.design.formula import (
     _variables,
     model_frame,
 )
+from expfam.design.response import Classes, _classes, _sorted_labels
 from expfam.errors import InputError
 
-__all__ = ["RawPart", "array_parts", "formula_levels", "formula_parts", "is_dask"]
+__all__ = ["RawPart", "array_classes", "array_parts", "formula_levels", "formula_parts", "is_dask"]
 
 
 def is_dask(obj: Any) -> bool:
@@ -202,12 +203,14 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
             raise InputError(f"{name}={column!r} is not a column of the data")
     used = needed + [c for c in extras.values() if c is not None and c not in needed]
     factors = [c for c in needed if _is_factor(meta[c].dtype)]
-    complete = data[used].dropna()
-    head = data[used].partitions[0].head(50, compute=False)
-    found = dask.compute(head, *[complete[c].unique() for c in factors])
-    sample, uniques = found[0], found[1:]
-    levels = {c: _ordered_levels(meta[c].dtype, pd.Series(u).dropna(), c)
-              for c, u in zip(factors, uniques, strict=True)}
+    blocks = data.to_delayed()
+    head = dask.delayed(_head, pure=True)(blocks[0], used)
+    # Per-partition sets of values, united here: no shuffle, any scheduler.
+    seen = [dask.delayed(_partition_levels, pure=True)(block, used, factors)
+            for block in blocks] if factors else []
+    sample, *found = dask.compute(head, *seen)
+    levels = {c: _ordered_levels(meta[c].dtype, pd.Series(
+        list(set().union(*(f[c] for f in found)))), c) for c in factors}
     frame = _every_level(sample if len(sample) else _zeros(meta[used]), levels)
     with _quiet():
         spec_frame = model_frame(formula, frame, missing="drop", labelled_response=labelled)
@@ -217,6 +220,17 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
                          "center() or scale()), which would learn from one partition only "
                          "on Dask; compute the column first")
     return terms, needed, 1 if factors else 0
+
+
+def _head(df: pd.DataFrame, used: list[str]) -> pd.DataFrame:
+    return df[used].head(50)
+
+
+def _partition_levels(df: pd.DataFrame, used: list[str], factors: list[str]
+                      ) -> dict[str, set[Any]]:
+    """The values of the factor columns in one partition's complete rows."""
+    complete = df[used].dropna()
+    return {c: set(pd.unique(complete[c])) for c in factors}
 
 
 def _is_factor(dtype: Any) -> bool:
@@ -325,3 +339,22 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
 def with_dropped(terms: FormulaTerms, n_dropped: int) -> FormulaTerms:
     """The terms with the count of rows dropped over every partition."""
     return dataclasses.replace(terms, n_dropped=n_dropped)
+
+
+def array_classes(endog: Any, reference: Any) -> Classes:
+    """The classes of a Dask response of labels: one pass over the response."""
+    import dask
+    import dask.array as dsa
+
+    if getattr(endog, "ndim", 1) != 1:
+        raise InputError("a categorical Dask response must be a vector of labels")
+    dtype = getattr(endog, "dtype", None)
+    if dtype is not None and hasattr(dtype, "categories") and (
+            "__UNKNOWN_CATEGORIES__" not in list(dtype.categories)):
+        labels = tuple(dtype.categories)
+    else:
+        unique = endog.unique() if hasattr(endog, "divisions") else dsa.unique(endog)
+        (values,) = dask.compute(unique)
+        labels = tuple(v.item() if isinstance(v, np.generic) else v
+                       for v in _sorted_labels(list(values)))
+    return _classes(labels, reference)

@@ -28,13 +28,14 @@ import numpy as np
 from expfam.backend.dask_backend import DaskBackend, cluster_memory
 from expfam.design.arrays import default_names
 from expfam.design.dask_frame import (
+    array_classes,
     array_parts,
     formula_levels,
     formula_parts,
     is_dask,
     with_dropped,
 )
-from expfam.design.response import Classes, _classes, _sorted_labels
+from expfam.design.response import Classes, _classes
 from expfam.engine.dask_problem import (
     PartStats,
     null_part,
@@ -98,7 +99,7 @@ class DaskGLM(GLM):
         self.exog_names = ([str(c) for c in columns] if columns is not None
                            else default_names(self._p, []))
         if isinstance(self.family, Categorical):
-            self.classes = _array_classes(endog, reference)
+            self.classes = array_classes(endog, reference)
             self.family = Categorical(n_classes=len(self.classes.labels))
 
     @classmethod
@@ -308,24 +309,6 @@ def _sample(stats: PartStats, k: int) -> GLMProblem | None:
     return GLMProblem(np.concatenate([p.exog for p in pieces]),
                       np.concatenate([p.target for p in pieces]),
                       np.concatenate([p.weights for p in pieces]), offset, pieces[0].family)
-
-
-def _array_classes(endog: Any, reference: Any) -> Classes:
-    """The classes of a Dask response of labels: one pass over the response."""
-    import dask
-
-    if getattr(endog, "ndim", 1) != 1:
-        raise InputError("a categorical Dask response must be a vector of labels")
-    dtype = getattr(endog, "dtype", None)
-    if dtype is not None and hasattr(dtype, "categories") and (
-            "__UNKNOWN_CATEGORIES__" not in list(dtype.categories)):
-        labels = tuple(dtype.categories)
-    else:
-        unique = endog.unique() if hasattr(endog, "divisions") else dask.array.unique(endog)
-        (values,) = dask.compute(unique)
-        labels = tuple(v.item() if isinstance(v, np.generic) else v
-                       for v in _sorted_labels(list(values)))
-    return _classes(labels, reference)
 
 
 def _positive(value: Any, name: str) -> float:
