@@ -82,7 +82,7 @@ def _blocks(value: Any, rows: tuple[int, ...] | None, n_parts: int, name: str) -
         value = value.rechunk({0: rows, 1: -1})
     else:
         value = value.rechunk({0: rows})
-    return list(value.to_delayed().ravel())
+    return list(value.to_delayed(optimize_graph=False).ravel())
 
 
 def array_parts(endog: Any, exog: Any, weights: Any = None, offset: Any = None,
@@ -117,7 +117,7 @@ def array_parts(endog: Any, exog: Any, weights: Any = None, offset: Any = None,
             raise InputError("exog has unknown chunk sizes; call exog.compute_chunk_sizes() "
                              "first")
         n_parts = len(rows)
-        x_blocks = list(exog.to_delayed().ravel())
+        x_blocks = list(exog.to_delayed(optimize_graph=False).ravel())
     columns = len(names) if names is not None else int(exog.shape[1])
     vecs = {k: _blocks(v, rows, n_parts, k) for k, v in (
         ("endog", endog), ("weights", weights), ("offset", offset), ("trials", trials),

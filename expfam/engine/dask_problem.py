@@ -139,7 +139,7 @@ class PartStats:
     saturated_loss: float
     low: FloatArray  # per column, the smallest finite value
     high: FloatArray  # … and the largest
-    sample: list[GLMProblem] = field(default_factory=list)
+    sample: dict[int, GLMProblem] = field(default_factory=dict)  # partition -> rows
     nonfinite: dict[int, list[int]] = field(default_factory=dict)  # partition -> columns
 
     def __add__(self, other: PartStats) -> PartStats:
@@ -150,7 +150,7 @@ class PartStats:
                          self.weighted_target + other.weighted_target,
                          self.saturated_loss + other.saturated_loss,
                          np.fmin(self.low, other.low), np.fmax(self.high, other.high),
-                         self.sample + other.sample, {**self.nonfinite, **other.nonfinite})
+                         {**self.sample, **other.sample}, {**self.nonfinite, **other.nonfinite})
 
 
 def stats_part(part: Part, sample_rows: int) -> PartStats:
@@ -169,11 +169,11 @@ def stats_part(part: Part, sample_rows: int) -> PartStats:
             nonfinite[part.index] = [int(j) for j in np.flatnonzero(~finite.all(axis=0))]
         low = np.fmin(low, np.where(finite, x, np.inf).min(axis=0))
         high = np.fmax(high, np.where(finite, x, -np.inf).max(axis=0))
-    sample = []
+    sample = {}
     if sample_rows and n:
+        # Random rows (in random order, so that any prefix is a random sample).
         rng = np.random.default_rng(part.index)
-        take = min(n, sample_rows)
-        sample.append(prob.take(np.sort(rng.choice(n, take, replace=False))))
+        sample[part.index] = prob.take(rng.choice(n, min(n, sample_rows), replace=False))
     return PartStats({part.index: n}, part.n_dropped, float(np.sum(prob.weights)),
                      float(np.sum(freq)), float(np.sum(freq[prob.weights > 0])),
                      prob.weights @ prob.target if n else np.zeros(prob.target.shape[1:]),
@@ -297,3 +297,20 @@ def _pearson(part: Part, eta: FloatArray) -> float:
     per_row = r**2 if r.ndim == 1 else np.sum(r**2, axis=1)
     f = 1.0 if part.frequency is None else part.frequency
     return float(np.sum(f * per_row))
+
+
+@dataclass(frozen=True)
+class FinalSums:
+    """The float64 Newton sums at a candidate estimate and the statistics there:
+    the last pass of a fit computes both."""
+
+    newton: NewtonSums
+    statistics: Statistics
+
+    def __add__(self, other: FinalSums) -> FinalSums:
+        return FinalSums(self.newton + other.newton, self.statistics + other.statistics)
+
+
+def final_part(part: Part, coef: FloatArray, null_coef: FloatArray) -> FinalSums:
+    """:func:`newton_part` (float64) and :func:`statistics_part` in one pass."""
+    return FinalSums(newton_part(part, coef, True), statistics_part(part, coef, null_coef))

@@ -218,17 +218,21 @@ class DaskGLM(GLM):
             if start.size != math.prod(shape):
                 raise InputError(f"start_params has {start.size} values; the model has "
                                  f"{math.prod(shape)} coefficients")
+        # The null model first (a closed form, or a fit of its own when there is
+        # an offset), so that the fit's last pass also computes the statistics.
+        null = self._null_coef(backend, stats, shape, tol)
         fit = dask_newton(backend, shape, saturated=stats.saturated_loss, total=total,
                           sample=_sample(stats, math.prod(shape)), tol=tol,
                           max_iter=max_iter, names=self.exog_names, start=start,
-                          single=sum(stats.rows.values()) >= SINGLE_ROWS)
+                          single=sum(stats.rows.values()) >= SINGLE_ROWS, null_coef=null)
         record = fit.solver
-        null = self._null_coef(backend, stats, shape, tol)
         bread = np.linalg.inv(record.hessian)
         meat = (None if cov_type == "nonrobust"
                 else meat_function(cov_type, bread, self.classes is not None))
-        statistics = backend.map_sum(statistics_part, record.coef, null, meat,
-                                     what="likelihood, deviance and residual sums")
+        statistics = fit.statistics
+        if statistics is None or meat is not None:
+            statistics = backend.map_sum(statistics_part, record.coef, null, meat,
+                                         what="likelihood, deviance and residual sums")
         robust = None
         if meat is not None:
             robust = finish_covariance(statistics.extra, (bread + bread.T) / 2, cov_type,
@@ -302,8 +306,8 @@ def _sample(stats: PartStats, k: int) -> GLMProblem | None:
     if size < max(1000, 50 * k) or not stats.sample:
         return None
     pieces = []
-    for piece in stats.sample:
-        share = max(1, round(size * piece.n_obs / max(n, 1)))
+    for index, piece in sorted(stats.sample.items()):
+        share = max(1, round(size * stats.rows[index] / n))
         pieces.append(piece.take(np.arange(min(share, piece.n_obs))))
     offset = None if pieces[0].offset is None else np.concatenate([p.offset for p in pieces])
     return GLMProblem(np.concatenate([p.exog for p in pieces]),

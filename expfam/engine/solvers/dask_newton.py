@@ -6,14 +6,20 @@ together:
 
 1. **Start** from an IRLS fit of a sample of rows (drawn during the first pass,
    which also counts the rows), or with too few rows from R's start (one pass).
-2. **Newton steps**: a pass at the current coefficients gives the loss, the
-   gradient and the Hessian (its rank-b updates in float32 for scalar
-   families: it only proposes the step); the step is halved, with a loss-only
-   pass per halving, while the deviance rises.  Stop when the Newton decrement
-   is at most ``tol·(0.1 + deviance)`` (R's criterion, one step ahead) and
-   take that step.
-3. **At the estimate**: a float64 pass gives the Hessian for the covariance and
-   checks the decrement left there; if the step fell short, Newton carries on.
+2. **Chord steps** from the sample (as in memory): passes returning the loss
+   and gradient, with the sample's Hessian scaled to all rows as the
+   curvature, while that contracts the decrement fast; the pass at the first
+   point predicted to be within 0.1 standard errors also returns the Hessian.
+3. **Newton steps**: a pass at the current coefficients gives the loss, the
+   gradient and the Hessian together (its rank-b updates in float32 for
+   scalar families while far from the optimum: it only proposes the step); the
+   step is halved, with a loss pass per halving, while the deviance rises.
+   Stop when the Newton decrement is at most ``tol·(0.1 + deviance)`` (R's
+   criterion, one step ahead) and take that step.
+4. **At the estimate**: a float64 pass gives the Hessian for the covariance,
+   checks the decrement left there (if the step fell short, Newton carries
+   on) and, given the null model, also computes the log-likelihood, deviance
+   and Pearson sums, so a converged fit needs no further pass.
 
 η is never stored: every pass recomputes it on the workers from X, so no row
 ever reaches the client.  If a pass fails on the cluster, the
@@ -32,11 +38,11 @@ import numpy as np
 from expfam._typing import FloatArray
 from expfam.backend.blocks import NewtonSums
 from expfam.backend.dask_backend import ClusterError, DaskBackend
-from expfam.engine.dask_problem import newton_part, start_part
+from expfam.engine.dask_problem import FinalSums, Statistics, final_part, newton_part, start_part
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
-from expfam.engine.solvers.irls import irls
+from expfam.engine.solvers.irls import CHORD_CONTRACTION, SAMPLE_TOL, irls
 from expfam.errors import NumericalError, RankDeficientError
 
 __all__ = ["DaskFit", "dask_newton"]
@@ -52,6 +58,7 @@ class DaskFit:
 
     solver: SolverResult
     n_passes: int
+    statistics: Statistics | None = None  # at the estimate, when the last pass made them
 
 
 class _Passes:
@@ -68,6 +75,16 @@ class _Passes:
         self.iterations = 0
         self.coef: FloatArray | None = None
         self.parts = parts
+
+    def final(self, coef: FloatArray, null_coef: FloatArray | None
+              ) -> tuple[NewtonSums, Statistics | None]:
+        """The float64 pass at a candidate estimate, with the statistics if the null
+        model's coefficients are known."""
+        if null_coef is None:
+            return self.newton(coef), None
+        sums: FinalSums = self._run(final_part, coef, null_coef,
+                                    what="loss, gradient, Hessian and statistics")
+        return sums.newton, sums.statistics
 
     def newton(self, coef: FloatArray, *, hessian: bool = True,
                single: bool = False) -> NewtonSums:
@@ -110,7 +127,7 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
                 total: float, sample: GLMProblem | None, tol: float = 1e-8,
                 max_iter: int = 100, names: Sequence[str] | None = None,
                 start: FloatArray | None = None, parts: Any = None,
-                single: bool = True) -> DaskFit:
+                single: bool = True, null_coef: FloatArray | None = None) -> DaskFit:
     """Maximum likelihood over the partitions of ``backend``.
 
     Parameters
@@ -129,13 +146,22 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
         Other partitions than the backend's (the null model's).
     single : bool
         Propose steps from float32 Hessians (scalar families).
+    null_coef : ndarray, optional
+        The null model's coefficients: the last pass then also computes the
+        statistics (:class:`~expfam.engine.dask_problem.Statistics`).
     """
     ev = _Passes(backend, shape, saturated, total, names, parts)
-    coef = _start(ev, sample, start)
     single = single and len(shape) == 1
-    sums = ev.newton(coef, single=single)
+    warm = _warm_start(ev, sample) if start is None and sample is not None else None
+    chord = None if warm is None else _chord(ev, warm, tol, max_iter, single)
+    if chord is not None:
+        coef, sums = chord
+    else:
+        coef = _start(ev, None, start)
+        sums = ev.newton(coef, single=single)
     if not sums.finite:
         raise NumericalError("non-finite log-likelihood or gradient at the starting point")
+    statistics: Statistics | None = None
     message = f"iteration limit reached (max_iter={max_iter})"
     converged = False
     for _ in range(max_iter):
@@ -147,7 +173,7 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
         ev.iterations += 1
         if q <= tol * (0.1 + abs(dev)):
             # Take the step; check it (and get the covariance) with a float64 pass.
-            final = ev.newton(coef - delta)
+            final, statistics = ev.final(coef - delta, null_coef)
             q_final = float(final.gradient @ ev.factor(final.hessian).solve(final.gradient))
             ev.record("final", final, q_final)
             if final.finite and q_final <= tol * (0.1 + abs(ev.deviance(final.loss))):
@@ -155,7 +181,7 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
                 message = (f"converged: the last Newton step changed the deviance by {q:.2g} "
                            f"(relative {q / (0.1 + abs(dev)):.2g} <= tol={tol:g})")
                 break
-            coef, sums, single = coef - delta, final, False
+            coef, sums, single, statistics = coef - delta, final, False, None
             continue
         # float32 Hessians only while far from the optimum (more than 0.1 standard
         # errors): the steps near it are taken from float64 ones, so the estimate
@@ -179,7 +205,7 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
     record = SolverResult(coef=coef, eta=np.empty(0), loss=sums.loss, hessian=sums.hessian,
                           converged=converged, n_iter=ev.iterations, method="irls",
                           message=message, n_boundary=sums.boundary, history=ev.history)
-    return DaskFit(record, backend.n_passes)
+    return DaskFit(record, backend.n_passes, statistics if converged else None)
 
 
 def _decreased(new: NewtonSums, old: NewtonSums) -> bool:
@@ -199,6 +225,67 @@ def _backtrack(ev: _Passes, coef: FloatArray, delta: FloatArray,
                 trial.loss <= sums.loss + loss_slack(sums.loss)):
             return step
     return None
+
+
+@dataclass
+class _WarmStart:
+    coef: FloatArray
+    curvature: CholeskyFactor  # the sample's Hessian …
+    scale: float  # … times this is the curvature of all rows
+    deviance: float  # the sample's deviance scaled to all rows: a guide
+
+    def solve(self, gradient: FloatArray) -> FloatArray:
+        return self.curvature.solve(gradient) / self.scale
+
+
+def _warm_start(ev: _Passes, sample: GLMProblem) -> _WarmStart | None:
+    """Fit the sample in memory; None if that fails (R's start is used then)."""
+    try:
+        fit = irls(sample, tol=SAMPLE_TOL, max_iter=25)
+        if not (fit.converged and np.all(np.isfinite(fit.coef))):
+            return None
+        factor = CholeskyFactor(fit.hessian)
+    except (RankDeficientError, NumericalError):
+        return None  # a column constant in the sample, say
+    ev.history.extend(dict(h, stage="sample") for h in fit.history)
+    scale = ev.total / sample.total_weight
+    return _WarmStart(np.asarray(fit.coef).reshape(ev.shape), factor, scale,
+                      scale * 2.0 * (fit.loss - sample.saturated_loss))
+
+
+def _chord(ev: _Passes, warm: _WarmStart, tol: float, max_iter: int,
+           single: bool) -> tuple[FloatArray, NewtonSums] | None:
+    """Loss-and-gradient passes with the sample's curvature until Newton pays off
+    (as :func:`expfam.engine.solvers.irls._chord`).  Returns the coefficients
+    and the sums there (with a Hessian), or None when the very first step fails
+    (the sample was a poor guide)."""
+    coef = warm.coef
+    ev.coef = coef
+    sums = ev.newton(coef, hessian=False)
+    if not sums.finite:
+        return None
+    q_prev: float | None = None
+    for _ in range(max_iter):
+        delta = ev.unflat(warm.solve(sums.gradient))
+        q = float(sums.gradient @ ev.flat(delta))
+        ev.record("chord", sums, q)
+        # The decrement shrinks by about q/q_prev per pass: take the Hessian at
+        # the first point predicted to be close enough for Newton to finish.
+        predicted = q if q_prev is None else q * q / q_prev
+        exact = predicted <= min(HANDOVER_DECREMENT, tol * (0.1 + warm.deviance))
+        new = ev.newton(coef - delta, hessian=exact, single=single)
+        ev.iterations += 1
+        contracted = new.finite and (exact or float(
+            new.gradient @ warm.solve(new.gradient)) <= CHORD_CONTRACTION * q)
+        if not contracted:
+            if q_prev is None:
+                return None
+            break  # undo the step: Newton takes over from coef
+        coef, sums, q_prev = coef - delta, new, q
+        ev.coef = coef
+        if exact:
+            return coef, sums
+    return coef, ev.newton(coef, single=single)
 
 
 def _start(ev: _Passes, sample: GLMProblem | None, start: FloatArray | None) -> FloatArray:
