@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import operator
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -72,6 +73,8 @@ class DaskBackend:
         self.n_passes = 0
         #: One entry per pass: what it computed.
         self.passes: list[str] = []
+        #: One entry per pass: its wall-clock seconds.
+        self.seconds: list[float] = []
         self.persisted = False
 
     def map_sum(self, fn: Callable[..., S], *args: Any, what: str = "pass",
@@ -96,6 +99,7 @@ class DaskBackend:
 
         self.n_passes += 1
         self.passes.append(what)
+        start = time.perf_counter()
         # The one call site per pass: progress reporting hooks in here.
         try:
             # Under the threads scheduler the kernels run in this process, where
@@ -108,6 +112,7 @@ class DaskBackend:
             raise ClusterError(f"pass {self.n_passes} over the data ({what}) failed on the "
                                f"cluster: {type(err).__name__}: {err}", self.n_passes,
                                what) from err
+        self.seconds.append(time.perf_counter() - start)
         return result
 
     def persist(self) -> None:

@@ -136,6 +136,15 @@ def _values(block: Any) -> np.ndarray | None:
     return np.asarray(block)
 
 
+def _missing_rows(values: np.ndarray) -> np.ndarray:
+    """Rows with a missing value (NaN, None): NumPy's own test for floats."""
+    if values.dtype.kind == "f":
+        return np.isnan(values).any(axis=1)
+    if values.dtype.kind in "iub":
+        return np.zeros(values.shape[0], dtype=bool)
+    return np.asarray(pd.isna(pd.DataFrame(values)).any(axis=1))
+
+
 def _array_part(index: int, x: Any, y: Any, w: Any, off: Any, trials: Any, groups: Any,
                 *, names: list[str] | None, missing: str) -> RawPart:
     """One partition's rows as NumPy arrays, incomplete rows dropped (or refused)."""
@@ -156,7 +165,7 @@ def _array_part(index: int, x: Any, y: Any, w: Any, off: Any, trials: Any, group
     for name, v in {"exog": exog, **vecs}.items():
         if v is None:
             continue
-        gap = np.asarray(pd.isna(pd.DataFrame(v.reshape(n, -1))).any(axis=1))
+        gap = _missing_rows(v.reshape(n, -1))
         if gap.any() and missing == "raise":
             raise InputError(f"{name} is missing at {int(gap.sum())} row(s) of partition "
                              f"{index} (first at row {int(np.argmax(gap))} of the partition);"

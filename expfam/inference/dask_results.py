@@ -43,11 +43,14 @@ class DaskGLMResults(GLMResults):
         statistics pass at the estimate).
     passes : list of str
         What each pass computed.
+    seconds : list of float
+        How long each pass took.
     """
 
     def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult, *,
                  statistics: Statistics, parts: list[Any], rows: list[int],
-                 passes: list[str], robust: FloatArray | None = None,
+                 passes: list[str], seconds: list[float] | None = None,
+                 robust: FloatArray | None = None,
                  cov_type: str = "nonrobust", small_sample: str = "regress") -> None:
         super().__init__(model, problem, solver, method="irls", cov_type=cov_type,
                          small_sample=small_sample)
@@ -57,6 +60,9 @@ class DaskGLMResults(GLMResults):
         self._robust = robust
         self.passes = list(passes)
         self.n_passes = len(passes)
+        #: Wall-clock seconds of each pass (NaN for a formula's levels pass, made
+        #: when the model was built).
+        self.seconds = list(seconds or [])
 
     # -- row sums from the statistics pass ---------------------------------
     @cached_property

@@ -196,9 +196,11 @@ class DaskGLM(GLM):
         backend = DaskBackend(parts)
         if self._formula_args is not None:  # the levels pass, made when building the model
             backend.passes.extend(["levels of the factors"] * self._formula_args["passes"])
+            backend.seconds.extend([float("nan")] * self._formula_args["passes"])
             backend.n_passes += self._formula_args["passes"]
         exog = self._inputs.get("exog")
-        nbytes = getattr(exog, "nbytes", None)
+        # Known up front for a Dask array; for DataFrames, from the first pass's rows.
+        nbytes = None if exog is None or hasattr(exog, "divisions") else exog.nbytes
         if persist is True or (persist == "auto" and nbytes is not None
                                and 1.5 * nbytes < PERSIST_SHARE * cluster_memory()):
             backend.persist()
@@ -242,7 +244,8 @@ class DaskGLM(GLM):
                            None, self.family)
         rows = [stats.rows[i] for i in range(len(parts))]
         res = DaskGLMResults(self, empty, record, statistics=statistics, parts=backend.parts,
-                             rows=rows, passes=backend.passes, robust=robust,
+                             rows=rows, passes=backend.passes, seconds=backend.seconds,
+                             robust=robust,
                              cov_type=cov_type, small_sample=small_sample)
         if record.n_boundary:
             warnings.warn(f"{record.n_boundary} row(s) have fitted values numerically on the "
