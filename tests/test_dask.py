@@ -165,6 +165,15 @@ def test_bad_partitions_and_levels_are_named(frame) -> None:
             res.predict(new).compute()
 
 
+def test_nan_in_x_is_named_after_a_non_finite_pass(frame) -> None:
+    x = ef.add_constant(frame[["z"]]).to_numpy()
+    x[2500, 1] = np.inf
+    with dask.config.set(scheduler="sync"), pytest.raises(InputError,
+                                                           match=r"partition 1: 'x1'"):
+        ef.GLM(da.from_array(frame["y"].to_numpy(dtype=float), chunks=2000),
+               da.from_array(x, chunks=(2000, 2))).fit()
+
+
 def test_a_failed_pass_is_named_and_keeps_the_fit_so_far(frame, monkeypatch) -> None:
     import expfam.engine.solvers.dask_newton as solver
 

@@ -30,10 +30,14 @@ from expfam.errors import InputError
 from expfam.families import Categorical, ExponentialFamily
 
 __all__ = [
+    "FinalSums",
+    "NonFinite",
     "Part",
     "PartStats",
     "Statistics",
+    "final_part",
     "newton_part",
+    "nonfinite_part",
     "part_eta",
     "start_part",
     "statistics_part",
@@ -142,10 +146,8 @@ class PartStats:
     positive_frequency: float  # … over rows of positive weight (robust covariances)
     weighted_target: FloatArray  # Σ w·t, for the null model's mean
     saturated_loss: float
-    low: FloatArray  # per column, the smallest finite value
-    high: FloatArray  # … and the largest
+    constant: FloatArray  # per column: its value if constant so far, NaN if not, inf: no rows
     sample: dict[int, GLMProblem] = field(default_factory=dict)  # partition -> rows
-    nonfinite: dict[int, list[int]] = field(default_factory=dict)  # partition -> columns
 
     def __add__(self, other: PartStats) -> PartStats:
         return PartStats({**self.rows, **other.rows}, self.n_dropped + other.n_dropped,
@@ -154,29 +156,35 @@ class PartStats:
                          self.positive_frequency + other.positive_frequency,
                          self.weighted_target + other.weighted_target,
                          self.saturated_loss + other.saturated_loss,
-                         np.fmin(self.low, other.low), np.fmax(self.high, other.high),
-                         {**self.sample, **other.sample}, {**self.nonfinite, **other.nonfinite})
+                         _same(self.constant, other.constant), {**self.sample, **other.sample})
+
+
+def _same(a: FloatArray, b: FloatArray) -> FloatArray:
+    """Merge per-column constants: inf (no rows) yields to the other side."""
+    return np.where(np.isinf(a), b, np.where(np.isinf(b) | (a == b), a, np.nan))
+
+
+#: Rows whose values nominate the candidate constant columns (as in memory).
+_HEAD = 64
 
 
 def stats_part(part: Part, sample_rows: int) -> PartStats:
-    """Counts and totals of one partition, and up to ``sample_rows`` random rows
-    (seeded by the partition's number, so fits are reproducible)."""
+    """Counts and totals of one partition, the columns constant in it, and up to
+    ``sample_rows`` random rows (seeded by the partition's number, so fits are
+    reproducible).  X is not scanned for NaN or inf: as in memory, that is
+    looked for only if the solver's sums come out non-finite."""
     prob = part.problem
     n = prob.n_obs
     freq = np.ones(n) if part.frequency is None else part.frequency
-    nonfinite: dict[int, list[int]] = {}
-    p = prob.n_features
-    low, high = np.full(p, np.inf), np.full(p, -np.inf)
-    for rows in _slices(n):
-        x = np.asarray(prob.exog[rows])
-        block_low, block_high = x.min(axis=0), x.max(axis=0)
-        if not (np.all(np.isfinite(block_low)) and np.all(np.isfinite(block_high))):
-            finite = np.isfinite(x)  # NaN or inf somewhere: find the columns
-            nonfinite[part.index] = [int(j) for j in np.flatnonzero(~finite.all(axis=0))]
-            block_low = np.where(finite, x, np.inf).min(axis=0)
-            block_high = np.where(finite, x, -np.inf).max(axis=0)
-        low = np.fmin(low, block_low)
-        high = np.fmax(high, block_high)
+    constant = np.full(prob.n_features, np.inf)
+    if n:
+        head = np.asarray(prob.exog[:_HEAD], dtype=np.float64)
+        first = head[0]
+        candidates = np.flatnonzero(np.all(head == first, axis=0))
+        constant[:] = np.nan
+        for j in candidates:  # only these columns are read in full
+            if np.all(np.asarray(prob.exog[:, j]) == first[j]):
+                constant[j] = first[j]
     sample = {}
     if sample_rows and n:
         # Random rows (in random order, so that any prefix is a random sample).
@@ -185,7 +193,25 @@ def stats_part(part: Part, sample_rows: int) -> PartStats:
     return PartStats({part.index: n}, part.n_dropped, float(np.sum(prob.weights)),
                      float(np.sum(freq)), float(np.sum(freq[prob.weights > 0])),
                      prob.weights @ prob.target if n else np.zeros(prob.target.shape[1:]),
-                     prob.saturated_loss if n else 0.0, low, high, sample, nonfinite)
+                     prob.saturated_loss if n else 0.0, constant, sample)
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """Columns with NaN or inf, per partition (the check made after a failed pass)."""
+
+    columns: dict[int, list[int]]
+
+    def __add__(self, other: NonFinite) -> NonFinite:
+        return NonFinite({**self.columns, **other.columns})
+
+
+def nonfinite_part(part: Part) -> NonFinite:
+    """The columns of one partition's design holding NaN or inf."""
+    bad = np.zeros(part.problem.n_features, dtype=bool)
+    for rows in _slices(part.n_rows):
+        bad |= ~np.all(np.isfinite(np.asarray(part.problem.exog[rows])), axis=0)
+    return NonFinite({part.index: [int(j) for j in np.flatnonzero(bad)]} if bad.any() else {})
 
 
 # ----------------------------------------------------------------------
@@ -270,14 +296,14 @@ class Statistics:
 
 
 def statistics_part(part: Part, coef: FloatArray, null_coef: FloatArray,
-                    meat: Any = None) -> Statistics:
+                    meat: Any = None, eta: FloatArray | None = None) -> Statistics:
     """The row sums behind ``llf``, ``deviance``, ``pearson_chi2`` and the null
     model's, for one partition; ``meat(part, eta)`` adds a robust covariance's."""
     prob = part.problem
     family = prob.family
     if prob.n_obs == 0:
         return Statistics(0.0, 0.0, 0.0, 0.0, 0.0, None if meat is None else meat(part, None))
-    eta = part_eta(part, coef)
+    eta = part_eta(part, coef) if eta is None else eta
     null = part_eta(part, null_coef, ones=True)
     kw = {"weights": part.frequency, "trials": part.trials}
     return Statistics(family.loglike(part.endog, eta, **kw),
@@ -320,5 +346,12 @@ class FinalSums:
 
 
 def final_part(part: Part, coef: FloatArray, null_coef: FloatArray) -> FinalSums:
-    """:func:`newton_part` (float64) and :func:`statistics_part` in one pass."""
-    return FinalSums(newton_part(part, coef, True), statistics_part(part, coef, null_coef))
+    """:func:`newton_part` (float64) and :func:`statistics_part` in one pass, X read
+    once: the Newton kernels leave η behind for the statistics."""
+    prob = part.problem
+    if prob.n_obs == 0:
+        return FinalSums(_zero_sums(prob, True), statistics_part(part, coef, null_coef))
+    eta = np.empty(prob.eta_shape)
+    sums = _SERIAL.map_sum(lambda rows: newton_block(prob, rows, coef, hessian=True,
+                                                     eta_out=eta), prob.n_obs)
+    return FinalSums(sums, statistics_part(part, coef, null_coef, eta=eta))

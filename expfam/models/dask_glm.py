@@ -37,7 +37,9 @@ from expfam.design.dask_frame import (
 )
 from expfam.design.response import Classes, _classes
 from expfam.engine.dask_problem import (
+    NonFinite,
     PartStats,
+    nonfinite_part,
     null_part,
     statistics_part,
     stats_part,
@@ -48,6 +50,7 @@ from expfam.engine.solvers.dask_newton import dask_newton
 from expfam.errors import (
     ConvergenceWarning,
     InputError,
+    NumericalError,
     SeparationWarning,
 )
 from expfam.families import Bernoulli, Categorical, ExponentialFamily, get_family
@@ -223,10 +226,15 @@ class DaskGLM(GLM):
         # The null model first (a closed form, or a fit of its own when there is
         # an offset), so that the fit's last pass also computes the statistics.
         null = self._null_coef(backend, stats, shape, tol)
-        fit = dask_newton(backend, shape, saturated=stats.saturated_loss, total=total,
-                          sample=_sample(stats, math.prod(shape)), tol=tol,
-                          max_iter=max_iter, names=self.exog_names, start=start,
-                          single=sum(stats.rows.values()) >= SINGLE_ROWS, null_coef=null)
+        try:
+            fit = dask_newton(backend, shape, saturated=stats.saturated_loss, total=total,
+                              sample=_sample(stats, math.prod(shape)), tol=tol,
+                              max_iter=max_iter, names=self.exog_names, start=start,
+                              single=sum(stats.rows.values()) >= SINGLE_ROWS, null_coef=null)
+        except NumericalError:
+            # As in memory, X is scanned only now that the sums came out non-finite.
+            self._raise_nonfinite(backend)
+            raise
         record = fit.solver
         bread = np.linalg.inv(record.hessian)
         meat = (None if cov_type == "nonrobust"
@@ -263,22 +271,26 @@ class DaskGLM(GLM):
         if self.formula is not None:
             self.formula = with_dropped(self.formula, stats.n_dropped)
         self._nobs = stats.frequency
-        if stats.nonfinite:
-            where = "; ".join(
-                f"partition {i}: {', '.join(repr(self.exog_names[j]) for j in cols)}"
-                for i, cols in sorted(stats.nonfinite.items()))
-            raise InputError(f"exog is NaN or infinite in column(s) ({where}); drop those "
-                             "rows or fill the values")
         if not sum(stats.rows.values()):
             raise InputError("no rows: every partition is empty")
         if stats.total_weight <= 0:
             raise InputError("every weight is zero: there is nothing to fit")
         if self._formula_args is None:
-            constant = [int(j) for j in np.flatnonzero((stats.low == stats.high)
-                                                       & (stats.low != 0))]
+            constant = [int(j) for j in np.flatnonzero(np.isfinite(stats.constant)
+                                                       & (stats.constant != 0))]
             self._constant = constant
             if not self._names_given:
                 self.exog_names = default_names(self._p, constant)
+
+    def _raise_nonfinite(self, backend: DaskBackend) -> None:
+        """Name the partitions and columns holding NaN or inf, if any (one pass)."""
+        found: NonFinite = backend.map_sum(nonfinite_part, what="NaN or inf in X")
+        if found.columns:
+            where = "; ".join(
+                f"partition {i}: {', '.join(repr(self.exog_names[j]) for j in cols)}"
+                for i, cols in sorted(found.columns.items()))
+            raise InputError(f"exog is NaN or infinite in column(s) ({where}); drop those "
+                             "rows or fill the values")
 
     def _null_coef(self, backend: DaskBackend, stats: PartStats, shape: tuple[int, ...],
                    tol: float) -> np.ndarray:
