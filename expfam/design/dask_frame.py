@@ -103,10 +103,7 @@ def array_parts(endog: Any, exog: Any, weights: Any = None, offset: Any = None,
         raise InputError("exog must be a Dask array or DataFrame when endog is a Dask "
                          "collection")
     if hasattr(exog, "divisions"):
-        names: list[str] | None = [str(c) for c in exog.columns]
-        rows = None
-        n_parts = exog.npartitions
-        x_blocks = list(exog.to_delayed())
+        return _frame_parts(endog, exog, weights, offset, trials, groups, missing)
     else:
         if exog.ndim != 2:
             raise InputError(f"exog has shape {exog.shape}; expected (n, p)")
@@ -118,7 +115,7 @@ def array_parts(endog: Any, exog: Any, weights: Any = None, offset: Any = None,
                              "first")
         n_parts = len(rows)
         x_blocks = list(exog.to_delayed(optimize_graph=False).ravel())
-    columns = len(names) if names is not None else int(exog.shape[1])
+    columns = int(exog.shape[1])
     vecs = {k: _blocks(v, rows, n_parts, k) for k, v in (
         ("endog", endog), ("weights", weights), ("offset", offset), ("trials", trials),
         ("groups", groups))}
@@ -126,6 +123,45 @@ def array_parts(endog: Any, exog: Any, weights: Any = None, offset: Any = None,
         i, x_blocks[i], *(vecs[k][i] for k in vecs), names=names, missing=missing)
         for i in range(n_parts)]
     return parts, names, columns
+
+
+def _frame_parts(endog: Any, exog: Any, weights: Any, offset: Any, trials: Any, groups: Any,
+                 missing: str) -> tuple[list[Any], list[str] | None, int]:
+    """Partitions of a Dask DataFrame ``exog`` with Dask Series beside it.
+
+    The Series are joined to the frame as columns first, so that one frame is
+    split into partitions: Dask may fuse the partitions of a narrow column read
+    from Parquet, and separately split collections would then not line up.
+    """
+    from dask import delayed
+
+    names = [str(c) for c in exog.columns]
+    extras: dict[str, str] = {}
+    frame = exog
+    for key, value in (("endog", endog), ("weights", weights), ("offset", offset),
+                       ("trials", trials), ("groups", groups)):
+        if value is None:
+            continue
+        if not (is_dask(value) and hasattr(value, "divisions") and value.ndim == 1):
+            raise InputError(f"with a Dask DataFrame as exog, {key} must be a Dask Series "
+                             "with the same partitions")
+        extras[key] = f"__expfam_{key}"
+        frame = frame.assign(**{extras[key]: value})
+    parts = [delayed(_split_frame, pure=True)(i, block, names, extras, missing)
+             for i, block in enumerate(frame.to_delayed())]
+    return parts, names, len(names)
+
+
+def _split_frame(index: int, df: pd.DataFrame, names: list[str], extras: dict[str, str],
+                 missing: str) -> RawPart:
+    columns = [c for c in map(str, df.columns) if not c.startswith("__expfam_")]
+    if columns != names:
+        raise InputError(f"partition {index} has columns {columns}; the others have {names}. "
+                         "Give every partition the same columns")
+    vec = {k: df[extras[k]] if k in extras else None
+           for k in ("endog", "weights", "offset", "trials", "groups")}
+    return _array_part(index, df[names], vec["endog"], vec["weights"], vec["offset"],
+                       vec["trials"], vec["groups"], names=names, missing=missing)
 
 
 def _values(block: Any) -> np.ndarray | None:
