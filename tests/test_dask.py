@@ -7,12 +7,15 @@ estimate, not two solvers' stopping points.
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import expfam as ef
 from expfam.backend.dask_backend import ClusterError, DaskBackend
@@ -211,3 +214,29 @@ def test_backend_sums_in_one_pass() -> None:
         total = backend.map_sum(np.sum, what="sums")
     assert total == sum(np.arange(i, i + 3).sum() for i in range(5))
     assert backend.n_passes == 1 and backend.passes == ["sums"]
+
+
+@settings(max_examples=8, deadline=None)
+@given(cuts=st.lists(st.integers(1, 399), max_size=4, unique=True),
+       missing=st.lists(st.integers(0, 399), max_size=60))
+@example(cuts=[100, 110], missing=list(range(100, 110)))  # a partition left empty
+def test_any_partitioning_gives_the_in_memory_fit(cuts, missing) -> None:
+    """However the rows are split (partitions emptied by dropped rows included),
+    the tree of partition sums gives the in-memory fit."""
+    rng = np.random.default_rng(len(cuts) + 7 * len(missing))
+    n = 400
+    x = ef.add_constant(rng.standard_normal((n, 2)))
+    y = rng.poisson(np.exp(0.3 + x[:, 1] * 0.5)).astype(float)
+    x[missing, 2] = np.nan
+    bounds = [0, *sorted(cuts), n]
+    chunks = tuple(int(b - a) for a, b in itertools.pairwise(bounds))
+    keep = ~np.isnan(x[:, 2])
+    mem = ef.GLM(y[keep], x[keep], family="poisson").fit(tol=TOL, cov_type="HC1")
+    with dask.config.set(scheduler="sync"):
+        res = ef.GLM(da.from_array(y, chunks=(chunks,)), da.from_array(x, chunks=(chunks, 3)),
+                     family="poisson", missing="drop").fit(tol=TOL, cov_type="HC1")
+    assert res.model.n_dropped == n - keep.sum()
+    for name in ("params", "bse"):
+        np.testing.assert_allclose(getattr(res, name), getattr(mem, name), rtol=RTOL)
+    for name in ("llf", "deviance", "null_deviance", "pearson_chi2"):
+        np.testing.assert_allclose(getattr(res, name), getattr(mem, name), rtol=RTOL)
