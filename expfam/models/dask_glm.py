@@ -88,6 +88,8 @@ class DaskGLM(GLM):
         self._missing = missing
         self._reference = reference
         self._formula_args: dict[str, Any] | None = None
+        #: Passes made when the model was built (the classes of a labelled response).
+        self._built_passes: list[str] = []
         self.endog_name = str(getattr(endog, "name", None) or "y")
         self.formula = None
         self.n_dropped = 0
@@ -103,6 +105,10 @@ class DaskGLM(GLM):
                            else default_names(self._p, []))
         if isinstance(self.family, Categorical):
             self.classes = array_classes(endog, reference)
+            dtype: Any = getattr(endog, "dtype", None)
+            if not (hasattr(dtype, "categories") and "__UNKNOWN_CATEGORIES__" not in list(
+                    dtype.categories)):
+                self._built_passes = ["classes of the response"]
             self.family = Categorical(n_classes=len(self.classes.labels))
 
     @classmethod
@@ -127,7 +133,8 @@ class DaskGLM(GLM):
         model._missing, model._reference = missing, reference
         model._inputs = {}
         model._formula_args = {"data": data, "terms": terms, "needed": needed,
-                               "extras": extras, "labelled": labelled, "passes": passes}
+                               "extras": extras, "labelled": labelled}
+        model._built_passes = ["levels of the factors"] * passes
         model.formula = terms
         model.endog_name = terms.response.name
         model.n_dropped = 0
@@ -197,10 +204,10 @@ class DaskGLM(GLM):
         parts = [delayed(to_part, pure=True)(raw, self.family, self.classes, self._p)
                  for raw in self._raw_parts(groups if cov_type == "cluster" else None)]
         backend = DaskBackend(parts)
-        if self._formula_args is not None:  # the levels pass, made when building the model
-            backend.passes.extend(["levels of the factors"] * self._formula_args["passes"])
-            backend.seconds.extend([float("nan")] * self._formula_args["passes"])
-            backend.n_passes += self._formula_args["passes"]
+        # Passes made when the model was built (factor levels, response classes).
+        backend.passes.extend(self._built_passes)
+        backend.seconds.extend([float("nan")] * len(self._built_passes))
+        backend.n_passes += len(self._built_passes)
         exog = self._inputs.get("exog")
         # Known up front for a Dask array; for DataFrames, from the first pass's rows.
         nbytes = None if exog is None or hasattr(exog, "divisions") else exog.nbytes
