@@ -24,7 +24,7 @@ from expfam.backend.blocks import NewtonSums, ThreadedBackend
 from expfam.design.arrays import as_rows
 from expfam.design.dask_frame import RawPart
 from expfam.design.response import Classes
-from expfam.engine.kernels import newton_block, start_block
+from expfam.engine.kernels import gradient_block, newton_block, start_block
 from expfam.engine.problem import GLMProblem
 from expfam.errors import InputError
 from expfam.families import Categorical, ExponentialFamily
@@ -36,6 +36,7 @@ __all__ = [
     "PartStats",
     "Statistics",
     "final_part",
+    "gradient_part",
     "newton_part",
     "nonfinite_part",
     "part_eta",
@@ -235,6 +236,14 @@ def newton_part(part: Part, coef: FloatArray, hessian: bool,
     dtype = np.float32 if single else np.float64
     return _SERIAL.map_sum(lambda rows: newton_block(prob, rows, coef, hessian=hessian,
                                                      hessian_dtype=dtype), prob.n_obs)
+
+
+def gradient_part(part: Part, coef: FloatArray) -> NewtonSums:
+    """The gradient alone (no loss, no Hessian): the cheapest pass, for chord steps."""
+    prob = part.problem
+    if prob.n_obs == 0:
+        return NewtonSums(None, np.zeros(prob.n_params))
+    return _SERIAL.map_sum(lambda rows: gradient_block(prob, rows, coef), prob.n_obs)
 
 
 def start_part(part: Part) -> NewtonSums:

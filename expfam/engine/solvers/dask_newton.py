@@ -6,8 +6,8 @@ together:
 
 1. **Start** from an IRLS fit of a sample of rows (drawn during the first pass,
    which also counts the rows), or with too few rows from R's start (one pass).
-2. **Chord steps** from the sample (as in memory): passes returning the loss
-   and gradient, with the sample's Hessian scaled to all rows as the
+2. **Chord steps** from the sample (as in memory): passes returning the
+   gradient, with the sample's Hessian scaled to all rows as the
    curvature, while that contracts the decrement fast; the pass at the first
    point predicted to be within 0.1 standard errors also returns the Hessian.
 3. **Newton steps**: a pass at the current coefficients gives the loss, the
@@ -38,7 +38,14 @@ import numpy as np
 from expfam._typing import FloatArray
 from expfam.backend.blocks import NewtonSums
 from expfam.backend.dask_backend import ClusterError, DaskBackend
-from expfam.engine.dask_problem import FinalSums, Statistics, final_part, newton_part, start_part
+from expfam.engine.dask_problem import (
+    FinalSums,
+    Statistics,
+    final_part,
+    gradient_part,
+    newton_part,
+    start_part,
+)
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
@@ -85,6 +92,9 @@ class _Passes:
         sums: FinalSums = self._run(final_part, coef, null_coef,
                                     what="loss, gradient, Hessian and statistics")
         return sums.newton, sums.statistics
+
+    def gradient(self, coef: FloatArray) -> NewtonSums:
+        return self._run(gradient_part, coef, what="gradient")
 
     def newton(self, coef: FloatArray, *, hessian: bool = True,
                single: bool = False) -> NewtonSums:
@@ -261,7 +271,7 @@ def _chord(ev: _Passes, warm: _WarmStart, tol: float, max_iter: int,
     (the sample was a poor guide)."""
     coef = warm.coef
     ev.coef = coef
-    sums = ev.newton(coef, hessian=False)
+    sums = ev.gradient(coef)
     if not sums.finite:
         return None
     q_prev: float | None = None
@@ -273,7 +283,8 @@ def _chord(ev: _Passes, warm: _WarmStart, tol: float, max_iter: int,
         # the first point predicted to be close enough for Newton to finish.
         predicted = q if q_prev is None else q * q / q_prev
         exact = predicted <= min(HANDOVER_DECREMENT, tol * (0.1 + warm.deviance))
-        new = ev.newton(coef - delta, hessian=exact, single=single)
+        new = (ev.newton(coef - delta, single=single) if exact
+               else ev.gradient(coef - delta))
         ev.iterations += 1
         contracted = new.finite and (exact or float(
             new.gradient @ warm.solve(new.gradient)) <= CHORD_CONTRACTION * q)
