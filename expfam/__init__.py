@@ -27,6 +27,8 @@ from expfam.inference.hypotheses import lr_test
 from expfam.inference.reference import change_reference
 from expfam.inference.results import GLMResults
 from expfam.inference.summary import Summary
+from expfam.models import dask_glm as _dask_glm  # noqa: F401  (registers the Dask GLM)
+from expfam.models import dask_lda as _dask_lda  # noqa: F401  (registers the Dask LDA)
 from expfam.models.glm import GLM, add_constant, glm, logit
 from expfam.models.lda import LDA, LDAResults, lda
 from expfam.models.multinomial import mnlogit

@@ -117,6 +117,13 @@ class GLM:
     -8.083
     """
 
+    def __new__(cls, endog: Any = None, exog: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # Dask hook (issue 13): Dask inputs build a DaskGLM, whose rows stay in
+        # the cluster's partitions.  Checked without importing Dask.
+        if cls is GLM and (_is_dask(endog) or _is_dask(exog)):
+            return object.__new__(_dask_model())
+        return super().__new__(cls)
+
     def __init__(
         self,
         endog: ArrayLike,
@@ -275,6 +282,11 @@ class GLM:
         event modelled as 1, as in R.  With ``family="categorical"`` this is
         :func:`~expfam.mnlogit`.
         """
+        if _is_dask(data):  # Dask hook (issue 13): see expfam.models.dask_glm
+            return _dask_model().from_formula(formula, data, family=family, weights=weights,
+                                              offset=offset, trials=trials, missing=missing,
+                                              reference=reference, link=link,
+                                              exposure=exposure)
         fam = get_family(family)
         if isinstance(fam, Categorical):
             if trials is not None:
@@ -581,6 +593,23 @@ def choose_method(exog: Any) -> str:
     if not isinstance(exog, StructuredDesign) or not exog.has_sparse:
         return "irls"
     return "irls" if exog.dense_hessian_width <= AUTO_NEWTON_COLUMNS else "lbfgs"
+
+
+#: The model class for Dask inputs, registered by ``expfam.models.dask_glm`` when
+#: it is imported (which ``import expfam`` does, without importing Dask).
+DASK_MODELS: dict[str, Any] = {}
+
+
+def _dask_model() -> Any:
+    if "glm" not in DASK_MODELS:
+        raise InputError("Dask inputs need expfam.models.dask_glm: pip install "
+                         "'expfam[dask]'")
+    return DASK_MODELS["glm"]
+
+
+def _is_dask(obj: Any) -> bool:
+    """A Dask collection, recognised without importing Dask (issue 13's hook)."""
+    return type(obj).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
 def _name_of(values: Any, default: str) -> str:

@@ -64,6 +64,13 @@ class LDA:
         Frequency weights: a weight of 2 is the row twice.
     """
 
+    def __new__(cls, endog: Any = None, exog: Any = None, *args: Any, **kwargs: Any) -> Any:
+        # Dask hook (issue 13): Dask inputs build the registered Dask LDA.
+        if cls is LDA and any(type(v).__module__.split(".")[0] in ("dask", "dask_expr")
+                              for v in (endog, exog)):
+            return object.__new__(DASK_MODELS["lda"])
+        return super().__new__(cls)
+
     def __init__(self, endog: ArrayLike, exog: ArrayLike, priors: Any = None,
                  covariance: str = "mle", shrinkage: float | str | None = None,
                  weights: ArrayLike | None = None) -> None:
@@ -112,7 +119,7 @@ class LDA:
         Ledoit–Wolf shrinkage)."""
         backend = backend or default_backend()
         k = len(self.classes.labels)
-        summary = class_scatter(self.exog, self.codes, self.weights, k, backend)
+        summary = self._class_scatter(backend)
         small = [label for label, w in zip(self.classes.labels, summary.weight, strict=True)
                  if w < 2]
         if small:
@@ -132,6 +139,14 @@ class LDA:
         priors = summary.weight / total if self.priors is None else self.priors
         return LDAResults(self, summary, covariance, priors, alpha, divisor)
 
+    # The data passes, overridden by the Dask model (issue 13: expfam.models.dask_lda).
+    def _class_scatter(self, backend: Backend) -> ClassScatter:
+        return class_scatter(self.exog, self.codes, self.weights, len(self.classes.labels),
+                             backend)
+
+    def _fourth_moment(self, means: FloatArray, backend: Backend) -> float:
+        return fourth_moment(self.exog, self.codes, self.weights, means, backend)
+
     def _alpha(self, summary: ClassScatter, covariance: FloatArray, total: float,
                backend: Backend) -> float:
         """The shrinkage amount: given, or Ledoit and Wolf's (2004) estimate."""
@@ -141,13 +156,20 @@ class LDA:
         p = empirical.shape[0]
         mu = np.trace(empirical) / p
         delta = float(np.sum((empirical - mu * np.eye(p)) ** 2))
-        quartic = fourth_moment(self.exog, self.codes, self.weights, summary.mean, backend)
+        quartic = self._fourth_moment(summary.mean, backend)
         beta = (quartic / total - float(np.sum(empirical**2))) / total
         return 0.0 if delta == 0 else float(min(max(beta, 0.0), delta) / delta)
 
 
+#: The LDA for Dask DataFrames, registered by ``expfam.models.dask_lda`` (issue 13).
+DASK_MODELS: dict[str, Any] = {}
+
+
 def lda(formula: str, data: pd.DataFrame, **kwargs: Any) -> LDA:
-    """An :class:`LDA` from a formula: ``ef.lda("y ~ x1 + x2", data=df).fit()``."""
+    """An :class:`LDA` from a formula: ``ef.lda("y ~ x1 + x2", data=df).fit()``; a Dask
+    DataFrame gives a fit over its partitions."""
+    if type(data).__module__.split(".")[0] in ("dask", "dask_expr"):  # Dask hook
+        return DASK_MODELS["lda"].from_formula(formula, data, **kwargs)
     return LDA.from_formula(formula, data, **kwargs)
 
 

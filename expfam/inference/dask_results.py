@@ -1,0 +1,282 @@
+"""Results of a fit over Dask partitions: the same statistics, rows kept on the workers.
+
+:class:`DaskGLMResults` is a :class:`~expfam.inference.results.GLMResults`
+whose row sums (log-likelihood, deviance, Pearson statistic, the null model's,
+a robust covariance's meat) were computed on the workers in one pass at the
+estimate, and whose per-row values (fitted values, residuals, predictions) are
+lazy Dask arrays: nothing of size n is computed until asked for, and then on
+the workers.  Everything else — standard errors, tests, intervals, AIC, BIC,
+the summary — is the in-memory code, working from the same p × p information.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from expfam._typing import FloatArray
+from expfam.design.dask_frame import is_dask
+from expfam.engine.dask_problem import Part, Statistics, part_eta
+from expfam.engine.problem import GLMProblem
+from expfam.engine.solvers import SolverResult
+from expfam.errors import InputError
+from expfam.families import Categorical
+from expfam.inference.results import GLMResults
+
+if TYPE_CHECKING:
+    from expfam.models.glm import GLM
+
+__all__ = ["DaskGLMResults"]
+
+
+class DaskGLMResults(GLMResults):
+    """A fitted GLM over Dask partitions (see the module notes).
+
+    Attributes
+    ----------
+    n_passes : int
+        Passes over the data the fit took (the first, the solver's, and the
+        statistics pass at the estimate).
+    passes : list of str
+        What each pass computed.
+    seconds : list of float
+        How long each pass took.
+    """
+
+    def __init__(self, model: GLM, problem: GLMProblem, solver: SolverResult, *,
+                 statistics: Statistics, parts: list[Any], rows: list[int],
+                 passes: list[str], seconds: list[float] | None = None,
+                 robust: FloatArray | None = None,
+                 cov_type: str = "nonrobust", small_sample: str = "regress") -> None:
+        super().__init__(model, problem, solver, method="irls", cov_type=cov_type,
+                         small_sample=small_sample)
+        self._statistics = statistics
+        self._parts = parts
+        self._row_counts = rows
+        self._robust = robust
+        self.passes = list(passes)
+        self.n_passes = len(passes)
+        #: Wall-clock seconds of each pass (NaN for a formula's levels pass, made
+        #: when the model was built).
+        self.seconds = list(seconds or [])
+
+    # -- row sums from the statistics pass ---------------------------------
+    @cached_property
+    def llf(self) -> float:
+        if self.use_t:
+            return _gaussian_profile_loglike(self.deviance, self.nobs)
+        return self._statistics.llf
+
+    @cached_property
+    def deviance(self) -> float:
+        return self._statistics.deviance
+
+    @cached_property
+    def llnull(self) -> float:
+        if self.use_t:
+            return _gaussian_profile_loglike(self.null_deviance, self.nobs)
+        return self._statistics.null_llf
+
+    @cached_property
+    def null_deviance(self) -> float:
+        return self._statistics.null_deviance
+
+    @cached_property
+    def pearson_chi2(self) -> float:
+        return self._statistics.pearson
+
+    @cached_property
+    def _cov(self) -> FloatArray:
+        if self.cov_type == "nonrobust":
+            return self.scale * self._expand(self._factor.inverse())
+        assert self._robust is not None
+        return self._robust
+
+    def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
+        if method == "profile":
+            raise InputError("profile intervals refit the model once per point of each "
+                             "profile, a pass each on Dask: not available for Dask fits yet; "
+                             "use method='wald', or fit a sample in memory")
+        return super().conf_int(alpha, method)
+
+    # -- per-row values: lazy Dask arrays ---------------------------------
+    def _lazy(self, fn: Callable[[Part, FloatArray], FloatArray], width: int | None) -> Any:
+        import dask.array as da
+        from dask import delayed
+
+        coef = self.solver.coef
+        blocks = [da.from_delayed(delayed(fn, pure=True)(part, coef),
+                                  shape=(n,) if width is None else (n, width),
+                                  dtype=np.float64)
+                  for part, n in zip(self._parts, self._row_counts, strict=True)]
+        return da.concatenate(blocks, axis=0)
+
+    def _width(self, every_class: bool) -> int | None:
+        if self.model.classes is None:
+            return None
+        k = len(self.model.classes.labels)
+        return k if every_class else k - 1
+
+    @property
+    def _eta(self) -> Any:
+        return self._lazy(part_eta, self._width(False))
+
+    @cached_property
+    def fittedvalues(self) -> Any:
+        """Fitted means (class probabilities, user's order), a lazy Dask array."""
+        return self._lazy(_RowValues("fitted", self._positions()), self._width(True))
+
+    @property
+    def linear_predictor(self) -> Any:
+        """η, a lazy Dask array."""
+        return self._eta
+
+    @cached_property
+    def resid_response(self) -> Any:
+        return self._lazy(_RowValues("response", self._positions()), self._width(True))
+
+    @cached_property
+    def resid_pearson(self) -> Any:
+        return self._lazy(_RowValues("pearson", self._positions()), self._width(True))
+
+    @cached_property
+    def resid_deviance(self) -> Any:
+        return self._lazy(_RowValues("deviance", self._positions()), None)
+
+    def _positions(self) -> list[int] | None:
+        classes = self.model.classes
+        return None if classes is None else classes.positions()
+
+    def predict(self, exog: Any = None, which: str = "mean", offset: Any = None,
+                unseen: str = "raise") -> Any:
+        """Predictions for new rows given as a Dask array or DataFrame, lazily (a
+        Dask array, or a Dask Series/DataFrame for a DataFrame); in-memory rows
+        get in-memory predictions."""
+        if which not in ("mean", "linear"):
+            raise InputError(f"which must be 'mean' or 'linear', got {which!r}")
+        if exog is None:
+            if offset is not None:
+                raise InputError("offset= applies to new exog only")
+            return self.linear_predictor if which == "linear" else self.fittedvalues
+        if not is_dask(exog):
+            return super().predict(exog, which, offset, unseen)
+        return _predict_lazy(self, exog, which, offset, unseen)
+
+
+class _RowValues:
+    """Per-row fitted values or residuals of one partition (picklable)."""
+
+    def __init__(self, kind: str, positions: list[int] | None) -> None:
+        self.kind, self.positions = kind, positions
+
+    def __call__(self, part: Part, coef: FloatArray) -> FloatArray:
+        prob = part.problem
+        family = prob.family
+        eta = part_eta(part, coef)
+        if isinstance(family, Categorical):
+            mu = Categorical().class_probabilities(eta)
+            t = Categorical(family.n_classes).class_shares(part.endog)
+            var = mu
+        else:
+            mu, t, var = family.mean(eta), prob.target, family.variance(eta)
+        if self.kind == "deviance":
+            unit = family.unit_deviance(prob.target, eta)
+            r = np.sqrt((1.0 if part.trials is None else part.trials) * unit)
+            return r if isinstance(family, Categorical) else np.sign(t - mu) * r
+        if self.kind == "fitted":
+            out = mu
+        elif self.kind == "response":
+            out = t - mu
+        else:
+            n = np.asarray(1.0 if part.trials is None else part.trials)
+            n = n if n.ndim == 0 or np.ndim(t) == 1 else n[:, None]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = np.where(t == mu, 0.0, (t - mu) * np.sqrt(n / var))
+        return out if self.positions is None else out[:, self.positions]
+
+
+def _predict_lazy(res: DaskGLMResults, exog: Any, which: str, offset: Any,
+                  unseen: str) -> Any:
+    """Predictions mapped over the partitions of new Dask rows."""
+    classes = res.model.classes
+    width = None if classes is None else (
+        len(classes.others) if which == "linear" else len(classes.labels))
+    terms = res.model.formula
+    if hasattr(exog, "divisions"):  # a Dask DataFrame
+        if terms is None:
+            raise InputError("predicting from a Dask DataFrame needs a formula model; pass "
+                             "a Dask array with the model's columns")
+        if offset is None and terms.offset_column is not None:
+            offset = terms.offset_column
+        if offset is not None and not isinstance(offset, str):
+            raise InputError("offset= for Dask rows must be a column name of the new data")
+        meta: Any = pd.Series(dtype=np.float64, name="predicted")
+        if classes is not None:
+            meta = pd.DataFrame({c: pd.Series(dtype=np.float64) for c in (
+                classes.others if which == "linear" else classes.labels)})
+        return exog.map_partitions(_FramePredict(res, which, offset, unseen), meta=meta)
+    if offset is not None:
+        raise InputError("offset= with Dask array rows: add the offset to the linear "
+                         "predictor yourself (which='linear')")
+    p = len(res.model.exog_names)
+    if exog.ndim != 2 or exog.shape[1] != p:
+        raise InputError(f"exog has shape {exog.shape}; the model has {p} columns: "
+                         f"{', '.join(res.model.exog_names)}")
+    exog = exog.rechunk({1: -1})
+    chunks = (exog.chunks[0],) if width is None else (exog.chunks[0], (width,))
+    return exog.map_blocks(_ArrayPredict(res, which), dtype=np.float64, chunks=chunks,
+                           drop_axis=1 if width is None else None)
+
+
+class _ArrayPredict:
+    def __init__(self, res: DaskGLMResults, which: str) -> None:
+        self.coef = res.solver.coef
+        self.family = res.model.family
+        classes = res.model.classes
+        self.positions = None if classes is None else classes.positions()
+        self.which = which
+
+    def values(self, x: np.ndarray, offset: np.ndarray | None = None) -> FloatArray:
+        eta = np.asarray(x, dtype=np.float64) @ self.coef
+        if offset is not None:
+            eta = eta + (offset if eta.ndim == 1 else offset[:, None])
+        if self.which == "linear":
+            return eta
+        if self.positions is None:
+            return self.family.mean(eta)
+        return Categorical().class_probabilities(eta)[:, self.positions]
+
+    def __call__(self, x: np.ndarray) -> FloatArray:
+        return self.values(x)
+
+
+class _FramePredict(_ArrayPredict):
+    def __init__(self, res: DaskGLMResults, which: str, offset: str | None,
+                 unseen: str) -> None:
+        super().__init__(res, which)
+        self.terms = res.model.formula
+        self.offset, self.unseen = offset, unseen
+        classes = res.model.classes
+        self.columns = None if classes is None else (
+            classes.others if which == "linear" else classes.labels)
+
+    def __call__(self, df: Any) -> Any:
+        assert self.terms is not None
+        design, valid = self.terms.design(df, unseen=self.unseen)
+        off = None if self.offset is None else df[self.offset].to_numpy(dtype=np.float64)
+        values = self.values(design.to_numpy(dtype=np.float64), off)
+        if values.ndim == 1:
+            return pd.Series(np.where(valid, values, np.nan), index=df.index, name="predicted")
+        return pd.DataFrame(np.where(valid[:, None], values, np.nan), index=df.index,
+                            columns=list(self.columns or ()))
+
+
+def _gaussian_profile_loglike(deviance: float, nobs: float) -> float:
+    """The Gaussian log-likelihood at the dispersion's maximum, φ = deviance / n (the
+    one estimated-dispersion family a Dask fit takes so far)."""
+    with np.errstate(divide="ignore"):  # a perfect fit: +inf
+        return float(-0.5 * nobs * (np.log(2.0 * np.pi * deviance / nobs) + 1.0))

@@ -1,0 +1,140 @@
+"""Sandwich covariances over Dask partitions: the meat as a sum over partitions.
+
+The same covariances as :mod:`expfam.inference.robust` (see its notes for the
+definitions and the small-sample conventions); here each partition adds its
+score outer products — HC2 and HC3 with hat values computed within the
+partition from the bread, which every partition receives — or, for clusters,
+its per-cluster score sums.  Cluster sums are keyed by label, so a cluster
+spread over several partitions adds up exactly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from expfam._typing import FloatArray
+from expfam.backend.blocks import ThreadedBackend
+from expfam.engine.dask_problem import Part
+from expfam.engine.kernels import hat_values
+from expfam.errors import DataWarning, InputError
+from expfam.inference.robust import LEVERAGE_TOL, _scores
+
+__all__ = ["ClusterSums", "Meat", "finish_covariance", "meat_function"]
+
+_SERIAL = ThreadedBackend(n_threads=1)
+
+
+@dataclass(frozen=True)
+class Meat:
+    """Σ f·s sᵀ (possibly leverage-scaled) and the rows of leverage 1."""
+
+    matrix: FloatArray
+    full_leverage: int = 0
+
+    def __add__(self, other: Meat) -> Meat:
+        return Meat(self.matrix + other.matrix, self.full_leverage + other.full_leverage)
+
+
+@dataclass(frozen=True)
+class ClusterSums:
+    """Score sums per cluster label (rows: labels) and each cluster's weight."""
+
+    sums: pd.DataFrame
+    weight: pd.Series
+
+    def __add__(self, other: ClusterSums) -> ClusterSums:
+        return ClusterSums(pd.concat([self.sums, other.sums]).groupby(level=0).sum(),
+                           pd.concat([self.weight, other.weight]).groupby(level=0).sum())
+
+
+@dataclass(frozen=True)
+class _HCMeat:
+    bread: FloatArray
+    power: float
+
+    def __call__(self, part: Part, eta: FloatArray | None) -> Meat:
+        k = self.bread.shape[0]
+        if eta is None:
+            return Meat(np.zeros((k, k)))
+        prob = part.problem
+        s = _scores(prob, eta, slice(0, prob.n_obs))
+        f = part.frequency
+        if f is not None:  # f·s sᵀ = (f s)(f s)ᵀ / f
+            s = s / np.sqrt(np.where(f > 0, f, 1.0))[:, None]
+        full = 0
+        if self.power:
+            lev = hat_values(prob, eta, self.bread, _SERIAL)
+            if f is not None:
+                lev = np.divide(lev, f, out=np.zeros_like(lev), where=f > 0)
+            ones = lev >= 1.0 - LEVERAGE_TOL
+            full = int(np.count_nonzero(ones))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                factor = np.where(ones, np.nan, (1.0 - lev) ** (-self.power / 2))
+            s = s * factor[:, None]
+        return Meat(np.asarray(s.T @ s, dtype=np.float64), full)
+
+
+@dataclass(frozen=True)
+class _ClusterMeat:
+    k: int
+
+    def __call__(self, part: Part, eta: FloatArray | None) -> ClusterSums:
+        if eta is None or part.groups is None:
+            return ClusterSums(pd.DataFrame(np.zeros((0, self.k))), pd.Series(dtype=float))
+        labels = np.asarray(part.groups, dtype=object)
+        if np.any(pd.isna(labels)):
+            raise InputError(f"partition {part.index}: groups is missing at "
+                             f"{int(np.sum(pd.isna(labels)))} row(s); give every row a "
+                             "cluster label")
+        prob = part.problem
+        s = _scores(prob, eta, slice(0, prob.n_obs))
+        f = np.ones(prob.n_obs) if part.frequency is None else part.frequency
+        frame = pd.DataFrame(s)
+        frame.index = pd.Index(labels)
+        return ClusterSums(frame.groupby(level=0, sort=False).sum(),
+                           pd.Series(f, index=labels).groupby(level=0, sort=False).sum())
+
+
+def meat_function(cov_type: str, bread: FloatArray, categorical: bool) -> Any:
+    """What each partition adds for ``cov_type`` (a picklable callable)."""
+    if cov_type == "cluster":
+        return _ClusterMeat(bread.shape[0])
+    power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
+    if power and categorical:
+        raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
+                         "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
+    return _HCMeat(bread, power)
+
+
+def finish_covariance(total: Meat | ClusterSums, bread: FloatArray, cov_type: str, n: float,
+                      k: int, small_sample: str) -> FloatArray:
+    """B·M·B from the summed meat, with the small-sample factor of ``cov_type``.
+
+    ``n`` is Σ f over rows of positive weight and ``k`` the coefficients.
+    """
+    if isinstance(total, ClusterSums):
+        observed = int(np.count_nonzero(total.weight.to_numpy() > 0))
+        if observed < 2:
+            raise InputError(f"cov_type='cluster' needs at least two clusters; groups= has "
+                             f"{observed} with positive weight")
+        sums = total.sums.to_numpy()
+        meat = sums.T @ sums
+        meat *= observed / (observed - 1)
+        if small_sample == "regress":
+            meat *= (n - 1) / (n - k)
+    else:
+        meat = total.matrix.copy()
+        if total.full_leverage:
+            warnings.warn(f"{total.full_leverage} row(s) have leverage 1 (the fit passes "
+                          f"through them exactly), so {cov_type}, which divides by 1 − h, is "
+                          "undefined: its standard errors are NaN, as R's sandwich gives",
+                          DataWarning, stacklevel=4)
+        if cov_type == "HC1":
+            meat *= n / (n - k) if small_sample == "regress" else n / (n - 1)
+    cov = bread @ meat @ bread
+    return (cov + cov.T) / 2.0
