@@ -8,6 +8,10 @@ numerical failure), so ``except ValueError`` keeps working.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,6 +34,7 @@ __all__ = [
     "describe_rows",
     "label",
     "row_labels",
+    "user_stacklevel",
 ]
 
 
@@ -77,6 +82,28 @@ class SeparationWarning(ExpfamWarning):
 
 class DataWarning(ExpfamWarning):
     """Input that can be used but deserves attention (e.g. non-integer counts)."""
+
+
+#: Frames of these files are skipped when a warning looks for the user's call: the
+#: package itself and the standard wrappers its lazy properties run inside.
+_OWN_FILES = (os.path.dirname(os.path.abspath(__file__)) + os.sep,
+              functools.__file__, contextlib.__file__)
+
+
+def user_stacklevel() -> int:
+    """The ``stacklevel`` that makes ``warnings.warn`` point at the user's line.
+
+    Counts the frames from the caller of ``warnings.warn`` up to the first one
+    outside expfam (and outside ``functools``' cached properties), so a warning
+    names the user's call however deep inside the package it was raised, and
+    Python's once-per-location filter works per user call.
+    """
+    frame = sys._getframe(1)  # the function that is calling warnings.warn
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_OWN_FILES):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def label(value: object) -> str:

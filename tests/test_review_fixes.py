@@ -256,3 +256,57 @@ def test_sgd_recovers_from_a_too_large_learning_rate():
     res = ef.GLM(y, ef.add_constant(x), family="poisson").fit(
         "sgd", learning_rate=50, random_state=1)
     assert res.converged and (res.history["kind"] == "sgd (undone)").any()
+
+
+# A second review's findings -----------------------------------------------------------
+def test_warnings_point_at_the_users_call_and_name_its_rows(cars):
+    labelled = cars.set_axis([f"car{i}" for i in range(32)])
+    dummy = np.zeros(32)
+    dummy[5] = 1.0
+    X = ef.add_constant(pd.DataFrame({"d": dummy, "hp": labelled["hp"].to_numpy()},
+                                     index=labelled.index))
+    res = ef.GLM(labelled["mpg"], X, family="gaussian").fit(cov_type="HC3")
+    with pytest.warns(ef.DataWarning, match="'car5' has leverage 1") as caught:
+        res.bse  # noqa: B018
+    assert caught[0].filename == __file__
+
+
+def test_fractional_weights_do_not_claim_an_exact_fit(cars):
+    with pytest.warns(ef.DataWarning):
+        res = ef.glm("mpg ~ hp + wt + qsec + drat", cars, family="gaussian",
+                     weights=np.full(32, 0.3)).fit(cov_type="HC3")
+    with pytest.warns(ef.DataWarning, match="frequency weight below 1"):
+        res.bse  # noqa: B018
+
+
+def test_missing_drop_keeps_positions_scalars_and_lists(rng):
+    X = np.column_stack([np.ones(30), rng.normal(size=30)])
+    y = rng.poisson(2, 30).astype(float)
+    X[3, 1] = np.nan
+    y[10] = -1
+    with pytest.raises(ef.InputError, match="labelled 10"):  # not position 9
+        ef.GLM(y, X, family="poisson", missing="drop")
+    y[10] = 1
+    model = ef.GLM(y, X, family="poisson", missing="drop", weights=2.0)
+    assert model.n_dropped == 1 and model.fit().nobs == 58
+    rows = [[1.0, None]] + [[1.0, float(v)] for v in rng.normal(size=29)]
+    assert ef.GLM(y, rows, family="poisson", missing="drop").fit().nobs == 29
+
+
+def test_few_fractional_class_codes_warn_rather_than_refuse(rng):
+    data = pd.DataFrame({"y": rng.choice([0.5, 1.0, 1.5], 90), "x": rng.normal(size=90)})
+    with pytest.warns(ef.DataWarning, match="'y' has 3 distinct numbers with fractions"):
+        ef.mnlogit("y ~ x", data)
+
+
+def test_hc3_on_a_categorical_model_is_refused_at_fit_time():
+    iris = ef.datasets.load("iris")
+    with pytest.raises(ef.InputError, match="needs hat values"):
+        ef.mnlogit("species ~ sepal_length", iris).fit(cov_type="HC3")
+
+
+def test_lda_predicts_a_dict_of_columns(cars):
+    gen = ef.lda("am ~ hp + wt", cars).fit()
+    np.testing.assert_allclose(gen.predict_proba({"hp": [100], "wt": [3.0]}).to_numpy(),
+                               gen.predict_proba(pd.DataFrame({"hp": [100], "wt": [3.0]}))
+                               .to_numpy())

@@ -52,7 +52,7 @@ def row_index(*arrays: Any) -> pd.Index | None:
     return index
 
 
-def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], int]:
+def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], np.ndarray]:
     """The arguments restricted to rows with no missing value in any of them.
 
     Parameters
@@ -64,13 +64,15 @@ def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], int]:
     Returns
     -------
     kept : dict
-        The same arguments on the complete rows (pandas objects keep their labels).
-    n_dropped : int
+        The same arguments on the complete rows (pandas objects keep their labels;
+        single values, such as a weight for every row, pass through).
+    keep : ndarray of bool, shape (n,)
+        The complete rows.
     """
     n = None
     gaps: list[np.ndarray] = []
     for name, value in arrays.items():
-        if value is None:
+        if value is None or np.ndim(value) == 0:
             continue
         raw = value if isinstance(value, pd.DataFrame | pd.Series) else np.asarray(
             value, dtype=object)
@@ -81,20 +83,26 @@ def drop_incomplete(arrays: dict[str, Any]) -> tuple[dict[str, Any], int]:
         n = len(missing)
         gaps.append(missing)
     if not gaps:
-        return arrays, 0
+        return arrays, np.ones(0, dtype=bool)
     keep = ~np.any(gaps, axis=0)
     if not keep.any():
         raise InputError("every row has a missing value in endog, exog, weights, offset or "
                          "trials: there is nothing left to fit")
 
     def subset(value: Any) -> Any:
-        if value is None:
-            return None
+        if value is None or np.ndim(value) == 0:
+            return value
         if isinstance(value, pd.DataFrame | pd.Series):
             return value.iloc[keep]
-        return np.asarray(value)[keep]
+        kept = np.asarray(value)[keep]
+        if kept.dtype == object:  # lists holding None: numbers once those rows are gone
+            try:
+                kept = kept.astype(np.float64)
+            except (TypeError, ValueError):
+                pass
+        return kept
 
-    return {name: subset(v) for name, v in arrays.items()}, int((~keep).sum())
+    return {name: subset(v) for name, v in arrays.items()}, keep
 
 
 def frame_from_columns(data: Any) -> Any:

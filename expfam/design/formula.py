@@ -28,7 +28,7 @@ from numpy.typing import ArrayLike
 
 from expfam.design.codes import StructurePlan, plan_structure
 from expfam.design.matrix import StructuredDesign
-from expfam.errors import DataWarning, InputError, describe_rows, label
+from expfam.errors import DataWarning, InputError, describe_rows, label, user_stacklevel
 
 __all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
 
@@ -337,7 +337,7 @@ def _undefined_rows(values: pd.DataFrame, endog: pd.Series | pd.DataFrame,
         raise InputError(f"{what}; fix the data or the formula, or pass missing='drop' to "
                          "drop those rows")
     warnings.warn(f"{what}: those rows are dropped, like rows with missing values",
-                  DataWarning, stacklevel=4)
+                  DataWarning, stacklevel=user_stacklevel())
     return rows
 
 
@@ -490,7 +490,7 @@ def _warn_empty_classes(response: pd.Series) -> None:
     if empty:
         warnings.warn(f"class(es) {', '.join(map(repr, empty))} of the response "
                       f"{response.name!r} have no rows and are dropped from the model",
-                      DataWarning, stacklevel=4)
+                      DataWarning, stacklevel=user_stacklevel())
 
 
 def _warn_ordered_factors(formula: str, frame: pd.DataFrame, variables: Sequence[str]) -> None:
@@ -506,7 +506,7 @@ def _warn_ordered_factors(formula: str, frame: pd.DataFrame, variables: Sequence
                 "contrasts against its first level, where R would use polynomial contrasts "
                 f"(contr.poly). Write C({column}, contr.poly) for R's coding, or "
                 f"C({column}, contr.treatment) to keep this one without the warning",
-                DataWarning, stacklevel=4)
+                DataWarning, stacklevel=user_stacklevel())
 def _check_levels(frame: pd.DataFrame, columns: Sequence[str]) -> None:
     """A factor with a single level (among the rows used) has nothing to contrast:
     an error naming it (R: "contrasts can be applied only to factors with 2 or

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
 from expfam.design.arrays import as_rows
-from expfam.errors import DataWarning, DomainError, InputError, describe_rows
+from expfam.errors import DataWarning, DomainError, InputError, describe_rows, user_stacklevel
 
 #: A numeric response with more distinct values than this is warned about as
 #: possibly continuous when fitted as classes.
@@ -29,9 +29,6 @@ __all__ = ["Classes", "binomial_pair", "class_response"]
 #: How far from 1 a row total of fractional entries may be and still be read as
 #: probabilities (rounded, or stored in single precision) rather than counts.
 PROBABILITY_TOTAL_TOLERANCE = 1e-6
-#: warnings.warn's stacklevel from the soft-label checks to the caller of GLM():
-#: _check_totals ← _matrix ← class_response ← GLM._response ← _setup ← __init__.
-_USER_FRAME = 7
 
 
 @dataclass(frozen=True)
@@ -144,25 +141,29 @@ def _labels(endog: ArrayLike, n: int) -> tuple[tuple[Any, ...], pd.Series]:
 
 
 def _check_not_continuous(values: pd.Series, labels: list[Any]) -> None:
-    """A numeric response with fractional values, or with more distinct values
-    than a class variable plausibly has, is a measurement, not a set of classes:
-    a multinomial model would fit one class per value."""
+    """A numeric response with many distinct values is a measurement, not a set of
+    classes: a multinomial model would fit one class per value.  Many values with
+    fractions are refused; many whole numbers, or a few fractional codes (0.5,
+    1.5), are warned about."""
     if values.dtype.kind not in "fiu":
         return
     k = len(labels)
-    shown = ", ".join(f"{v:g}" for v in labels[:4])
-    if values.dtype.kind == "f" and not all(float(v).is_integer() for v in labels):
+    name = repr(values.name) if values.name is not None else "endog"
+    shown = ", ".join(f"{v:g}" for v in labels[:4]) + (", …" if k > 4 else "")
+    fractional = values.dtype.kind == "f" and not all(float(v).is_integer() for v in labels)
+    if fractional and k > MANY_CLASSES:
         raise InputError(
-            f"endog holds {k} distinct numbers with fractions ({shown}, …), which a "
-            "multinomial model would treat as {k} classes; it looks continuous. Fit a "
-            "Gaussian or other numeric family, bin it (pd.cut) into classes, or pass the "
-            "classes as strings or a pandas Categorical".replace("{k}", str(k)))
-    if k > MANY_CLASSES:
+            f"the response {name} holds {k} distinct numbers with fractions ({shown}), "
+            f"which a multinomial model would treat as {k} classes; it looks continuous. "
+            "Fit a Gaussian or other numeric family, bin it (pd.cut) into classes, or pass "
+            "the classes as strings or a pandas Categorical")
+    if fractional or k > MANY_CLASSES:
+        kind = "numbers with fractions" if fractional else "numeric values"
         warnings.warn(
-            f"endog has {k} distinct numeric values ({shown}, …), each fitted as its own "
+            f"the response {name} has {k} distinct {kind} ({shown}), each fitted as its own "
             "class; if it is a count or a measurement, fit a Poisson or Gaussian model "
             "instead. Pass the labels as strings or a pandas Categorical to silence this",
-            DataWarning, stacklevel=6)
+            DataWarning, stacklevel=user_stacklevel())
 
 
 def _sorted_labels(unique: Any) -> list[Any]:
@@ -259,7 +260,7 @@ def _check_totals(matrix: FloatArray, totals: FloatArray) -> None:
                       "which are read as 100 trials per row (standard errors 10× too "
                       "small). Divide by 100 if these are probabilities; if every row "
                       "really counts 100 trials, ignore this warning",
-                      DataWarning, stacklevel=_USER_FRAME)
+                      DataWarning, stacklevel=user_stacklevel())
         return
     fractional = (np.any(matrix != np.round(matrix), axis=1)
                   & ~(np.abs(totals - 1.0) <= PROBABILITY_TOTAL_TOLERANCE))
@@ -269,4 +270,4 @@ def _check_totals(matrix: FloatArray, totals: FloatArray) -> None:
                       "number of trials of the target distribution (cross-entropy, no "
                       "multinomial coefficient), so the likelihood (llf, AIC) is not a "
                       "probability there. Divide each row by its total if these are "
-                      "probabilities", DataWarning, stacklevel=_USER_FRAME)
+                      "probabilities", DataWarning, stacklevel=user_stacklevel())

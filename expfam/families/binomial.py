@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from expfam.errors import DataWarning, InputError, describe_rows
+from expfam.errors import DataWarning, InputError, describe_rows, user_stacklevel
 from expfam.families.base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["Bernoulli", "Binomial"]
@@ -155,5 +155,5 @@ class Binomial(Bernoulli):
                 "binomial likelihood (llf, AIC) is not a probability there (R warns "
                 "likewise)",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )

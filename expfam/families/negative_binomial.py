@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from expfam.errors import DataWarning, InputError, describe_rows
+from expfam.errors import DataWarning, InputError, describe_rows, user_stacklevel
 from expfam.families.base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["NegativeBinomial"]
@@ -123,7 +123,7 @@ class NegativeBinomial(ExponentialFamily):
         if warn and np.any(fractional):
             warnings.warn(f"non-integer counts at {describe_rows(fractional)}: the negative "
                           "binomial likelihood (llf, AIC) is not a probability there",
-                          DataWarning, stacklevel=4)
+                          DataWarning, stacklevel=user_stacklevel())
 
     def start_mean(self, t: FloatArray, weights: FloatArray) -> FloatArray:
         # R's negative.binomial()$initialize: y + (y == 0)/6.

@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
-from expfam.errors import DataWarning, describe_rows
+from expfam.errors import DataWarning, describe_rows, user_stacklevel
 from expfam.families.base import ExponentialFamily, FloatArray, as_float
 
 __all__ = ["Poisson", "bd0", "stirlerr"]
@@ -103,7 +103,7 @@ class Poisson(ExponentialFamily):
                 f"non-integer counts at {describe_rows(fractional)}: the Poisson "
                 "likelihood (llf, AIC) is not a probability there",
                 DataWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
 
     def start_mean(self, t: FloatArray, weights: FloatArray) -> FloatArray:

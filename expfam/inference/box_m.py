@@ -17,7 +17,7 @@ from scipy import stats
 
 from expfam._typing import FloatArray
 from expfam.engine.scatter import ClassScatter
-from expfam.errors import DataWarning
+from expfam.errors import DataWarning, user_stacklevel
 
 __all__ = ["box_m_test"]
 
@@ -56,7 +56,7 @@ def box_m_test(summary: ClassScatter, labels: Sequence[Any]) -> pd.Series:
         warnings.warn(
             f"Box's M is undefined because the covariance of {'; '.join(problems)} is "
             "singular; M, chi2 and p_value are NaN. Merge or drop small classes, or "
-            "use fewer features", DataWarning, stacklevel=3)
+            "use fewer features", DataWarning, stacklevel=user_stacklevel())
         return pd.Series({"M": np.nan, "chi2": np.nan, "df": dof, "p_value": np.nan},
                          name="Box's M")
     logdet = [np.linalg.slogdet(cov)[1] for cov in class_cov]

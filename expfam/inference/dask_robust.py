@@ -21,7 +21,7 @@ from expfam._typing import FloatArray
 from expfam.backend.blocks import ThreadedBackend
 from expfam.engine.dask_problem import Part
 from expfam.engine.kernels import hat_values
-from expfam.errors import DataWarning, InputError
+from expfam.errors import DataWarning, InputError, user_stacklevel
 from expfam.inference.robust import LEVERAGE_TOL, _scores
 
 __all__ = ["ClusterSums", "Meat", "finish_covariance", "meat_function"]
@@ -133,7 +133,7 @@ def finish_covariance(total: Meat | ClusterSums, bread: FloatArray, cov_type: st
             warnings.warn(f"{total.full_leverage} row(s) have leverage 1 (the fit passes "
                           f"through them exactly), so {cov_type}, which divides by 1 − h, is "
                           "undefined: its standard errors are NaN, as R's sandwich gives",
-                          DataWarning, stacklevel=4)
+                          DataWarning, stacklevel=user_stacklevel())
         if cov_type == "HC1":
             meat *= n / (n - k) if small_sample == "regress" else n / (n - 1)
     cov = bread @ meat @ bread

@@ -29,6 +29,7 @@ from expfam.errors import (
     RankDeficientError,
     SeparationWarning,
     describe_rows,
+    user_stacklevel,
 )
 from expfam.inference.diagnostics import why_not_converged
 from expfam.inference.separation import boundary_message, detect_separation
@@ -55,7 +56,7 @@ MAX_MAGNITUDE = 1e15
 #: smallest largest one whose square does not underflow is its inverse).
 SQUARE_LIMIT = 1e150
 #: Largest Poisson count whose score sums cannot overflow.
-COUNT_LIMIT = 1e250
+COUNT_LIMIT = 1e150
 #: The families whose estimates separated outcomes can send to infinity.
 SEPARABLE_FAMILIES = ("bernoulli", "binomial", "categorical")
 
@@ -69,7 +70,7 @@ def _warn_if_perfect(problem: GLMProblem, results: GLMResults) -> None:
         warnings.warn("essentially perfect fit: the residual deviance is zero to rounding, "
                       "so the dispersion, standard errors and log-likelihood (+inf) mean "
                       "nothing; check that the response is not among the predictors",
-                      DataWarning, stacklevel=4)
+                      DataWarning, stacklevel=user_stacklevel())
 
 def check_magnitudes(model: GLM) -> None:
     """Refuse offsets, weights or trials so large that the likelihood overflows.
@@ -216,10 +217,10 @@ def diagnose(model: GLM, problem: GLMProblem, results: GLMResults) -> None:
     if record.n_boundary or separated:
         warnings.warn(boundary_message(record.n_boundary, model.family.name,
                                        model.exog_names, results.separation),
-                      SeparationWarning, stacklevel=3)
+                      SeparationWarning, stacklevel=user_stacklevel())
     if model.family.estimated_dispersion:
         _warn_if_perfect(problem, results)
     if not record.converged:
         warnings.warn(why_not_converged(model.family.name, record, results.separation,
                                         model.exog, model.exog_names),
-                      ConvergenceWarning, stacklevel=3)
+                      ConvergenceWarning, stacklevel=user_stacklevel())

@@ -33,7 +33,7 @@ from expfam.design.matrix import StructuredDesign
 from expfam.design.parts import FactorColumns
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import SolverResult
-from expfam.errors import SeparationWarning
+from expfam.errors import SeparationWarning, user_stacklevel
 from expfam.inference.aliasing import expand_record, solve_estimable
 
 if TYPE_CHECKING:
@@ -180,4 +180,4 @@ def report_separated(results: GLMResults, found: SeparatedLevels | None,
                   "±inf, with no standard error); the other coefficients are the limit of "
                   "the maximum-likelihood fit, estimated from the other rows. Merge rare "
                   "levels, or fit with penalty='firth' for finite estimates.",
-                  SeparationWarning, stacklevel=3)
+                  SeparationWarning, stacklevel=user_stacklevel())

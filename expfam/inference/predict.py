@@ -14,7 +14,7 @@ from expfam._typing import FloatArray
 from expfam.design.arrays import as_design, as_rows, frame_from_columns
 from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import predict_eta
-from expfam.errors import DataWarning, InputError, row_labels
+from expfam.errors import DataWarning, InputError, row_labels, user_stacklevel
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -53,7 +53,7 @@ def new_rows(res: GLMResults, exog: ArrayLike | pd.DataFrame,
             warnings.warn("the model was fitted with an offset given as an array, which new "
                           "data cannot supply: these predictions use an offset of 0; pass "
                           "offset= (or fit with the offset as a column name)", DataWarning,
-                          stacklevel=4)
+                          stacklevel=user_stacklevel())
         if offset is None and terms.offset_column is not None:
             # The model's offset came from a column: the new rows carry their own.
             if terms.offset_column not in exog.columns:

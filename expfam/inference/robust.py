@@ -50,7 +50,7 @@ from expfam.design.parts import FactorColumns, cross
 from expfam.engine.kernels import hat_values
 from expfam.engine.problem import GLMProblem
 from expfam.engine.schur import SchurFactor
-from expfam.errors import DataWarning, InputError, describe_rows
+from expfam.errors import DataWarning, InputError, describe_rows, user_stacklevel
 
 __all__ = ["COV_TYPES", "SMALL_SAMPLE", "check_clusters", "group_codes", "robust_covariance"]
 
@@ -195,7 +195,7 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
             if frequency is not None:
                 leverage = np.divide(leverage, frequency, out=np.zeros_like(leverage),
                                      where=frequency > 0)
-            _warn_full_leverage(leverage, cov_type)
+            _warn_full_leverage(leverage, cov_type, frequency)
 
         def row_scale(rows: slice) -> FloatArray | None:
             """What each row's score is divided by: √f (f copies of one score
@@ -230,15 +230,26 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     return (cov + cov.T) / 2.0
 
 
-def _warn_full_leverage(leverage: FloatArray, cov_type: str) -> None:
+def _warn_full_leverage(leverage: FloatArray, cov_type: str,
+                        frequency: FloatArray | None) -> None:
     full = leverage >= 1.0 - LEVERAGE_TOL
+    if frequency is not None and np.any(full & (frequency < 1)):
+        # h/f > 1 only because a row counts for less than one observation.
+        rows = full & (frequency < 1)
+        warnings.warn(
+            f"{describe_rows(rows)}: a frequency weight below 1 makes one observation's "
+            f"leverage (h / weight) reach 1 or more, so {cov_type}, which divides by 1 − h, "
+            "is undefined there: its standard errors are NaN. Frequency weights count "
+            "observations; use 'HC0' or 'HC1' with fractional weights",
+            DataWarning, stacklevel=user_stacklevel())
+        return
     if full.any():
         warnings.warn(
             f"{describe_rows(full)} {'has' if full.sum() == 1 else 'have'} leverage 1 (the "
             f"fit passes through {'it' if full.sum() == 1 else 'them'} exactly), so "
             f"{cov_type}, which divides by 1 − h, is undefined: its standard errors are NaN, "
             "as R's sandwich gives. Use 'HC0' or 'HC1', or drop the rows' indicator columns",
-            DataWarning, stacklevel=6)
+            DataWarning, stacklevel=user_stacklevel())
 
 
 def group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:

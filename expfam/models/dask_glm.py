@@ -52,6 +52,7 @@ from expfam.errors import (
     InputError,
     NumericalError,
     SeparationWarning,
+    user_stacklevel,
 )
 from expfam.families import Bernoulli, Categorical, ExponentialFamily, get_family
 from expfam.inference.dask_results import DaskGLMResults
@@ -268,10 +269,10 @@ class DaskGLM(GLM):
             warnings.warn(f"{record.n_boundary} row(s) have fitted values numerically on the "
                           "boundary (probabilities of 0 or 1, or means of 0): the outcomes "
                           "may be separated, and estimates and standard errors unreliable",
-                          SeparationWarning, stacklevel=2)
+                          SeparationWarning, stacklevel=user_stacklevel())
         if not record.converged:
             warnings.warn(f"the fit did not converge: {record.message}", ConvergenceWarning,
-                          stacklevel=2)
+                          stacklevel=user_stacklevel())
         return res
 
     def _after_first_pass(self, stats: PartStats) -> None:

@@ -42,6 +42,7 @@ from expfam.errors import (
     RankDeficientError,
     describe_rows,
     row_labels,
+    user_stacklevel,
 )
 from expfam.families import (
     Binomial,
@@ -143,13 +144,17 @@ class GLM:
         #: Rows dropped for missing values (``missing="drop"`` or a formula).
         self.n_dropped = 0
         if missing == "drop":
-            kept, self.n_dropped = drop_incomplete({
+            kept, complete = drop_incomplete({
                 "endog": endog, "exog": exog, "weights": weights, "offset": offset,
                 "trials": trials, "exposure": exposure})
             endog, exog, weights, offset, trials, exposure = kept.values()
+            self.n_dropped = int((~complete).sum())
         if exposure is not None:
             offset = _log_exposure(exposure, offset, np.shape(endog)[0])
         self.row_index = row_index(endog, exog, weights, offset, trials)
+        if self.row_index is None and self.n_dropped:
+            # Arrays after dropping: rows keep their original positions as labels.
+            self.row_index = pd.Index(np.flatnonzero(complete))
         with self._rows_named():
             self._setup(endog, exog, weights, offset, trials, reference)
 
@@ -481,6 +486,9 @@ class GLM:
             # gradient solvers and Firth's would fit through NaN or fail obscurely.
             with self._rows_named():
                 check_exog_finite(self.exog, self.exog_names)
+        if cov_type in ("HC2", "HC3") and self.classes is not None:
+            raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
+                             "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
         if cov_type == "cluster":
             with self._rows_named():  # bad labels or one cluster fail here, not at .bse
                 check_clusters(groups, self.weights, self.exog.shape[0])
@@ -539,7 +547,7 @@ class GLM:
             warnings.warn(f"the design is rank deficient: {describe_aliasing(found)}. Their "
                           "coefficients are not estimable and are reported as NaN (as R's "
                           "NA); the others are fitted. Drop those columns, or pass "
-                          "aliased='raise'.", DataWarning, stacklevel=2)
+                          "aliased='raise'.", DataWarning, stacklevel=user_stacklevel())
         diagnose(self, problem, results)
         return results
 
@@ -572,7 +580,7 @@ def _check_frequency_weights(weights: FloatArray, n_columns: int) -> None:
             f"the weights add up to {total:.4g} over {used} rows with positive weight, so "
             f"rows count for less than one observation each; {meaning}, and standard "
             "errors, tests and degrees of freedom are computed for that many observations",
-            DataWarning, stacklevel=4)
+            DataWarning, stacklevel=user_stacklevel())
 
 
 def _log_exposure(exposure: ArrayLike, offset: ArrayLike | None, n: int) -> FloatArray:

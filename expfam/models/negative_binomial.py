@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from expfam.errors import ConvergenceWarning
+from expfam.errors import ConvergenceWarning, user_stacklevel
 from expfam.families import NegativeBinomial, Poisson, with_link
 from expfam.families.negative_binomial import theta_ml
 from expfam.inference.negative_binomial import NegativeBinomialResults
@@ -75,7 +75,7 @@ def fit_negative_binomial(model: GLM, options: dict[str, Any]) -> NegativeBinomi
     if not converged:
         warnings.warn(f"θ did not settle in {MAX_ALTERNATIONS} alternations (θ = {theta:.4g});"
                       " a θ running off to infinity means no overdispersion: fit the "
-                      "Poisson family instead", ConvergenceWarning, stacklevel=3)
+                      "Poisson family instead", ConvergenceWarning, stacklevel=user_stacklevel())
     # The reported fit is the GLM at the final θ, its standard errors at θ fixed.
     if res.model.family != with_link(NegativeBinomial(theta), link):
         fitted.family = with_link(NegativeBinomial(theta), link)
