@@ -1,7 +1,7 @@
 """Block kernels: what one block of rows contributes to a solver step.
 
-Each kernel is a pure function of one :class:`~expfam._problem.Block` and the
-current coefficients, returning a :class:`~expfam._blocks.NewtonSums`.  Kernels
+Each kernel is a pure function of one :class:`~expfam.engine.problem.Block` and the
+current coefficients, returning a :class:`~expfam.backend.blocks.NewtonSums`.  Kernels
 may also write the block's linear predictor into a caller's array (disjoint
 slices, so safe from several threads), which lets the solver backtrack along a
 step in η-space without touching X again.

@@ -21,7 +21,7 @@ class Gaussian(ExponentialFamily):
     """Real response y with mean η (linear regression, fit by least squares).
 
     The family's own likelihood (:meth:`loglike`) is that of unit variance;
-    :class:`~expfam.results.GLMResults` reports the likelihood with the
+    :class:`~expfam.inference.results.GLMResults` reports the likelihood with the
     dispersion at its maximum-likelihood value, as R's ``logLik`` does.
     """
 

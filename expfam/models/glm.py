@@ -2,8 +2,8 @@
 
 :class:`GLM` checks the input, puts it in the solver's normal form (per-trial
 statistic t = T(y)/n, weights w·n) and hands a frozen
-:class:`~expfam._problem.GLMProblem` to a solver.  Inference lives in
-:mod:`expfam.results`.
+:class:`~expfam.engine.problem.GLMProblem` to a solver.  Inference lives in
+:mod:`expfam.inference.results`.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Each class k is a Gaussian N(m_k, Σ) with a covariance shared by all classes,
 and prior π_k.  The fit is closed-form maximum likelihood: class proportions,
 class means and the pooled within-class covariance, all from one pass over
-the rows (:mod:`._scatter`).  Because the Gaussians share Σ the quadratic terms
+the rows (:mod:`expfam.engine.scatter`).  Because the Gaussians share Σ the quadratic terms
 cancel in the log posterior odds, which are linear in x: the posterior is the
 categorical family's softmax of η_k(x) = b_k + w_kᵀx — the same function set
 as logistic (K = 2) or multinomial regression, estimated generatively.  The
@@ -440,7 +440,7 @@ class LDAResults:
     # -- the shared-covariance assumption -----------------------------------
     def box_m(self) -> pd.Series:
         """Box's M test that the classes share one covariance: see
-        :func:`expfam.box_m.box_m_test`."""
+        :func:`expfam.inference.box_m.box_m_test`."""
         return box_m_test(self.summary, self.model.classes.labels)
 
     def __repr__(self) -> str:

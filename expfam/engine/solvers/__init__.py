@@ -1,4 +1,4 @@
-"""Solvers: plain functions from a :class:`~expfam._problem.GLMProblem` to a
+"""Solvers: plain functions from a :class:`~expfam.engine.problem.GLMProblem` to a
 :class:`SolverResult`, registered by name."""
 
 from __future__ import annotations

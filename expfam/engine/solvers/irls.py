@@ -1,6 +1,6 @@
 """Newton's method, which for a canonical link is exactly IRLS, over row blocks.
 
-The template (every step a sum over row blocks, :mod:`expfam._blocks`):
+The template (every step a sum over row blocks, :mod:`expfam.backend.blocks`):
 
 1. **Start.**  R's IRLS start: one weighted least-squares fit of the working
    response at μ₀ = ``family.start_mean(t, w)``.  With many rows, fit a random
