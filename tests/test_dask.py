@@ -240,3 +240,18 @@ def test_any_partitioning_gives_the_in_memory_fit(cuts, missing) -> None:
         np.testing.assert_allclose(getattr(res, name), getattr(mem, name), rtol=RTOL)
     for name in ("llf", "deviance", "null_deviance", "pearson_chi2"):
         np.testing.assert_allclose(getattr(res, name), getattr(mem, name), rtol=RTOL)
+
+
+def test_progress_reports_every_pass(capsys):
+    import dask
+    import dask.array as da
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([np.ones(4000), rng.normal(size=(4000, 2))])
+    y = (rng.random(4000) < 0.4).astype(float)
+    with dask.config.set(scheduler="threads"):
+        res = ef.GLM(da.from_array(y, chunks=1000), da.from_array(X, chunks=(1000, 3))).fit(
+            progress="log")
+    err = capsys.readouterr().err
+    assert err.count("dask iteration") == res.n_passes - len(res.model._built_passes)
+    assert "computed" in err

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from expfam.backend.blocks import blas_single_threaded
+from expfam.backend.progress import Progress
 from expfam.errors import ExpfamError
 
 __all__ = ["ClusterError", "DaskBackend", "cluster_memory"]
@@ -76,6 +77,8 @@ class DaskBackend:
         #: One entry per pass: its wall-clock seconds.
         self.seconds: list[float] = []
         self.persisted = False
+        #: Told of every pass (quiet unless a fit's ``progress=`` asks).
+        self.progress: Progress = Progress("dask")
 
     def map_sum(self, fn: Callable[..., S], *args: Any, what: str = "pass",
                 parts: Sequence[Any] | None = None) -> S:
@@ -100,7 +103,6 @@ class DaskBackend:
         self.n_passes += 1
         self.passes.append(what)
         start = time.perf_counter()
-        # The one call site per pass: progress reporting hooks in here.
         try:
             # Under the threads scheduler the kernels run in this process, where
             # BLAS threads would fight Dask's threads for the cores.
@@ -113,6 +115,8 @@ class DaskBackend:
                                f"cluster: {type(err).__name__}: {err}", self.n_passes,
                                what) from err
         self.seconds.append(time.perf_counter() - start)
+        self.progress.update(**{"pass": self.n_passes, "computed": what,
+                                "seconds": self.seconds[-1]})
         return result
 
     def persist(self) -> None:

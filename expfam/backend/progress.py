@@ -37,7 +37,7 @@ __all__ = ["Progress", "ProgressOption", "reporter"]
 ProgressOption = bool | str | Callable[[dict[str, Any]], Any] | None
 
 #: The values shown in a log line or next to the bar, in this order.
-SHOWN = ("deviance", "loss", "decrement", "grad_norm", "step")
+SHOWN = ("deviance", "loss", "decrement", "grad_norm", "step", "computed", "seconds")
 
 
 def _format(value: Any) -> str:

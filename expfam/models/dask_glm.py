@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from expfam.backend.dask_backend import DaskBackend, cluster_memory
+from expfam.backend.progress import reporter
 from expfam.design.arrays import default_names
 from expfam.design.dask_frame import (
     array_classes,
@@ -196,9 +197,13 @@ class DaskGLM(GLM):
         persist : {"auto", True, False}
             Keep the built partitions in the workers' memory (``"auto"``: when
             they take at most half of it), or re-read the source every pass.
+        progress : bool, str or callable
+            One report per pass over the data: what it computed and how long it
+            took (see :mod:`expfam.backend.progress`).
         """
         from dask import delayed
 
+        progress = options.pop("progress", False)
         _check_options(method, penalty, options, cov_type, small_sample, groups, aliased)
         tol = 1e-8 if tol is None else _positive(tol, "tol")
         max_iter = 100 if max_iter is None else int(max_iter)
@@ -207,6 +212,7 @@ class DaskGLM(GLM):
         parts = [delayed(to_part, pure=True)(raw, self.family, self.classes, self._p)
                  for raw in self._raw_parts(groups if cov_type == "cluster" else None)]
         backend = DaskBackend(parts)
+        backend.progress = reporter(progress, "dask")  # one update per pass
         # Passes made when the model was built (factor levels, response classes).
         backend.passes.extend(self._built_passes)
         backend.seconds.extend([float("nan")] * len(self._built_passes))
@@ -273,6 +279,7 @@ class DaskGLM(GLM):
         if not record.converged:
             warnings.warn(f"the fit did not converge: {record.message}", ConvergenceWarning,
                           stacklevel=user_stacklevel())
+        backend.progress.close()
         return res
 
     def _after_first_pass(self, stats: PartStats) -> None:
