@@ -36,6 +36,7 @@ from expfam.design.formula import FormulaTerms, model_frame
 from expfam.design.response import Classes, class_response
 from expfam.errors import InputError
 from expfam.families import Categorical
+from expfam.inference.classify import most_probable
 from expfam.inference.generative_delta import delta_covariance
 from expfam.inference.results import GLMResults
 from expfam.models.glm import GLM
@@ -223,11 +224,7 @@ class GenerativeResults:
                 unseen: str = "raise") -> pd.Series:
         """The most probable class of each row (missing where the row cannot be
         predicted).  Arguments as :meth:`predict_proba`."""
-        proba = self.predict_proba(exog, priors, unseen)
-        values = proba.to_numpy()
-        best = np.argmax(np.nan_to_num(values, nan=0.0), axis=1)
-        labels = pd.Series(proba.columns[best], index=proba.index, name="predicted")
-        return labels.where(~np.isnan(values).any(axis=1))
+        return most_probable(self.predict_proba(exog, priors, unseen))
 
     # -- the discriminative twin -------------------------------------------
     def _intercept_name(self) -> str:

@@ -30,6 +30,7 @@ from expfam.engine.scatter import ClassScatter, class_scatter, fourth_moment
 from expfam.errors import InputError, RankDeficientError
 from expfam.families import Categorical
 from expfam.inference.box_m import box_m_test
+from expfam.inference.classify import most_probable
 from expfam.inference.lda_coefficients import implied_coefficients, implied_covariance
 from expfam.inference.lda_loo import loo_posteriors
 
@@ -346,11 +347,7 @@ class LDAResults:
                 unseen: str = "raise") -> pd.Series:
         """The most probable class of each row (missing where the row cannot be
         predicted).  Arguments as :meth:`decision_function`."""
-        proba = self.predict_proba(exog, priors, unseen)
-        values = proba.to_numpy()
-        best = np.argmax(np.nan_to_num(values, nan=0.0), axis=1)
-        labels = pd.Series(proba.columns[best], index=proba.index, name="predicted")
-        return labels.where(~np.isnan(values).any(axis=1))
+        return most_probable(self.predict_proba(exog, priors, unseen))
 
     def loo_predict_proba(self) -> pd.DataFrame:
         """Leave-one-out posterior probabilities of the training rows, as
