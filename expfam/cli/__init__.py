@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -208,11 +209,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: Any = None, line: str | None = None) -> None:
+    print(f"expfam: {category.__name__}: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        status = int(args.run(args))
+        with warnings.catch_warnings():
+            # A command line reports warnings as messages, not source locations.
+            warnings.showwarning = _show_warning
+            status = int(args.run(args))
         sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
         return status
     except ExpfamError as err:
