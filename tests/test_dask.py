@@ -255,3 +255,21 @@ def test_progress_reports_every_pass(capsys):
     err = capsys.readouterr().err
     assert err.count("dask iteration") == res.n_passes - len(res.model._built_passes)
     assert "computed" in err
+
+
+def test_a_column_offset_is_reread_at_prediction():
+    import dask
+    import dask.dataframe as dd
+
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pd.DataFrame({"g": rng.choice(list("abc"), n), "e": rng.uniform(0.5, 3, n)})
+    df["lo"] = np.log(df["e"])
+    df["y"] = rng.poisson(df["e"] * np.exp(0.3 * (df["g"] == "b"))).astype(float)
+    with dask.config.set(scheduler="threads"):
+        res = ef.glm("y ~ g", dd.from_pandas(df, npartitions=3), family="poisson",
+                     offset="lo").fit()
+        fitted = np.asarray(res.fittedvalues)[:3]
+    memory = ef.glm("y ~ g", df, family="poisson", offset="lo").fit()
+    np.testing.assert_allclose(np.asarray(res.predict(df.head(3))), fitted, rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(memory.predict(df.head(3))), fitted, rtol=1e-8)

@@ -310,3 +310,53 @@ def test_lda_predicts_a_dict_of_columns(cars):
     np.testing.assert_allclose(gen.predict_proba({"hp": [100], "wt": [3.0]}).to_numpy(),
                                gen.predict_proba(pd.DataFrame({"hp": [100], "wt": [3.0]}))
                                .to_numpy())
+
+
+# A review of the merged round ----------------------------------------------------------
+def test_numeric_and_boolean_factors_see_every_level(rng):
+    """Levels first seen after the first rows: C(int) and booleans coded in full."""
+    k = np.r_[rng.integers(0, 5, 300), rng.integers(0, 10, 700)]
+    b = np.r_[np.zeros(300, bool), rng.random(700) < 0.5]
+    y = rng.poisson(np.exp(0.1 * k + 0.3 * b)).astype(float)
+    data = pd.DataFrame({"y": y, "k": k, "b": b})
+    as_int = ef.glm("y ~ C(k) + b", data, family="poisson").fit()
+    as_str = ef.glm("y ~ C(k) + b", data.assign(k=data["k"].astype(str)),
+                    family="poisson").fit()
+    assert as_int.n_params == 11
+    assert as_int.deviance == pytest.approx(as_str.deviance, rel=1e-12)
+
+
+def test_lbfgs_that_stalls_is_not_reported_as_converged(rng):
+    import scipy.sparse as sp
+
+    n = 600
+    g = rng.choice(list("abcd"), n)
+    x = rng.normal(size=n)
+    y = rng.poisson(1.5 + 0.8 * (g == "b") + 0.4 * x.clip(-1, 1)).astype(float)
+    X = sp.csr_matrix(np.c_[np.ones(n), g == "b", g == "c", g == "d", x].astype(float))
+    model = ef.GLM(y, X, family="poisson", link="identity")
+    irls = model.fit()
+    assert irls.method == "irls"  # auto: Fisher scoring for a non-canonical link
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lbfgs = model.fit("lbfgs")
+    assert lbfgs.converged == (abs(lbfgs.deviance - irls.deviance) < 1e-6 * irls.deviance)
+
+
+def test_a_sparse_intercept_column_is_an_intercept(rng):
+    import scipy.sparse as sp
+
+    X = np.c_[np.ones(200), rng.normal(size=200)]
+    y = rng.poisson(np.exp(0.3 + 0.4 * X[:, 1])).astype(float)
+    dense = ef.GLM(y, X, family="poisson").fit()
+    sparse = ef.GLM(y, sp.csr_matrix(X), family="poisson").fit()
+    assert sparse.model.k_constant == 1 and sparse.df_model == dense.df_model
+    assert sparse.llnull == pytest.approx(dense.llnull, rel=1e-12)
+
+
+def test_one_vs_rest_labels_unpredictable_rows_missing():
+    iris = ef.datasets.load("iris")
+    ovr = ef.mnlogit("species ~ sepal_length", iris).fit_one_vs_rest()
+    new = pd.DataFrame({"sepal_length": [5.0, np.nan]})
+    labels = ovr.predict_class(new)
+    assert labels.iloc[0] == "setosa" and pd.isna(labels.iloc[1])

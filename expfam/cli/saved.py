@@ -51,6 +51,9 @@ def save_model(res: GLMResults, path: str, data: pd.DataFrame | None = None,
     """
     model = res.model
     terms = model.formula
+    if terms is not None and terms.offset_terms:
+        raise ExpfamError("cannot save a model whose formula has offset(...) terms yet: "
+                          "put the offset in a column and pass it with --offset")
     record: dict[str, Any] = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "expfam_version": __version__,
         "family": model.family.name, "link": getattr(model.family, "link_name", None),

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike
 from expfam._typing import FloatArray
 from expfam.backend.blocks import default_backend
 from expfam.design.matrix import StructuredDesign
-from expfam.design.parts import DenseColumns
+from expfam.design.parts import DenseColumns, SparseColumns
 from expfam.errors import InputError, describe_rows
 
 __all__ = [
@@ -188,6 +188,18 @@ def _is_real(dtype: Any) -> bool:
         return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
 
 
+def _constant_sparse(matrix: sp.csr_matrix) -> list[int]:
+    """Columns of a CSR matrix with the same non-zero value stored in every row."""
+    n = matrix.shape[0]
+    full = np.flatnonzero(np.bincount(matrix.indices, minlength=matrix.shape[1]) == n)
+    out = []
+    for j in full:
+        values = matrix[:, int(j)].data
+        if values.size == n and np.all(values == values[0]) and values[0] != 0:
+            out.append(int(j))
+    return out
+
+
 def constant_columns(exog: np.ndarray | StructuredDesign) -> list[int]:
     """Columns that hold one non-zero value in every row (intercepts).
 
@@ -199,12 +211,14 @@ def constant_columns(exog: np.ndarray | StructuredDesign) -> list[int]:
     if n == 0:
         return []
     if isinstance(exog, StructuredDesign):
-        # Only dense columns can be intercepts: a factor's column is constant only
-        # if one level holds every row, which formulas refuse.
+        # A factor's column is constant only if one level holds every row, which
+        # formulas refuse; dense and sparse columns can be intercepts.
         found = []
         for part, cols in zip(exog.parts, exog.columns, strict=True):
             if isinstance(part, DenseColumns):
                 found += [int(cols[j]) for j in constant_columns(part.values)]
+            elif isinstance(part, SparseColumns):
+                found += [int(cols[j]) for j in _constant_sparse(part.matrix)]
         return sorted(found)
     head = np.asarray(exog[: min(n, 64)], dtype=np.float64)
     # A NaN or inf in an intercept column is reported later, under the column's

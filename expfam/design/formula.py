@@ -280,7 +280,8 @@ def model_frame(
     keep = _complete_rows(data, needed, extras, missing)
     if labelled_response == "classes" and lhs in data.columns:
         _warn_empty_classes(data.loc[keep, lhs])
-    frame = _categorise(data[needed] if keep.all() else data.loc[keep, needed])
+    frame = _categorise(data[needed] if keep.all() else data.loc[keep, needed],
+                        _coded_factors(stripped, data, rhs_vars))
     _check_levels(frame, rhs_vars)
     _warn_ordered_factors(formula, frame, rhs_vars)
     endog, response = _response(lhs, parsed, frame, labelled_response)
@@ -520,11 +521,32 @@ def _check_levels(frame: pd.DataFrame, columns: Sequence[str]) -> None:
                              "or check the rows selected (missing values drop rows)")
 
 
-def _categorise(frame: pd.DataFrame) -> pd.DataFrame:
+def _coded_factors(formula: str, data: pd.DataFrame, variables: Sequence[str]) -> list[str]:
+    """Predictors the formula codes as factors although they hold numbers or
+    booleans: boolean columns, and numeric columns wrapped in ``C(column …)``."""
+    out = []
+    for column in variables:
+        dtype = data[column].dtype
+        if isinstance(dtype, pd.CategoricalDtype) or not (
+                pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
+            continue
+        if pd.api.types.is_bool_dtype(dtype) or re.search(
+                r"C\(\s*`?" + re.escape(column) + r"`?\s*[,)]", formula):
+            out.append(column)
+    return out
+
+
+def _categorise(frame: pd.DataFrame, coded: Sequence[str] = ()) -> pd.DataFrame:
     """String columns as categoricals with sorted levels (as R makes factors), and
     categoricals without the levels no kept row has (R's ``drop.unused.levels``),
-    which would otherwise give columns of zeros."""
+    which would otherwise give columns of zeros.  ``coded`` columns (numbers or
+    booleans the formula codes as factors) become categoricals too, with every
+    level of the rows kept, so that no level depends on which rows are read
+    first."""
     out = frame.copy()
+    for column in coded:
+        values = out[column]
+        out[column] = pd.Categorical(values, categories=sorted(pd.unique(values.dropna())))
     for column in out.columns:
         values = out[column]
         if isinstance(values.dtype, pd.CategoricalDtype):

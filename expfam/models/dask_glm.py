@@ -18,6 +18,7 @@ Data that fit in the cluster's memory are persisted before the first pass
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import numbers
 import warnings
@@ -132,6 +133,8 @@ class DaskGLM(GLM):
         labelled = ("classes" if isinstance(fam, Categorical) else
                     "binary" if isinstance(fam, Bernoulli) else "refuse")
         terms, needed, passes = formula_levels(formula, data, extras, labelled)
+        # predict() re-reads a column offset from the new rows, as in memory.
+        terms = dataclasses.replace(terms, offset_column=offset)
         model = cls.__new__(cls)
         model.family = fam
         model._missing, model._reference = missing, reference
@@ -384,13 +387,13 @@ def _dask_family(family: str | ExponentialFamily, link: Any, exposure: Any) -> E
     """The family for a Dask fit: canonical links only, so far (the Dask kernels
     use the canonical score and weights); say so rather than fit something else."""
     fam = get_family(family, link)
+    if (fam.estimated_dispersion and fam.name != "gaussian") or fam.name == "negative_binomial":
+        raise InputError(f"the {fam.name} family is not yet available on Dask (Bernoulli, "
+                         "binomial, Poisson, Gaussian and categorical are); fit in memory")
     if not fam.canonical:
         raise InputError(f"the {fam.link_name} link is not yet available on Dask (canonical "
                          f"links only: {get_family(family).link_name} for {fam.name}); fit in "
                          "memory, e.g. on a sample, or with the canonical link")
-    if (fam.estimated_dispersion and fam.name != "gaussian") or fam.name == "negative_binomial":
-        raise InputError(f"the {fam.name} family is not yet available on Dask (Bernoulli, "
-                         "binomial, Poisson, Gaussian and categorical are); fit in memory")
     if exposure is not None:
         raise InputError("exposure= is not yet available on Dask: add np.log(exposure) as an "
                          "offset column and pass offset='that column'")

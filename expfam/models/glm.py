@@ -368,8 +368,9 @@ class GLM:
             Newton (IRLS) whenever its Hessian is affordable — every dense
             design, and structured ones whose Hessian outside a factor's
             diagonal block (solved by the Schur complement, whatever the number
-            of levels) has at most 1,000 columns; L-BFGS for wider sparse
-            designs, where each Newton Hessian (a p × p sparse sandwich and its
+            of levels) has at most 1,000 columns, and every non-canonical
+            link (Fisher scoring keeps the mean in its range); L-BFGS for wider
+            sparse designs, where each Newton Hessian (a p × p sparse sandwich and its
             Cholesky factorization) costs more than the whole L-BFGS run.  Every
             solver ends with the exact information at its estimate, so
             standard errors do not depend on the choice (``res.method`` says
@@ -443,7 +444,7 @@ class GLM:
             If the fit stops before converging; the message says why.
         """
         if method == "auto":
-            method = "irls" if penalty is not None else choose_method(self.exog)
+            method = "irls" if penalty is not None else choose_method(self.exog, self.family)
         if penalty not in (None, "firth"):
             raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
         if information not in ("expected", "observed"):
@@ -596,8 +597,10 @@ def _log_exposure(exposure: ArrayLike, offset: ArrayLike | None, n: int) -> Floa
 AUTO_NEWTON_COLUMNS = 1000
 
 
-def choose_method(exog: Any) -> str:
+def choose_method(exog: Any, family: ExponentialFamily) -> str:
     """The solver ``fit(method="auto")`` runs on this design (see :meth:`GLM.fit`)."""
+    if not family.canonical:  # Fisher scoring keeps the mean valid; a line search may not
+        return "irls"
     if not isinstance(exog, StructuredDesign) or not exog.has_sparse:
         return "irls"
     return "irls" if exog.dense_hessian_width <= AUTO_NEWTON_COLUMNS else "lbfgs"

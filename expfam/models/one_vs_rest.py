@@ -10,6 +10,7 @@ import pandas as pd
 from expfam.design.formula import Response
 from expfam.design.matrix import StructuredDesign
 from expfam.errors import InputError
+from expfam.inference.classify import most_probable
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -55,8 +56,9 @@ class OneVsRest:
         return self.predict(exog, normalize=True, **kwargs)
 
     def predict_class(self, exog: Any = None, **kwargs: Any) -> pd.Series:
-        """The class whose model gives the highest probability."""
-        return self.predict(exog, **kwargs).idxmax(axis=1).rename("class")
+        """The class whose model gives the highest probability (missing where a row
+        cannot be predicted)."""
+        return most_probable(self.predict(exog, **kwargs)).rename("class")
 
     @property
     def llf(self) -> float:
