@@ -105,3 +105,13 @@ def test_lr_test_between_nested_negative_binomial_fits(quine, fit):
     # gives LR stat. 2.501679, Pr(Chi) 0.113725.
     assert test.statistic == pytest.approx(2.501679, abs=2e-6)
     assert test.pvalue == pytest.approx(0.113725, abs=2e-6)
+
+
+def test_studentized_residuals_follow_rstudent(fit):
+    """R divides Williams' residuals by the leave-one-out sigma for the negative
+    binomial (every family but the binomial and Poisson); R's own glm.nb
+    estimates agree with ours to about 1e-6, hence the tolerance."""
+    ref = pd.read_csv(ROOT / "r" / "results" / "nb_quine_rstudent.csv")
+    infl = fit.get_influence()
+    np.testing.assert_allclose(infl.hat_matrix_diag.to_numpy(), ref["hat"], rtol=1e-5)
+    np.testing.assert_allclose(infl.resid_studentized.to_numpy(), ref["rstudent"], rtol=5e-5)

@@ -180,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--trials", help="binomial: column with the number of trials")
     fit.add_argument("--no-intercept", action="store_true",
                      help="without a formula: do not add a constant")
-    fit.add_argument("--method", default="irls", help="solver (default: irls)")
+    fit.add_argument("--method", default="auto",
+                     help="solver, as fit(method=...) (default: auto, as in Python)")
     fit.add_argument("--cov-type", default="nonrobust", choices=list(COV_TYPES),
                      help="covariance of the estimates (as fit(cov_type=...))")
     fit.add_argument("--groups", help="cluster column for --cov-type cluster")

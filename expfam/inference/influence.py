@@ -39,6 +39,9 @@ from expfam.inference.prediction import fitted_rows
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
 
+#: Families whose studentized residuals R leaves unscaled (``rstudent.glm``).
+UNIT_DISPERSION = ("bernoulli", "binomial", "poisson", "categorical")
+
 __all__ = ["GLMInfluence"]
 
 
@@ -138,13 +141,14 @@ class GLMInfluence:
 
     @property
     def resid_studentized(self) -> pd.Series:
-        """Williams' likelihood residuals (R's ``rstudent``), over σ_(i) when the
-        dispersion is estimated (Gaussian or quasi fits)."""
+        """Williams' likelihood residuals (R's ``rstudent``), over σ_(i) for every
+        family but the binomial and Poisson ones (as R: the Gaussian, Gamma,
+        inverse Gaussian, negative binomial and quasi fits)."""
         d, r, h = self._dev, self._pearson, self._hat
         with np.errstate(divide="ignore", invalid="ignore"):
             out = np.sign(d) * np.sqrt(d**2 + h * r**2 / (1 - h))
         res = self.results
-        if res.model.family.estimated_dispersion or res.quasi:
+        if res.model.family.name not in UNIT_DISPERSION or res.quasi:
             out = out / self._sigma
         return self._series(np.where(np.isinf(out), np.nan, out), "student_resid")
 

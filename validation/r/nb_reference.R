@@ -34,5 +34,9 @@ write.csv(data.frame(statistic = names(stats), value = unname(stats)),
 write.csv(data.frame(fitted = fitted(fit), pearson = residuals(fit, type = "pearson"),
                      deviance = residuals(fit, type = "deviance")),
           file.path(out_dir, "nb_quine_resid.csv"), row.names = FALSE)
+# Studentized residuals: rstudent.glm divides by the leave-one-out sigma for
+# every family but the binomial and Poisson, the negative binomial included.
+write.csv(data.frame(rstudent = rstudent(fit), hat = hatvalues(fit)),
+          file.path(out_dir, "nb_quine_rstudent.csv"), row.names = FALSE)
 writeLines(c(R.version.string, paste("MASS", packageVersion("MASS"))),
            file.path(out_dir, "nb_sessioninfo.txt"))
