@@ -136,6 +136,12 @@ def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
     The two must be the same family and link on the same rows (same response,
     weights and trials), and the restricted design must lie in the span of the
     full one.  Two negative binomial fits that estimate θ may have different θ̂.
+
+    With an estimated dispersion (Gaussian, Gamma, inverse Gaussian) the
+    statistic is 2·(llf_full − llf_restricted), each log-likelihood at its own
+    dispersion deviance/n, as ``lmtest::lrtest`` computes it; R's
+    ``anova(m0, m1, test="Chisq")`` instead divides the change in deviance by
+    the full model's dispersion φ̂ — that is :func:`expfam.anova`'s test.
     """
     a, b = restricted.model, full.model
     if restricted.quasi or full.quasi:
