@@ -40,7 +40,7 @@ from expfam.inference.classify import most_probable
 from expfam.inference.generative_delta import delta_covariance
 from expfam.inference.results import GLMResults
 from expfam.models.glm import GLM
-from expfam.models.lda import _checked_priors
+from expfam.models.lda import _checked_priors, feature_rows
 
 __all__ = ["GenerativeModel", "GenerativeResults"]
 
@@ -155,27 +155,8 @@ class GenerativeResults:
     # -- posteriors ---------------------------------------------------------
     def _design(self, exog: Any, unseen: str = "raise"
                 ) -> tuple[FloatArray, pd.Index | None, BoolArray]:
-        """Feature matrix of ``exog`` (default the training rows), its row index and
-        which rows can be predicted — read as :meth:`LDAResults.predict_proba` reads them."""
-        model = self.model
-        if exog is None:
-            x = np.asarray(model.exog, dtype=np.float64)
-            return x, model.row_index, np.ones(len(x), dtype=bool)
-        if model.formula is not None and isinstance(exog, pd.DataFrame):
-            design, valid = model.formula.design(exog, unseen=unseen)
-            design = design.drop(columns=["Intercept"], errors="ignore")
-            return design.to_numpy(dtype=np.float64), exog.index, np.asarray(valid, bool)
-        arr, names = as_design(exog)
-        expected = list(model.exog_names)
-        if names is not None and model.names_given and names != expected:
-            raise InputError(f"exog columns {names} do not match the model's {expected}; "
-                             f"pass exog[{expected}]")
-        if arr.shape[1] != len(expected):
-            raise InputError(f"exog has {arr.shape[1]} columns; the model has "
-                             f"{len(expected)}: {', '.join(expected)}")
-        x = np.asarray(arr, dtype=np.float64)
-        index = exog.index if isinstance(exog, pd.DataFrame) else None
-        return x, index, np.asarray(np.isfinite(x).all(axis=1), dtype=np.bool_)
+        """Read as :meth:`LDAResults.predict_proba` reads new rows: :func:`feature_rows`."""
+        return feature_rows(self.model, exog, unseen)
 
     def _log_odds(self, exog: Any, priors: Any, unseen: str
                   ) -> tuple[FloatArray, pd.Index | None, BoolArray]:

@@ -220,6 +220,42 @@ def _checked_shrinkage(shrinkage: float | str | None) -> float | str | None:
     return float(shrinkage)
 
 
+def feature_rows(model: Any, exog: Any, unseen: str = "raise"
+                 ) -> tuple[FloatArray, pd.Index | None, BoolArray]:
+    """The feature matrix of ``exog`` for a generative model (default its training
+    rows), its row index, and which rows can be predicted (no missing value, no
+    unseen level).  New columns must be the model's: by name when both sides have
+    names (as :meth:`GLMResults.predict`), else by count."""
+    if exog is None:
+        x = np.asarray(model.exog, dtype=np.float64)
+        return x, model.row_index, np.ones(len(x), dtype=bool)
+    if model.formula is not None and isinstance(exog, pd.DataFrame):
+        # The formula fills missing values with placeholders; ``valid`` marks them.
+        design, valid = model.formula.design(exog, unseen=unseen)
+        design = design.drop(columns=["Intercept"], errors="ignore")
+        return design.to_numpy(dtype=np.float64), exog.index, np.asarray(valid, bool)
+    arr, names = as_design(exog)
+    if not isinstance(arr, np.ndarray):
+        raise InputError(f"{type(model).__name__} predicts from dense features, not a "
+                         "sparse matrix")
+    expected = list(model.exog_names)
+    if names is not None and model.names_given and names != expected:
+        missing = [c for c in expected if c not in names]
+        extra = [c for c in names if c not in expected]
+        problems = ([f"lack {missing}"] if missing else []) + (
+            [f"have unknown {extra}"] if extra else [])
+        raise InputError(
+            f"exog columns {names} do not match the model's {expected}: they "
+            f"{' and '.join(problems) or 'are in a different order'}; pass "
+            f"exog[{expected}]")
+    if arr.shape[1] != len(expected):
+        raise InputError(f"exog has {arr.shape[1]} columns; the model has "
+                         f"{len(expected)}: {', '.join(expected)}")
+    x = np.asarray(arr, dtype=np.float64)
+    index = exog.index if isinstance(exog, pd.DataFrame) else None
+    return x, index, np.asarray(np.isfinite(x).all(axis=1), dtype=np.bool_)
+
+
 class LDAResults:
     """A fitted shared-covariance Gaussian classifier.
 
@@ -266,41 +302,8 @@ class LDAResults:
 
     def _design(self, exog: Any, unseen: str = "raise"
                 ) -> tuple[FloatArray, pd.Index | None, BoolArray]:
-        """The feature matrix of ``exog`` (default the training rows), its row
-        index, and which rows can be predicted (no missing value, no unseen level)."""
-        model = self.model
-        if exog is None:
-            x = np.asarray(model.exog, dtype=np.float64)
-            return x, model.row_index, np.ones(len(x), dtype=bool)
-        if model.formula is not None and isinstance(exog, pd.DataFrame):
-            # The formula fills missing values with placeholders; ``valid`` marks them.
-            design, valid = model.formula.design(exog, unseen=unseen)
-            design = design.drop(columns=["Intercept"], errors="ignore")
-            return design.to_numpy(dtype=np.float64), exog.index, np.asarray(valid, bool)
-        arr, names = as_design(exog)
-        if not isinstance(arr, np.ndarray):
-            raise InputError("LDA predicts from dense features, not a sparse matrix")
-        self._check_columns(arr.shape[1], names)
-        x = np.asarray(arr, dtype=np.float64)
-        index = exog.index if isinstance(exog, pd.DataFrame) else None
-        return x, index, np.asarray(np.isfinite(x).all(axis=1), dtype=np.bool_)
-
-    def _check_columns(self, count: int, names: list[str] | None) -> None:
-        """New columns must be the model's: by name when both sides have names
-        (as :meth:`GLMResults.predict`), else by count."""
-        expected = list(self.model.exog_names)
-        if names is not None and self.model.names_given and names != expected:
-            missing = [c for c in expected if c not in names]
-            extra = [c for c in names if c not in expected]
-            problems = ([f"lack {missing}"] if missing else []) + (
-                [f"have unknown {extra}"] if extra else [])
-            raise InputError(
-                f"exog columns {names} do not match the model's {expected}: they "
-                f"{' and '.join(problems) or 'are in a different order'}; pass "
-                f"exog[{expected}]")
-        if count != len(expected):
-            raise InputError(f"exog has {count} columns; the model has "
-                             f"{len(expected)}: {', '.join(expected)}")
+        """See :func:`feature_rows`."""
+        return feature_rows(self.model, exog, unseen)
 
     def decision_function(self, exog: Any = None, priors: Any = None,
                           unseen: str = "raise") -> pd.Series | pd.DataFrame:
