@@ -204,7 +204,8 @@ def _near_optimum(offset: float):
 
 def test_newton_polish_steps_to_the_optimum_with_a_valid_hessian():
     objective, gamma, sums, eta, ref = _near_optimum(1e-3)
-    coef, new_eta, new = newton_polish(objective, gamma, sums, eta)
+    coef, new_eta, new, factor = newton_polish(objective, gamma, sums, eta)
+    assert factor is None  # a fresh Hessian: the step's factorization is not its
     target = np.asarray(ref.params)
     before = np.max(np.abs(objective.coef(gamma) / target - 1))
     assert np.max(np.abs(coef / target - 1)) <= 0.1 * before  # Newton: quadratic
@@ -215,9 +216,11 @@ def test_newton_polish_steps_to_the_optimum_with_a_valid_hessian():
                                rtol=1e-12)
     # At the optimum itself η barely moves, and the Hessian in hand is kept.
     objective, gamma, sums, eta, _ = _near_optimum(0.0)
-    _, new_eta, new = newton_polish(objective, gamma, sums, eta)
+    _, new_eta, new, factor = newton_polish(objective, gamma, sums, eta)
     assert np.max(np.abs(new_eta - eta)) <= HESSIAN_REUSE
     assert new.hessian is sums.hessian
+    # ... and so is its factorization, for the standard errors.
+    np.testing.assert_allclose(factor.inverse(), np.linalg.inv(sums.hessian), rtol=1e-10)
 
 
 def test_newton_polish_refuses_a_bad_step():

@@ -242,7 +242,22 @@ class SparseColumns:
         return int(self.matrix.shape[1])
 
     def rows(self, rows: slice) -> SparseColumns:
-        return SparseColumns(self.matrix[rows])
+        """A block of rows sharing the matrix's arrays: scipy's row slicing copies
+        every stored value, which cost more than the products over the block."""
+        x = self.matrix
+        start, stop, step = rows.indices(x.shape[0])
+        if step != 1:
+            return SparseColumns(sp.csr_matrix(x[rows]))
+        stop = max(start, stop)
+        if start == 0 and stop == x.shape[0]:
+            return self
+        lo, hi = x.indptr[start], x.indptr[stop]
+        block = sp.csr_matrix((stop - start, x.shape[1]), dtype=x.dtype)
+        # Assigned, not passed to the constructor: its format check copies any
+        # view smaller than half of the array it views (scipy's _prune_array).
+        block.data, block.indices = x.data[lo:hi], x.indices[lo:hi]
+        block.indptr = (x.indptr[start:stop + 1] - lo).astype(x.indices.dtype, copy=False)
+        return SparseColumns(block)
 
     def take(self, idx: np.ndarray) -> SparseColumns:
         return SparseColumns(self.matrix[idx])

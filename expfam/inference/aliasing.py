@@ -48,7 +48,9 @@ def solve_estimable(solver: Callable[..., SolverResult], problem: GLMProblem,
     record, error = None, None
     try:
         record = solver(problem, start=start, names=names, **options)
-        factor = factorize(record.hessian)  # gradient solvers never factorise it
+        if record.factor is not None and record.factor[0] is record.hessian:
+            return record, {}  # factorised by the solver's closing Newton step
+        factor = factorize(record.hessian)
         return dataclasses.replace(record, factor=(record.hessian, factor)), {}
     except RankDeficientError as err:
         error = err

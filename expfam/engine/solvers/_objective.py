@@ -45,7 +45,9 @@ from expfam.design.matrix import StructuredDesign
 from expfam.engine.information import observed_information
 from expfam.engine.kernels import newton_block
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import factorize
 from expfam.engine.solvers._result import SolverResult, loss_slack
+from expfam.errors import RankDeficientError
 
 __all__ = ["Standardized", "finish", "newton_polish"]
 
@@ -149,7 +151,25 @@ class Standardized:
 
     def coef(self, gamma: FloatArray) -> FloatArray:
         """β = T γ in the problem's coefficient shape."""
-        return self.transform @ self.problem.unflat(gamma)
+        return self.apply_transform(self.problem.unflat(gamma), transpose=False)
+
+    def apply_transform(self, b: FloatArray, *, transpose: bool) -> FloatArray:
+        """T b (or Tᵀ b) for b of shape (p,) or (p, m), in O(p) per column: T is
+        diagonal but for the intercept's row k (a dense p × p product took as
+        long as a pass over a wide sparse design)."""
+        t = self.transform
+        b = np.asarray(b, dtype=np.float64)
+        out = (np.diagonal(t) * b.T).T
+        k = self.intercept
+        if k is None:
+            return out
+        row = t[k].copy()
+        row[k] = 0.0
+        if transpose:
+            out += np.multiply.outer(row, b[k])
+        else:
+            out[k] += row @ b
+        return out
 
     def gamma(self, coef: FloatArray) -> FloatArray:
         """γ = T⁻¹ β, flattened."""
@@ -200,7 +220,7 @@ class Standardized:
     def to_gamma(self, gradient: FloatArray) -> FloatArray:
         """Tᵀ g / Σw for a flattened β-space gradient total g."""
         problem = self.problem
-        g = self.transform.T @ problem.unflat(gradient)
+        g = self.apply_transform(problem.unflat(gradient), transpose=True)
         return problem.flat(g) / problem.total_weight
 
     def curvature(self, hessian: Any) -> FloatArray:
@@ -244,24 +264,27 @@ def finish(objective: Standardized, gamma: FloatArray, *, method: str, converged
     coef = objective.coef(gamma)
     eta: FloatArray = np.empty(problem.eta_shape)
     final = objective.sums(coef, hessian=True, eta_out=eta)
+    factor = None
     if polish and converged:
         polished = newton_polish(objective, gamma, final, eta)
         if polished is None:
             message += ("; the closing Newton step was not taken (a singular Hessian, or "
                         "a step that was not finite or raised the loss)")
         else:
-            coef, eta, final = polished
+            coef, eta, final, factor = polished
             history.append(record(problem, "newton polish", final, step=1.0,
                                   iteration=_next_iteration(history)))
     assert final.loss is not None and final.hessian is not None
     history.append(record(problem, "final", final))
     return SolverResult(coef=coef, eta=eta, loss=final.loss, hessian=final.hessian,
                         converged=converged, n_iter=n_iter, method=method, message=message,
-                        n_boundary=final.boundary, history=history)
+                        n_boundary=final.boundary, history=history,
+                        factor=None if factor is None else (final.hessian, factor))
 
 
 def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
-                  eta: FloatArray) -> tuple[FloatArray, FloatArray, NewtonSums] | None:
+                  eta: FloatArray
+                  ) -> tuple[FloatArray, FloatArray, NewtonSums, Any] | None:
     """One Newton step from γ, using the Hessian in ``sums`` (computed at γ).
 
     Parameters
@@ -276,34 +299,41 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
 
     Returns
     -------
-    (coef, eta, sums) or None
+    (coef, eta, sums, factor) or None
         The new coefficients, η at them and their loss, gradient and Hessian
         (the one at γ when η moved by at most :data:`HESSIAN_REUSE`, else a
-        fresh one); None, keeping γ, when the Hessian is singular or the step
-        is not finite or raises the loss beyond rounding.
+        fresh one), and that Hessian's factorization when the step already made
+        it (else None); None, keeping γ, when the Hessian is singular or the
+        step is not finite or raises the loss beyond rounding.
 
     Notes
     -----
     Near the optimum Newton's method converges quadratically, so from a
     point right to 1e-5 one step gives all the digits the arithmetic allows;
     it costs one pass for the loss and gradient at the new point, as the
-    Hessian is needed for the standard errors anyway.  The step is solved in
-    standardized coordinates, where the Hessian is well scaled.
+    Hessian is needed for the standard errors anyway.  The step is solved with
+    the factorization the standard errors use (equilibrated Cholesky, or the
+    Schur complement for a factor with many levels), so that a wide Hessian is
+    factorised once, not twice.
     """
     assert sums.loss is not None and sums.hessian is not None
+    problem = objective.problem
     hessian = sums.hessian
-    if not objective.problem.family.canonical:
+    if not problem.family.canonical:
         # Under another link the step uses the observed information (the true
         # Hessian: quadratic convergence), where it is positive definite.
-        observed = observed_information(objective.problem, eta, objective.backend)
+        observed = observed_information(problem, eta, objective.backend)
         if np.all(np.isfinite(observed)) and np.all(np.linalg.eigvalsh(observed) > 0):
             hessian = observed
     try:
-        factor = linalg.cho_factor(objective.curvature(hessian))
-        delta = linalg.cho_solve(factor, objective.to_gamma(sums.gradient))
-    except (linalg.LinAlgError, ValueError):  # singular or non-finite: no Newton step
+        factor = factorize(hessian)
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = problem.unflat(factor.solve(sums.gradient))
+    except (RankDeficientError, linalg.LinAlgError, ValueError):  # singular: no step
         return None
-    coef = objective.coef(gamma - delta)
+    if not np.all(np.isfinite(delta)):
+        return None
+    coef = objective.coef(gamma) - delta
     new_eta = np.empty_like(eta)
     new = objective.sums(coef, eta_out=new_eta)
     if not (new.finite and new.loss is not None
@@ -313,11 +343,9 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
         moved = float(np.max(np.abs(new_eta - eta), initial=0.0))
     # (Under another link the weights μ'²/V can change much faster with η, e.g.
     # 1/η² for the Gamma's inverse link: always a fresh pass.)
-    if moved <= HESSIAN_REUSE and objective.problem.family.canonical:
-        new = replace(new, hessian=sums.hessian, boundary=sums.boundary)
-    else:
-        new = objective.sums(coef, hessian=True)
-    return coef, new_eta, new
+    if moved <= HESSIAN_REUSE and problem.family.canonical:
+        return coef, new_eta, replace(new, hessian=sums.hessian, boundary=sums.boundary), factor
+    return coef, new_eta, objective.sums(coef, hessian=True), None
 
 
 def _next_iteration(history: list[dict[str, Any]]) -> int:
