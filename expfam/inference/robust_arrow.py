@@ -1,0 +1,250 @@
+"""Sandwich covariances when the information is an arrow (a factor with many levels).
+
+The sandwich is V = H⁻¹ M H⁻¹ with M = GᵀG, where G holds one row per
+observation (its scaled score, ``HC0``–``HC3``) or per cluster (its score sum);
+the scalings, frequency weights and small-sample factors are those of
+:mod:`expfam.inference.robust`.  With H = [[A, B], [Bᵀ, D]] (D the levels'
+diagonal, B of shape (k, L), k the other "small" columns) and the Schur
+complement S = A − B D⁻¹ Bᵀ,
+
+    H⁻¹ = P + U S⁻¹ Uᵀ,   P = D⁻¹ on the levels (0 elsewhere),
+                          U = [I on the small columns; −D⁻¹Bᵀ on the levels]  (p × k).
+
+So Q = G H⁻¹ = 𝒜 + ℒ Rᵀ with 𝒜 = G P (sparse: one entry per row and level),
+ℒ = G U (rows × k) and R = U S⁻¹ (p × k), and V = QᵀQ:
+
+    V = 𝒜ᵀ𝒜 + (𝒜ᵀℒ) Rᵀ + R (ℒᵀ𝒜) + R (ℒᵀℒ) Rᵀ.
+
+A row with small columns s, value v at level c and scaled score u contributes
+u·v/D_c to 𝒜 (at level c) and u·(s − v·(BD⁻¹)_c) to ℒ, so only 𝒜ᵀ𝒜 (diagonal
+for HC types: each row has one level; sparse per cluster), 𝒜ᵀℒ (L × k) and ℒᵀℒ
+(k × k) are kept: time O(n·k + L·k²), memory O(n·k + L·k), no p × p matrix.
+The diagonal (standard errors) and any block of V follow exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike
+
+from expfam._typing import FloatArray
+from expfam.backend.blocks import Backend
+from expfam.design.matrix import StructuredDesign
+from expfam.design.parts import FactorColumns
+from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import SchurFactor
+from expfam.inference.aliasing import reduce_problem
+from expfam.inference.robust import (
+    SMALL_SAMPLE,
+    _residuals,
+    check_clusters,
+    meat_factor,
+    n_observations,
+    score_scale,
+)
+
+__all__ = ["ArrowSandwich", "arrow_sandwich"]
+
+
+@dataclass(frozen=True)
+class ArrowSandwich:
+    """A sandwich covariance held by its pieces (see the module notes).
+
+    Positions are those of the estimable coefficients (the factor's).
+
+    Attributes
+    ----------
+    factor : SchurFactor
+        The information H, factorised.
+    s_inv : ndarray, shape (k, k)
+        S⁻¹, the inverse Schur complement.
+    r_big : ndarray, shape (L, k)
+        The levels' rows of R = U S⁻¹, −D⁻¹Bᵀ S⁻¹.
+    aa : ndarray, shape (L,), or sparse matrix, shape (L, L)
+        𝒜ᵀ𝒜: its diagonal for HC types (it is diagonal), the sparse matrix for clusters.
+    al : ndarray, shape (L, k)
+        𝒜ᵀℒ.
+    ll : ndarray, shape (k, k)
+        ℒᵀℒ.
+    scale : float
+        The small-sample factor the meat is multiplied by.
+    """
+
+    factor: SchurFactor
+    s_inv: FloatArray
+    r_big: FloatArray
+    aa: Any
+    al: FloatArray
+    ll: FloatArray
+    scale: float
+
+    @property
+    def size(self) -> int:
+        return int(self.factor.h.shape[0])
+
+    def _aa_diagonal(self) -> FloatArray:
+        if isinstance(self.aa, np.ndarray):
+            return self.aa
+        return np.asarray(self.aa.diagonal(), dtype=np.float64)
+
+    def diagonal(self) -> FloatArray:
+        """diag V, shape (p,): the squared standard errors."""
+        h = self.factor.h
+        out = np.empty(self.size)
+        # Small columns: 𝒜 is zero there, so only R ℒᵀℒ Rᵀ with R = S⁻¹.
+        out[h.small_cols] = np.einsum("ij,jk,ik->i", self.s_inv, self.ll, self.s_inv)
+        r = self.r_big
+        out[h.big_cols] = (self._aa_diagonal() + 2.0 * np.einsum("ij,ij->i", self.al, r)
+                           + np.einsum("ij,jk,ik->i", r, self.ll, r))
+        return self.scale * out
+
+    def block(self, idx: np.ndarray) -> FloatArray:
+        """V at the rows and columns ``idx`` (positions), shape (len(idx), len(idx))."""
+        h = self.factor.h
+        idx = np.asarray(idx, dtype=np.intp)
+        small_pos = np.full(self.size, -1)
+        small_pos[h.small_cols] = np.arange(len(h.small_cols))
+        big_pos = np.full(self.size, -1)
+        big_pos[h.big_cols] = np.arange(len(h.big_cols))
+        k = len(h.small_cols)
+        is_big = big_pos[idx] >= 0
+        levels = big_pos[idx[is_big]]
+        r = np.empty((len(idx), k))
+        r[~is_big] = self.s_inv[small_pos[idx[~is_big]]]
+        r[is_big] = self.r_big[levels]
+        al = np.zeros((len(idx), k))
+        al[is_big] = self.al[levels]
+        cross = al @ r.T
+        out = cross + cross.T + r @ self.ll @ r.T
+        where = np.flatnonzero(is_big)
+        if isinstance(self.aa, np.ndarray):
+            out[where, where] += self.aa[levels]
+        else:
+            out[np.ix_(where, where)] += self.aa[levels][:, levels].toarray()
+        return self.scale * (out + out.T) / 2.0
+
+
+def arrow_sandwich(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
+                   kept: np.ndarray, cov_type: str, groups: ArrayLike | None,
+                   backend: Backend, frequency: FloatArray | None = None,
+                   small_sample: str = "regress") -> ArrowSandwich | None:
+    """The sandwich of ``cov_type`` by its pieces, or None when the design's
+    columns are not laid out as ``factor``'s arrow (then the dense path applies).
+
+    Parameters
+    ----------
+    problem : GLMProblem
+        The model's problem, on all its columns.
+    eta : ndarray, shape (n,)
+    factor : SchurFactor
+        The information of the estimable coefficients.
+    kept : ndarray of bool, shape (p_all,)
+        Which coefficients are estimable (not aliased).
+    cov_type : {"HC0", "HC1", "HC2", "HC3", "cluster"}
+    groups : array-like, shape (n,), optional
+        Cluster labels, for ``"cluster"``.
+    frequency : ndarray, shape (n,), optional
+        The frequency weights.
+    small_sample : {"regress", "ml"}
+    """
+    if small_sample not in SMALL_SAMPLE or problem.target.ndim != 1:
+        return None  # categorical Hessians are never arrows; errors come from the dense path
+    if not kept.all():
+        # The factor is that of the fit on the estimable columns: the same design.
+        problem = reduce_problem(problem, np.flatnonzero(kept))
+    layout = _arrow_layout(problem.exog, factor)
+    if layout is None:
+        return None
+    part = layout
+    n = n_observations(problem, frequency)
+    rank = factor.h.shape[0]
+    if cov_type == "cluster":
+        codes, observed = check_clusters(groups, frequency, problem.n_obs)
+        scale = None
+        multiplier = meat_factor(cov_type, n, rank, small_sample, observed)
+    else:
+        codes = None
+        scale = score_scale(problem, eta, factor, cov_type, frequency, backend)
+        multiplier = meat_factor(cov_type, n, rank, small_sample)
+    if scale is not None and np.isnan(scale).any():
+        multiplier = np.nan  # a row of leverage 1: the whole sandwich is undefined, as R's
+    a, level, ell = _row_pieces(problem, eta, factor, part, scale, backend)
+    n_levels = len(factor.h.big_cols)
+    if codes is None:
+        aa: Any = np.bincount(level, weights=a * a, minlength=n_levels)
+        al = _grouped(level, a[:, None] * ell, n_levels)
+        ll = ell.T @ ell
+    else:
+        n_groups = int(codes.max()) + 1
+        mat = sp.csr_matrix((a, (codes, level)), shape=(n_groups, n_levels))
+        mat.sum_duplicates()
+        sums = _grouped(codes, ell, n_groups)  # ℒ: the clusters' sums
+        aa = (mat.T @ mat).tocsr()
+        al = np.asarray(mat.T @ sums)
+        ll = sums.T @ sums
+    k = len(factor.h.small_cols)
+    s_inv = factor.schur_solve(np.eye(k)) if k else np.zeros((0, 0))
+    s_inv = (s_inv + s_inv.T) / 2.0
+    r_big = -(factor.bd.T @ s_inv)
+    return ArrowSandwich(factor, s_inv, r_big, aa, al, ll, multiplier)
+
+
+def _arrow_layout(exog: Any, factor: SchurFactor) -> FactorColumns | None:
+    """The factor part of ``exog`` if its columns are the arrow's (levels = the diagonal part's columns, small = the others in order)."""
+    if not isinstance(exog, StructuredDesign) or exog.diagonal_part is None:
+        return None
+    d = exog.diagonal_part
+    part = exog.parts[d]
+    others = [i for i in range(len(exog.parts)) if i != d]
+    small = (np.concatenate([exog.columns[i] for i in others]) if others
+             else np.zeros(0, dtype=np.int64))
+    h = factor.h
+    if not (isinstance(part, FactorColumns) and part.selection
+            and np.array_equal(exog.columns[d], h.big_cols)
+            and np.array_equal(small, h.small_cols)):
+        return None
+    return part
+
+
+def _row_pieces(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
+                part: FactorColumns, scale: FloatArray | None,
+                backend: Backend) -> tuple[FloatArray, np.ndarray, FloatArray]:
+    """Per row: its entry of 𝒜 (shape (n,)), that entry's level (n,), and its row
+    of ℒ (n, k) — before any grouping into clusters."""
+    n, k = problem.n_obs, len(factor.h.small_cols)
+    a = np.empty(n)
+    level = np.empty(n, dtype=np.intp)
+    ell = np.empty((n, k))
+    width = part.width
+
+    def fill(rows: slice) -> int:
+        exog = problem.exog.rows(rows)  # type: ignore[union-attr]
+        u = _residuals(problem, eta, rows)  # w·(t − μ)·μ'/V: the score per unit of x
+        if scale is not None:
+            u = u / scale[rows]  # NaN where a hat value is 1, as the dense path
+        codes = part.codes[rows]
+        inside = codes < width  # rows at the reference level have no level column
+        v = np.ones(len(codes)) if part.values is None else np.asarray(part.values[rows])
+        v = np.where(inside, v, 0.0)
+        col = np.minimum(codes, width - 1)
+        a[rows] = u * v * factor.inv_d[col]
+        level[rows] = col
+        if k:
+            small = exog.dense_small()
+            ell[rows] = u[:, None] * (small - (factor.bd[:, col] * v).T)
+        return 0
+
+    backend.map_sum(fill, n)
+    return a, level, ell
+
+
+def _grouped(codes: np.ndarray, values: FloatArray, size: int) -> FloatArray:
+    """Σ of ``values`` rows per code, shape (size, c)."""
+    out = np.empty((size, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=size)
+    return out
