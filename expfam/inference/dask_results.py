@@ -97,7 +97,7 @@ class DaskGLMResults(GLMResults):
         return self._robust
 
     @property
-    def _sandwich(self) -> None:  # type: ignore[override]
+    def _sandwich(self) -> None:
         """The robust meat was summed on the workers (``_robust``), not by pieces."""
         return None
 

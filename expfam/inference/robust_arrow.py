@@ -50,7 +50,7 @@ from expfam.inference.robust import (
 __all__ = ["ArrowSandwich", "arrow_sandwich"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ArrowSandwich:
     """A sandwich covariance held by its pieces (see the module notes).
 
@@ -64,8 +64,11 @@ class ArrowSandwich:
         S⁻¹, the inverse Schur complement.
     r_big : ndarray, shape (L, k)
         The levels' rows of R = U S⁻¹, −D⁻¹Bᵀ S⁻¹.
-    aa : ndarray, shape (L,), or sparse matrix, shape (L, L)
-        𝒜ᵀ𝒜: its diagonal for HC types (it is diagonal), the sparse matrix for clusters.
+    aa : ndarray, shape (L,)
+        diag 𝒜ᵀ𝒜 (for HC types 𝒜ᵀ𝒜 is diagonal: each row has one level).
+    a_matrix : sparse matrix, shape (G, L), or None
+        𝒜 for clusters, whose 𝒜ᵀ𝒜 is not diagonal; its blocks are formed on
+        request only (𝒜ᵀ𝒜 whole could have (levels per cluster)² entries per cluster).
     al : ndarray, shape (L, k)
         𝒜ᵀℒ.
     ll : ndarray, shape (k, k)
@@ -77,7 +80,8 @@ class ArrowSandwich:
     factor: SchurFactor
     s_inv: FloatArray
     r_big: FloatArray
-    aa: Any
+    aa: FloatArray
+    a_matrix: sp.csc_matrix | None
     al: FloatArray
     ll: FloatArray
     scale: float
@@ -86,11 +90,6 @@ class ArrowSandwich:
     def size(self) -> int:
         return int(self.factor.h.shape[0])
 
-    def _aa_diagonal(self) -> FloatArray:
-        if isinstance(self.aa, np.ndarray):
-            return self.aa
-        return np.asarray(self.aa.diagonal(), dtype=np.float64)
-
     def diagonal(self) -> FloatArray:
         """diag V, shape (p,): the squared standard errors."""
         h = self.factor.h
@@ -98,7 +97,7 @@ class ArrowSandwich:
         # Small columns: 𝒜 is zero there, so only R ℒᵀℒ Rᵀ with R = S⁻¹.
         out[h.small_cols] = np.einsum("ij,jk,ik->i", self.s_inv, self.ll, self.s_inv)
         r = self.r_big
-        out[h.big_cols] = (self._aa_diagonal() + 2.0 * np.einsum("ij,ij->i", self.al, r)
+        out[h.big_cols] = (self.aa + 2.0 * np.einsum("ij,ij->i", self.al, r)
                            + np.einsum("ij,jk,ik->i", r, self.ll, r))
         return self.scale * out
 
@@ -121,10 +120,11 @@ class ArrowSandwich:
         cross = al @ r.T
         out = cross + cross.T + r @ self.ll @ r.T
         where = np.flatnonzero(is_big)
-        if isinstance(self.aa, np.ndarray):
+        if self.a_matrix is None:
             out[where, where] += self.aa[levels]
         else:
-            out[np.ix_(where, where)] += self.aa[levels][:, levels].toarray()
+            cols = self.a_matrix[:, levels]
+            out[np.ix_(where, where)] += (cols.T @ cols).toarray()
         return self.scale * (out + out.T) / 2.0
 
 
@@ -174,27 +174,29 @@ def arrow_sandwich(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
         multiplier = np.nan  # a row of leverage 1: the whole sandwich is undefined, as R's
     a, level, ell = _row_pieces(problem, eta, factor, part, scale, backend)
     n_levels = len(factor.h.big_cols)
+    a_matrix = None
     if codes is None:
-        aa: Any = np.bincount(level, weights=a * a, minlength=n_levels)
+        aa = np.bincount(level, weights=a * a, minlength=n_levels).astype(np.float64)
         al = _grouped(level, a[:, None] * ell, n_levels)
         ll = ell.T @ ell
     else:
         n_groups = int(codes.max()) + 1
-        mat = sp.csr_matrix((a, (codes, level)), shape=(n_groups, n_levels))
-        mat.sum_duplicates()
+        a_matrix = sp.csc_matrix((a, (codes, level)), shape=(n_groups, n_levels))
+        a_matrix.sum_duplicates()  # one entry per (cluster, level)
         sums = _grouped(codes, ell, n_groups)  # ℒ: the clusters' sums
-        aa = (mat.T @ mat).tocsr()
-        al = np.asarray(mat.T @ sums)
+        aa = np.asarray(a_matrix.multiply(a_matrix).sum(axis=0)).ravel()
+        al = np.asarray(a_matrix.T @ sums)
         ll = sums.T @ sums
     k = len(factor.h.small_cols)
     s_inv = factor.schur_solve(np.eye(k)) if k else np.zeros((0, 0))
     s_inv = (s_inv + s_inv.T) / 2.0
     r_big = -(factor.bd.T @ s_inv)
-    return ArrowSandwich(factor, s_inv, r_big, aa, al, ll, multiplier)
+    return ArrowSandwich(factor, s_inv, r_big, aa, a_matrix, al, ll, multiplier)
 
 
 def _arrow_layout(exog: Any, factor: SchurFactor) -> FactorColumns | None:
-    """The factor part of ``exog`` if its columns are the arrow's (levels = the diagonal part's columns, small = the others in order)."""
+    """The factor part of ``exog`` if its columns are the arrow's (levels: the
+    diagonal part's columns; small: the others, in order), else None."""
     if not isinstance(exog, StructuredDesign) or exog.diagonal_part is None:
         return None
     d = exog.diagonal_part
