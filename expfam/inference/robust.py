@@ -285,7 +285,13 @@ def group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
     if isinstance(groups, str):
         raise InputError(f"groups={groups!r}: give the labels themselves (e.g. "
                          f"data[{groups!r}]), one per row of the model")
-    labels = np.asarray(groups, dtype=object) if not isinstance(groups, np.ndarray) else groups
+    if isinstance(groups, np.ndarray):
+        labels = groups
+    elif isinstance(groups, (pd.Series, pd.Index)):
+        labels = groups.to_numpy()  # its own dtype: mixed labels are already objects
+    else:
+        # Objects, so that a list mixing 1 and "1" is not cast to two "1" strings.
+        labels = np.asarray(groups, dtype=object)
     if labels.shape != (n,):
         raise InputError(f"groups has shape {labels.shape}; the model has {n} rows")
     missing = np.asarray(pd.isna(labels), dtype=bool)

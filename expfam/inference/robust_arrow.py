@@ -233,11 +233,14 @@ def _row_pieces(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
         v = np.ones(len(codes)) if part.values is None else np.asarray(part.values[rows])
         v = np.where(inside, v, 0.0)
         col = np.minimum(codes, width - 1)
-        a[rows] = u * v * factor.inv_d[col]
+        a[rows] = u * v * np.take(factor.inv_d, col)
         level[rows] = col
         if k:
-            small = exog.dense_small()
-            ell[rows] = u[:, None] * (small - (factor.bd[:, col] * v).T)
+            z = np.take(factor.level_rows, col, axis=0)  # u·(s − v·(D⁻¹Bᵀ)_c), in place
+            z *= v[:, None]
+            np.subtract(exog.dense_small(), z, out=z)
+            z *= u[:, None]
+            ell[rows] = z
         return 0
 
     backend.map_sum(fill, n)
