@@ -132,6 +132,19 @@ def test_small_sample_conventions(small_sample):
         _close(res.bse, _fit(dense, cov_type, df.cl, small_sample=small_sample).bse)
 
 
+def test_observed_information_under_a_non_canonical_link():
+    """The observed information of a many-level probit fit is an arrow too: its
+    bread and the sandwich's pieces, against the dense observed information."""
+    model, dense, df = _model("probit")
+    for cov_type in ("nonrobust", "HC1", "HC3", "cluster"):
+        res = _fit(model, cov_type, df.cl, information="observed")
+        ref = _fit(dense, cov_type, df.cl, information="observed")
+        assert type(res.solver.hessian).__name__ == "ArrowGram"
+        assert cov_type == "nonrobust" or res._sandwich is not None
+        _close(res.bse, ref.bse)
+    assert not np.allclose(res.bse, _fit(model, "cluster", df.cl).bse)  # not the expected
+
+
 def test_few_levels_forced_onto_the_arrow(monkeypatch):
     """30 levels, below ARROW_LEVELS: the threshold lowered puts them on the arrow."""
     monkeypatch.setattr("expfam.design.matrix.ARROW_LEVELS", 8)

@@ -296,6 +296,8 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
         # Under another link the step uses the observed information (the true
         # Hessian: quadratic convergence), where it is positive definite.
         observed = observed_information(objective.problem, eta, objective.backend)
+        if isinstance(observed, ArrowGram):
+            observed = observed.dense()  # this step is solved densely (see curvature)
         if np.all(np.isfinite(observed)) and np.all(np.linalg.eigvalsh(observed) > 0):
             hessian = observed
     try:
