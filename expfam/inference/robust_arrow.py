@@ -18,12 +18,15 @@ So Q = G H⁻¹ = 𝒜 + ℒ Rᵀ with 𝒜 = G P (sparse: one entry per row and
 A row with small columns s, value v at level c and scaled score u contributes
 u·v/D_c to 𝒜 (at level c) and u·(s − v·(BD⁻¹)_c) to ℒ, so only 𝒜ᵀ𝒜 (diagonal
 for HC types: each row has one level; sparse per cluster), 𝒜ᵀℒ (L × k) and ℒᵀℒ
-(k × k) are kept: time O(n·k + L·k²), memory O(n·k + L·k), no p × p matrix.
-The diagonal (standard errors) and any block of V follow exactly.
+(k × k) are kept: time O(n·k + L·k²), no p × p matrix.  For HC types they are
+sums over row blocks (memory O(L·k) besides the per-row scalings); for
+clusters the rows' pieces are kept (O(n·k)) and summed per cluster after the
+pass.  The diagonal (standard errors) and any block of V follow exactly.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -172,22 +175,27 @@ def arrow_sandwich(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
         multiplier = meat_factor(cov_type, n, rank, small_sample)
     if scale is not None and np.isnan(scale).any():
         multiplier = np.nan  # a row of leverage 1: the whole sandwich is undefined, as R's
-    a, level, ell = _row_pieces(problem, eta, factor, part, scale, backend)
     n_levels = len(factor.h.big_cols)
+    n_groups = 0 if codes is None else int(codes.max()) + 1
+    k = len(factor.h.small_cols)
+    # Clusters: every row's entry of 𝒜 and row of ℒ, summed per cluster after
+    # the pass (per-block sums would cost O(G·k) a block with many clusters).
+    rows_out = None if codes is None else (np.empty(problem.n_obs), np.empty((problem.n_obs, k)))
+    sums = backend.map_sum(_block_pieces(problem, eta, factor, part, scale, rows_out),
+                           problem.n_obs)
     a_matrix = None
-    if codes is None:
-        aa = np.bincount(level, weights=a * a, minlength=n_levels).astype(np.float64)
-        al = _grouped(level, a[:, None] * ell, n_levels)
-        ll = ell.T @ ell
+    if rows_out is None:
+        aa, al, ll = sums.aa, sums.al, sums.ll
     else:
-        n_groups = int(codes.max()) + 1
+        assert codes is not None
+        a, ell = rows_out
+        level = np.minimum(part.codes, n_levels - 1)
         a_matrix = sp.csc_matrix((a, (codes, level)), shape=(n_groups, n_levels))
         a_matrix.sum_duplicates()  # one entry per (cluster, level)
-        sums = _grouped(codes, ell, n_groups)  # ℒ: the clusters' sums
+        cluster_sums = _grouped(codes, ell, n_groups)  # ℒ: the clusters' score sums
         aa = np.asarray(a_matrix.multiply(a_matrix).sum(axis=0)).ravel()
-        al = np.asarray(a_matrix.T @ sums)
-        ll = sums.T @ sums
-    k = len(factor.h.small_cols)
+        al = np.asarray(a_matrix.T @ cluster_sums)
+        ll = cluster_sums.T @ cluster_sums
     s_inv = factor.schur_solve(np.eye(k)) if k else np.zeros((0, 0))
     s_inv = (s_inv + s_inv.T) / 2.0
     r_big = -(factor.bd.T @ s_inv)
@@ -212,39 +220,57 @@ def _arrow_layout(exog: Any, factor: SchurFactor) -> FactorColumns | None:
     return part
 
 
-def _row_pieces(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
-                part: FactorColumns, scale: FloatArray | None,
-                backend: Backend) -> tuple[FloatArray, np.ndarray, FloatArray]:
-    """Per row: its entry of 𝒜 (shape (n,)), that entry's level (n,), and its row
-    of ℒ (n, k) — before any grouping into clusters."""
-    n, k = problem.n_obs, len(factor.h.small_cols)
-    a = np.empty(n)
-    level = np.empty(n, dtype=np.intp)
-    ell = np.empty((n, k))
-    width = part.width
+@dataclass(frozen=True)
+class _Pieces:
+    """A block of rows' share of the sandwich's pieces (they add over blocks).
 
-    def fill(rows: slice) -> int:
-        exog = problem.exog.rows(rows)  # type: ignore[union-attr]
+    diag 𝒜ᵀ𝒜 (L,), 𝒜ᵀℒ (L, k) and ℒᵀℒ (k, k), for HC types (rows are their own
+    clusters); empty for clusters.
+    """
+
+    aa: FloatArray
+    al: FloatArray
+    ll: FloatArray
+
+    def __add__(self, other: _Pieces) -> _Pieces:
+        return _Pieces(self.aa + other.aa, self.al + other.al, self.ll + other.ll)
+
+
+def _block_pieces(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
+                  part: FactorColumns, scale: FloatArray | None,
+                  rows_out: tuple[FloatArray, FloatArray] | None) -> Callable[[slice], _Pieces]:
+    """The function of a block of rows giving its :class:`_Pieces`.
+
+    A row with scaled score u, small columns s and value v at level c has the
+    entry a = u·v/D_c of 𝒜 and the row ℓ = u·(s − v·(D⁻¹Bᵀ)_c) of ℒ.  For
+    clusters they are written to ``rows_out`` (shapes (n,) and (n, k)) instead,
+    to be summed per cluster after the pass.
+    """
+    n_levels, k = part.width, len(factor.h.small_cols)
+
+    def pieces(rows: slice) -> _Pieces:
         u = _residuals(problem, eta, rows)  # w·(t − μ)·μ'/V: the score per unit of x
         if scale is not None:
             u = u / scale[rows]  # NaN where a hat value is 1, as the dense path
-        codes = part.codes[rows]
-        inside = codes < width  # rows at the reference level have no level column
-        v = np.ones(len(codes)) if part.values is None else np.asarray(part.values[rows])
+        level = part.codes[rows]
+        inside = level < n_levels  # rows at the reference level have no level column
+        v = np.ones(len(level)) if part.values is None else np.asarray(part.values[rows])
         v = np.where(inside, v, 0.0)
-        col = np.minimum(codes, width - 1)
-        a[rows] = u * v * np.take(factor.inv_d, col)
-        level[rows] = col
+        col = np.minimum(level, n_levels - 1)
+        a = u * v * np.take(factor.inv_d, col)
+        ell = np.take(factor.level_rows, col, axis=0)  # ℓ, computed in place
         if k:
-            z = np.take(factor.level_rows, col, axis=0)  # u·(s − v·(D⁻¹Bᵀ)_c), in place
-            z *= v[:, None]
-            np.subtract(exog.dense_small(), z, out=z)
-            z *= u[:, None]
-            ell[rows] = z
-        return 0
+            ell *= v[:, None]
+            np.subtract(problem.exog.rows(rows).dense_small(), ell,  # type: ignore[union-attr]
+                        out=ell)
+            ell *= u[:, None]
+        if rows_out is not None:
+            rows_out[0][rows], rows_out[1][rows] = a, ell
+            return _Pieces(np.zeros(0), np.zeros((0, k)), np.zeros((k, k)))
+        return _Pieces(np.bincount(col, weights=a * a, minlength=n_levels).astype(np.float64),
+                       _grouped(col, a[:, None] * ell, n_levels), ell.T @ ell)
 
-    backend.map_sum(fill, n)
-    return a, level, ell
+    return pieces
 
 
 def _grouped(codes: np.ndarray, values: FloatArray, size: int) -> FloatArray:
