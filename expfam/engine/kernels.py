@@ -389,6 +389,8 @@ def _arrow_quadratic_form(exog: StructuredDesign, factor: SchurFactor) -> FloatA
     v = np.where(inside, v, 0.0)
     col = np.minimum(part.codes, part.width - 1)
     # Level c of the factor is coefficient big_cols[c]; BD⁻¹ and D are in that order.
-    z = small - (factor.bd[:, col] * v).T
+    z = np.take(factor.level_rows, col, axis=0)
+    z *= -v[:, None]
+    z += small
     quad = np.einsum("ij,ij->i", factor.schur_solve(z.T).T, z) if small.shape[1] else 0.0
     return np.asarray(quad + v**2 * factor.inv_d[col])

@@ -51,6 +51,9 @@ class SchurFactor:
                 "positive weight). Drop those levels.", aliased=found)
         self.inv_d = 1.0 / diag
         self.bd = hessian.cross * self.inv_d  # B D⁻¹, (p_s, L)
+        # D⁻¹Bᵀ with rows contiguous, (L, p_s): per-row passes gather a level's
+        # row of it, several times faster than a column of BD⁻¹.
+        self.level_rows = np.ascontiguousarray(self.bd.T)
         schur = hessian.small - self.bd @ hessian.cross.T
         small_names = None if names is None else [names[j] for j in hessian.small_cols]
         self._schur = CholeskyFactor((schur + schur.T) / 2.0, small_names) if len(

@@ -96,6 +96,11 @@ class DaskGLMResults(GLMResults):
         assert self._robust is not None
         return self._robust
 
+    @property
+    def _sandwich(self) -> None:
+        """The robust meat was summed on the workers (``_robust``), not by pieces."""
+        return None
+
     def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
         if method == "profile":
             raise InputError("profile intervals refit the model once per point of each "

@@ -19,6 +19,7 @@ from expfam.design.matrix import StructuredDesign, as_matrix, is_structured
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import firth, irls
 from expfam.errors import InputError, RankDeficientError
+from expfam.inference.cov_blocks import covariance_block
 from expfam.inference.hypothesis_text import parse_hypotheses
 
 #: Designs (rows × columns) up to this size are checked for nesting in lr_test
@@ -110,10 +111,13 @@ def wald_test(res: GLMResults, restriction: Any) -> TestResult:
     if np.any(r[:, ~kept] != 0):
         raise InputError(f"the restriction involves aliased coefficients "
                          f"({', '.join(res.aliased)}), which are not estimable")
-    r = r[:, kept]
-    beta = res._problem.flat(res.solver.coef)[kept]
+    # Only the coefficients the restriction involves: a block of the covariance,
+    # so that a few coefficients of a many-level model are testable.
+    used = np.flatnonzero(kept & np.any(r != 0, axis=0))
+    r = r[:, used]
+    beta = res._problem.flat(res.solver.coef)[used]
     diff = r @ beta - q
-    middle = r @ res._cov[np.ix_(kept, kept)] @ r.T
+    middle = r @ covariance_block(res, used) @ r.T
     try:
         statistic = float(diff @ np.linalg.solve(middle, diff))
     except np.linalg.LinAlgError:

@@ -30,6 +30,7 @@ from expfam.engine.problem import GLMProblem
 from expfam.engine.schur import SchurFactor
 from expfam.engine.solvers import SolverResult
 from expfam.errors import InputError, row_labels
+from expfam.inference import cov_blocks
 from expfam.inference.aliasing import pad_estimable
 from expfam.inference.diagnostics import information_factor
 from expfam.inference.dispersion import check_scale
@@ -37,6 +38,7 @@ from expfam.inference.hypotheses import profile_conf_int, wald_test
 from expfam.inference.plotting import plot_convergence
 from expfam.inference.reference import change_reference
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE, robust_covariance
+from expfam.inference.robust_arrow import ArrowSandwich, arrow_sandwich
 from expfam.inference.separation import Separation
 from expfam.inference.summary import Summary
 
@@ -44,10 +46,6 @@ if TYPE_CHECKING:
     from expfam.models.glm import GLM
 
 __all__ = ["GLMResults"]
-
-#: Largest number of coefficients whose covariance matrix is formed whole; beyond
-#: it (a factor with many levels) ``cov_params(columns=...)`` gives blocks of it.
-MAX_DENSE_COV = 5000
 
 
 
@@ -180,10 +178,10 @@ class GLMResults:
         return stats.t(self.df_resid) if self.use_t else stats.norm
 
     def _check_dense_cov(self, what: str) -> None:
-        k = len(self._kept)
-        if k > MAX_DENSE_COV:
+        k, limit = len(self._kept), cov_blocks.MAX_DENSE_COV
+        if k > limit:
             raise InputError(f"{what} for all {k} coefficients would be a {k} × {k} matrix "
-                             f"(more than {MAX_DENSE_COV} coefficients, from a factor with "
+                             f"(more than {limit} coefficients, from a factor with "
                              "many levels); ask for the coefficients you need with "
                              "cov_params(columns=[...]); standard errors (bse) are exact "
                              "without it")
@@ -194,6 +192,8 @@ class GLMResults:
             self._check_dense_cov("the covariance matrix")
             return self.scale * self._expand(self._factor.inverse())
         self._check_dense_cov(f"a {self.cov_type} covariance")
+        if self._sandwich is not None:
+            return self._expand(self._sandwich.block(np.arange(self.n_params)))
         bread = np.nan_to_num(self._expand(self._factor.inverse()))  # aliased: no weight
         factor = self._factor if (isinstance(self._factor, SchurFactor)
                                   and self._kept.all()) else None
@@ -204,6 +204,18 @@ class GLMResults:
                                     small_sample=self.small_sample, factor=factor)
         cov[~self._kept, :] = cov[:, ~self._kept] = np.nan
         return cov
+
+    @cached_property
+    def _sandwich(self) -> ArrowSandwich | None:
+        """A robust covariance held by its pieces when the information is an arrow
+        (a factor with many levels): exact SEs and blocks, never p × p."""
+        if self.cov_type == "nonrobust" or not isinstance(self._factor, SchurFactor):
+            return None
+        with row_labels(self.model.row_index):  # warnings name the user's rows
+            return arrow_sandwich(self._problem, self._eta, self._factor, self._kept,
+                                  self.cov_type, self._groups, default_backend(),
+                                  frequency=self.model.weights,
+                                  small_sample=self.small_sample)
 
     def cov_params(self, columns: Any = None) -> pd.DataFrame:
         """Covariance of the estimates: the inverse of the information XᵀWX (times
@@ -237,23 +249,19 @@ class GLMResults:
         if not chosen:
             raise InputError(f"no coefficient label starts with {columns!r}")
         idx = np.asarray(chosen)
-        if self.cov_type != "nonrobust" or len(index) <= MAX_DENSE_COV:
-            sub = self._cov[np.ix_(idx, idx)]
-        else:
-            inner = np.cumsum(self._kept) - 1  # positions among the estimable
-            ok = self._kept[idx]
-            sub = np.full((len(idx), len(idx)), np.nan)
-            block = self.scale * self._factor.columns(inner[idx[ok]]) if ok.any() else None
-            if block is not None:
-                sub[np.ix_(ok, ok)] = block
+        sub = cov_blocks.covariance_block(self, idx)
         picked = index[idx]
         return pd.DataFrame(sub, index=picked, columns=picked)
 
     @cached_property
     def bse(self) -> pd.Series | pd.DataFrame:
         """Standard errors, shaped like :attr:`params`, from :meth:`cov_params`."""
-        var = (self.scale * self._expand(self._factor.inverse_diagonal())
-               if self.cov_type == "nonrobust" else np.diag(self._cov))
+        if self.cov_type == "nonrobust":
+            var = self.scale * self._expand(self._factor.inverse_diagonal())
+        elif self._sandwich is not None:
+            var = self._expand(self._sandwich.diagonal())
+        else:
+            var = np.diag(self._cov)
         return self._layout.coef(np.sqrt(var), "std_err")
 
     @cached_property

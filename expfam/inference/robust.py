@@ -52,7 +52,8 @@ from expfam.engine.problem import GLMProblem
 from expfam.engine.schur import SchurFactor
 from expfam.errors import DataWarning, InputError, describe_rows, user_stacklevel
 
-__all__ = ["COV_TYPES", "SMALL_SAMPLE", "check_clusters", "group_codes", "robust_covariance"]
+__all__ = ["COV_TYPES", "SMALL_SAMPLE", "check_clusters", "group_codes", "meat_factor",
+           "n_observations", "robust_covariance", "score_scale"]
 
 COV_TYPES = ("nonrobust", "HC0", "HC1", "HC2", "HC3", "cluster")
 SMALL_SAMPLE = ("regress", "ml")
@@ -161,9 +162,7 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
     if small_sample not in SMALL_SAMPLE:
         raise InputError(f"small_sample must be one of {SMALL_SAMPLE}, got {small_sample!r}")
     structured = isinstance(problem.exog, StructuredDesign)
-    positive = problem.weights > 0
-    n = float(np.sum(frequency[positive])) if frequency is not None else float(
-        np.count_nonzero(positive))
+    n = n_observations(problem, frequency)
     k = bread.shape[0] if rank is None else rank
     if cov_type == "cluster":
         codes, observed = check_clusters(groups, frequency, problem.n_obs)
@@ -180,54 +179,76 @@ def robust_covariance(problem: GLMProblem, eta: FloatArray, bread: FloatArray,
 
         totals = backend.map_sum(group_sums, problem.n_obs)
         meat = totals.T @ totals
-        meat *= observed / (observed - 1)
-        if small_sample == "regress":
-            meat *= (n - 1) / (n - k)
+        meat *= meat_factor(cov_type, n, k, small_sample, observed)
     else:
-        power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
-        if power and problem.target.ndim == 2:
-            raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
-                             "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
-        leverage = None
-        if power:
-            # The hat value of one of a row's f identical observations.
-            leverage = hat_values(problem, eta, bread if factor is None else factor, backend)
-            if frequency is not None:
-                leverage = np.divide(leverage, frequency, out=np.zeros_like(leverage),
-                                     where=frequency > 0)
-            _warn_full_leverage(leverage, cov_type, frequency)
-
-        def row_scale(rows: slice) -> FloatArray | None:
-            """What each row's score is divided by: √f (f copies of one score
-            s: f·s sᵀ = (f s)(f s)ᵀ / f) and (1 − h)^(power/2); NaN at h = 1, where
-            HC2 and HC3 are undefined (0/0, as sandwich gives)."""
-            scale = None
-            if frequency is not None:
-                f = frequency[rows]
-                scale = np.sqrt(np.where(f > 0, f, 1.0))
-            if leverage is not None:
-                lev = leverage[rows]
-                with np.errstate(invalid="ignore"):
-                    hat = np.where(lev >= 1.0 - LEVERAGE_TOL, np.nan,
-                                   np.abs(1.0 - lev) ** (power / 2))
-                scale = hat if scale is None else scale * hat
-            return scale
+        scale = score_scale(problem, eta, bread if factor is None else factor, cov_type,
+                            frequency, backend)
 
         def meat_block(rows: slice) -> np.ndarray:
-            scale = row_scale(rows)
+            part = None if scale is None else scale[rows]
             if structured:
                 return _structured_meat(problem.block(rows).exog,  # type: ignore[arg-type]
-                                        _residuals(problem, eta, rows), scale)
+                                        _residuals(problem, eta, rows), part)
             s = _scores(problem, eta, rows)
-            if scale is not None:
-                s = s / scale[:, None]
+            if part is not None:
+                s = s / part[:, None]
             return np.asarray(s.T @ s, dtype=np.float64)
 
         meat = backend.map_sum(meat_block, problem.n_obs)
-        if cov_type == "HC1":
-            meat *= n / (n - k) if small_sample == "regress" else n / (n - 1)
+        meat *= meat_factor(cov_type, n, k, small_sample)
     cov = bread @ meat @ bread
     return (cov + cov.T) / 2.0
+
+
+def n_observations(problem: GLMProblem, frequency: FloatArray | None) -> float:
+    """n of the small-sample factors: Σ f over the rows of positive weight."""
+    positive = problem.weights > 0
+    return float(np.sum(frequency[positive])) if frequency is not None else float(
+        np.count_nonzero(positive))
+
+
+def meat_factor(cov_type: str, n: float, k: int, small_sample: str,
+                n_clusters: int | None = None) -> float:
+    """The small-sample factor the meat of ``cov_type`` is multiplied by (module
+    notes): 1 for HC0, HC2 and HC3; ``n_clusters`` is G, for ``"cluster"``."""
+    if cov_type == "cluster":
+        assert n_clusters is not None
+        factor = n_clusters / (n_clusters - 1)
+        return factor * (n - 1) / (n - k) if small_sample == "regress" else factor
+    if cov_type == "HC1":
+        return n / (n - k) if small_sample == "regress" else n / (n - 1)
+    return 1.0
+
+
+def score_scale(problem: GLMProblem, eta: FloatArray, bread: FloatArray | SchurFactor,
+                cov_type: str, frequency: FloatArray | None,
+                backend: Backend) -> FloatArray | None:
+    """What each row's score is divided by in an HC meat, shape (n,), or None for 1.
+
+    √f (f copies of one score s: f·s sᵀ = (f s)(f s)ᵀ / f) times (1 − h)^(power/2)
+    for HC2 (power 1) and HC3 (power 2); NaN at h = 1, where HC2 and HC3 are
+    undefined (0/0, as sandwich gives), with a warning naming the rows.
+    ``bread`` is the inverse information, or its Schur factorization.
+    """
+    power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
+    if power and problem.target.ndim == 2:
+        raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
+                         "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
+    scale = None
+    if frequency is not None:
+        scale = np.sqrt(np.where(frequency > 0, frequency, 1.0))
+    if power:
+        # The hat value of one of a row's f identical observations.
+        leverage = hat_values(problem, eta, bread, backend)
+        if frequency is not None:
+            leverage = np.divide(leverage, frequency, out=np.zeros_like(leverage),
+                                 where=frequency > 0)
+        _warn_full_leverage(leverage, cov_type, frequency)
+        with np.errstate(invalid="ignore"):
+            hat = np.where(leverage >= 1.0 - LEVERAGE_TOL, np.nan,
+                           np.abs(1.0 - leverage) ** (power / 2))
+        scale = hat if scale is None else scale * hat
+    return scale
 
 
 def _warn_full_leverage(leverage: FloatArray, cov_type: str,
@@ -264,7 +285,13 @@ def group_codes(groups: ArrayLike | None, n: int) -> np.ndarray:
     if isinstance(groups, str):
         raise InputError(f"groups={groups!r}: give the labels themselves (e.g. "
                          f"data[{groups!r}]), one per row of the model")
-    labels = np.asarray(groups, dtype=object) if not isinstance(groups, np.ndarray) else groups
+    if isinstance(groups, np.ndarray):
+        labels = groups
+    elif isinstance(groups, (pd.Series, pd.Index)):
+        labels = groups.to_numpy()  # its own dtype: mixed labels are already objects
+    else:
+        # Objects, so that a list mixing 1 and "1" is not cast to two "1" strings.
+        labels = np.asarray(groups, dtype=object)
     if labels.shape != (n,):
         raise InputError(f"groups has shape {labels.shape}; the model has {n} rows")
     missing = np.asarray(pd.isna(labels), dtype=bool)

@@ -318,15 +318,18 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
     """
     assert sums.loss is not None and sums.hessian is not None
     problem = objective.problem
-    hessian = sums.hessian
+    factor = None
     if not problem.family.canonical:
         # Under another link the step uses the observed information (the true
-        # Hessian: quadratic convergence), where it is positive definite.
-        observed = observed_information(problem, eta, objective.backend)
-        if np.all(np.isfinite(observed)) and np.all(np.linalg.eigvalsh(observed) > 0):
-            hessian = observed
+        # Hessian: quadratic convergence) where it is positive definite, which
+        # its Cholesky factorization (or Schur complement's) finds out.
+        try:
+            factor = factorize(observed_information(problem, eta, objective.backend))
+        except (RankDeficientError, linalg.LinAlgError, ValueError):
+            factor = None
     try:
-        factor = factorize(hessian)
+        if factor is None:
+            factor = factorize(sums.hessian)
         with np.errstate(over="ignore", invalid="ignore"):
             delta = problem.unflat(factor.solve(sums.gradient))
     except (RankDeficientError, linalg.LinAlgError, ValueError):  # singular: no step
