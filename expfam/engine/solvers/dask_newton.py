@@ -171,6 +171,22 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
         g(t̄), the intercept-only fit's linear predictor: the fallback start
         when R's start gives invalid means (non-canonical links).
     """
+    try:
+        return _dask_newton(backend, shape, saturated=saturated, total=total, sample=sample,
+                            tol=tol, max_iter=max_iter, names=names, start=start,
+                            parts=parts, single=single, null_coef=null_coef, family=family,
+                            level=level)
+    except RankDeficientError:
+        if family is not None and not family.canonical:
+            _raise_if_at_edge(backend, parts, family, names)
+        raise
+
+
+def _dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: float,
+                 total: float, sample: GLMProblem | None, tol: float, max_iter: int,
+                 names: Sequence[str] | None, start: FloatArray | None, parts: Any,
+                 single: bool, null_coef: FloatArray | None,
+                 family: ExponentialFamily | None, level: float | None) -> DaskFit:
     canonical = family is None or family.canonical
     if not canonical:
         # Fisher scoring converges linearly: as in memory, the criterion is
@@ -359,3 +375,22 @@ def _valid_start(ev: _Passes, level: float | None,
     raise InputError(f"cannot find valid starting values: {source} fitted means inside the "
                      "family's range under this link; please specify start_params that do "
                      "(as R's glm asks for start=)")
+
+
+def _raise_if_at_edge(backend: DaskBackend, parts: Any, family: ExponentialFamily,
+                      names: Sequence[str] | None) -> None:
+    """As in memory: a singular information on a full-rank design (one pass for
+    XᵀWX) means the fit ran to the edge of the valid means; say so."""
+    from expfam.engine.dask_passes import level_part
+
+    gram = backend.map_sum(level_part, 0.0, what="rank of the design", parts=parts)
+    try:
+        CholeskyFactor(gram.hessian, names)
+    except RankDeficientError:
+        return  # the design itself is aliased
+    raise NumericalError(
+        f"the fit ran to the edge of the {family.name} family's range under the "
+        f"{family.link_name!r} link: some fitted means approach the boundary, where the "
+        "information is infinite, so the maximum-likelihood estimate does not lie inside "
+        "the range (R: 'no valid set of coefficients has been found'). Use another link "
+        "(the canonical one never leaves the range) or other predictors")
