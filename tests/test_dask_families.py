@@ -130,3 +130,50 @@ def test_a_fit_beyond_the_range_is_refused_as_in_memory(frame) -> None:
     with dask.config.set(scheduler="sync"), pytest.raises(NumericalError,
                                                            match="edge of the binomial"):
         ef.glm("y ~ x + z", ddf, family="binomial", link="log").fit()
+
+
+@pytest.mark.parametrize(("formula", "family", "link"), [
+    ("y ~ x + z + C(g)", "bernoulli", None),
+    ("pos ~ x + z", "gamma", "log"),  # t-scaled profile (an estimated dispersion)
+    ("cnt ~ x", "poisson", "identity"),  # Newton steps on the observed Hessian
+])
+def test_profile_intervals_in_a_few_passes(client, frame, formula, family, link) -> None:
+    res, mem = fit_both(frame, formula, family=family, link=link)
+    before = res.n_passes
+    got = res.conf_int(method="profile")
+    want = mem.conf_int(method="profile")
+    # In memory each end is a root found to 1e-10 standard errors.
+    se = mem.bse.to_numpy()[:, None]
+    gap = np.abs(got.to_numpy() - want.to_numpy())
+    assert np.all(gap <= RTOL * np.abs(want.to_numpy()) + 1e-9 * se), gap
+    assert list(got.index) == list(want.index) and list(got.columns) == list(want.columns)
+    used = res.n_passes - before
+    assert 1 <= used <= 8 and res.passes[-used:] == [p for p in res.passes[-used:]
+                                                     if p.startswith("profile endpoints")]
+    part = res.conf_int(method="profile", terms=["x"])
+    np.testing.assert_allclose(part.to_numpy(), want.loc[["x"]].to_numpy(), rtol=RTOL)
+
+
+def test_profile_root_finding_fallback(frame, monkeypatch) -> None:
+    """An endpoint whose Newton iteration fails is found as in memory, by root
+    finding with a Dask refit per profile point."""
+    import expfam.inference.dask_profile as profile
+
+    monkeypatch.setattr(profile, "MAX_STEPS", 0)
+    kept = frame.dropna().iloc[:600]
+    mem = ef.glm("y ~ x", kept, family="bernoulli").fit(tol=TOL)
+    with dask.config.set(scheduler="sync"):
+        res = ef.glm("y ~ x", dd.from_pandas(kept, npartitions=2),
+                     family="bernoulli").fit(tol=TOL)
+        got = res.conf_int(method="profile", terms="x")
+    np.testing.assert_allclose(got.to_numpy(), mem.conf_int(method="profile").loc[["x"]],
+                               rtol=1e-7)
+
+
+def test_profile_refusals(frame) -> None:
+    with dask.config.set(scheduler="sync"):
+        res = ef.glm("y ~ x", dd.from_pandas(frame, npartitions=2), family="bernoulli").fit()
+        with pytest.raises(ef.errors.InputError, match="'w' is not a coefficient"):
+            res.conf_int(method="profile", terms="w")
+        with pytest.raises(ef.errors.InputError, match="terms= applies"):
+            res.conf_int(terms="x")

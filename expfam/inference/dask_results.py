@@ -108,11 +108,19 @@ class DaskGLMResults(GLMResults):
         assert self._robust is not None
         return self._robust
 
-    def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
+    def conf_int(self, alpha: float = 0.05, method: str = "wald",
+                 terms: Any = None) -> pd.DataFrame:
+        """Wald intervals, or ``method="profile"``: profile-likelihood intervals
+        for ``terms`` (default every coefficient), all endpoints solved together
+        by Newton's method in a few passes over the data (added to
+        :attr:`passes` and :attr:`n_passes`; see
+        :mod:`expfam.inference.dask_profile`)."""
         if method == "profile":
-            raise InputError("profile intervals refit the model once per point of each "
-                             "profile, a pass each on Dask: not available for Dask fits yet; "
-                             "use method='wald', or fit a sample in memory")
+            from expfam.inference.dask_profile import dask_profile_conf_int
+
+            return dask_profile_conf_int(self, alpha, terms)
+        if terms is not None:
+            raise InputError("terms= applies to method='profile'")
         return super().conf_int(alpha, method)
 
     # -- per-row values: lazy Dask arrays ---------------------------------
