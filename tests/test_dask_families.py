@@ -177,3 +177,29 @@ def test_profile_refusals(frame) -> None:
             res.conf_int(method="profile", terms="w")
         with pytest.raises(ef.errors.InputError, match="terms= applies"):
             res.conf_int(terms="x")
+
+
+def test_lda_predicts_dask_rows_lazily(client, frame) -> None:
+    ddf = dd.from_pandas(frame, npartitions=3)
+    mem = ef.lda("g ~ x + z", frame).fit()
+    res = ef.lda("g ~ x + z", ddf).fit()
+    proba = res.predict_proba(ddf)
+    assert isinstance(proba, dd.DataFrame)
+    np.testing.assert_allclose(proba.compute().to_numpy(), mem.predict_proba(frame).to_numpy(),
+                               rtol=RTOL)
+    np.testing.assert_allclose(res.decision_function(ddf).compute().to_numpy(),
+                               mem.decision_function(frame).to_numpy(), rtol=RTOL)
+    labels = res.predict(ddf, priors=[0.2, 0.3, 0.5]).compute()
+    want = mem.predict(frame, priors=[0.2, 0.3, 0.5])
+    pd.testing.assert_series_equal(labels, want, check_dtype=False)
+    assert labels.isna().sum() == 2  # the rows with a missing x
+    # Dask arrays of features, for a model fitted on Dask arrays.
+    da = pytest.importorskip("dask.array")
+    kept = frame.dropna()
+    x, y = kept[["x", "z"]].to_numpy(), kept["g"].to_numpy()
+    fitted = ef.LDA(da.from_array(y, chunks=1000), da.from_array(x, chunks=(1000, 2))).fit()
+    two = ef.LDA(y, x).fit()
+    new = da.from_array(x, chunks=(700, 2))
+    np.testing.assert_allclose(fitted.predict_proba(new).compute(),
+                               two.predict_proba(x).to_numpy(), rtol=RTOL)
+    assert list(fitted.predict(new).compute()) == list(two.predict(x))
