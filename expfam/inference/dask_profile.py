@@ -28,8 +28,8 @@ import pandas as pd
 from scipy import stats
 
 from expfam._typing import FloatArray
-from expfam.backend.dask_backend import DaskBackend
 from expfam.backend.blocks import NewtonSums
+from expfam.backend.dask_backend import DaskBackend
 from expfam.engine.dask_passes import BatchSums, fixed_part, observed_part
 from expfam.engine.dask_problem import Part, newton_part
 from expfam.engine.solvers.dask_newton import dask_newton

@@ -23,7 +23,7 @@ import dataclasses
 import math
 import numbers
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from expfam.design.dask_frame import (
     with_dropped,
 )
 from expfam.design.response import Classes, _classes
+from expfam.engine.dask_passes import log_y_part, observed_part, with_family
 from expfam.engine.dask_problem import (
     NonFinite,
     PartStats,
@@ -48,7 +49,6 @@ from expfam.engine.dask_problem import (
     stats_part,
     to_part,
 )
-from expfam.engine.dask_passes import log_y_part, observed_part, with_family
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers.dask_newton import DaskFit, dask_newton
 from expfam.errors import (
@@ -297,7 +297,7 @@ class DaskGLM(GLM):
             # As in memory, the results' model is the GLM at θ̂ (this one keeps θ unknown).
             model = copy.copy(self)
             model.family = with_link(NegativeBinomial(theta.theta), self.family.link_name)
-            start = theta.coef
+            start = np.asarray(theta.coef, dtype=np.float64)
         family = model.family
         own = own_parts(family)
         # The null model first (a closed form, or a fit of its own when there is
@@ -335,8 +335,8 @@ class DaskGLM(GLM):
                              information=information, log_y=log_y)
         if theta is not None:
             se = theta_se(backend, record.coef, theta.theta)
-            res = DaskNegativeBinomialResults.extend(res, theta.theta, se, theta.poisson_llf,
-                                                     theta.iterations)
+            res = cast(DaskNegativeBinomialResults, DaskNegativeBinomialResults.extend(
+                res, theta.theta, se, theta.poisson_llf, theta.iterations))
             res.passes, res.n_passes = list(backend.passes), backend.n_passes
         if record.n_boundary:
             warnings.warn(f"{record.n_boundary} row(s) have fitted values numerically on the "
