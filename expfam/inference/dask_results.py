@@ -25,12 +25,13 @@ from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import SolverResult
 from expfam.errors import InputError
 from expfam.families import Categorical
+from expfam.inference.negative_binomial import NegativeBinomialResults
 from expfam.inference.results import GLMResults
 
 if TYPE_CHECKING:
     from expfam.models.glm import GLM
 
-__all__ = ["DaskGLMResults"]
+__all__ = ["DaskGLMResults", "DaskNegativeBinomialResults", "dispersion_loglike"]
 
 
 class DaskGLMResults(GLMResults):
@@ -51,9 +52,13 @@ class DaskGLMResults(GLMResults):
                  statistics: Statistics, parts: list[Any], rows: list[int],
                  passes: list[str], seconds: list[float] | None = None,
                  robust: FloatArray | None = None,
-                 cov_type: str = "nonrobust", small_sample: str = "regress") -> None:
+                 cov_type: str = "nonrobust", small_sample: str = "regress",
+                 information: str = "expected", log_y: float | None = None) -> None:
         super().__init__(model, problem, solver, method="irls", cov_type=cov_type,
-                         small_sample=small_sample)
+                         small_sample=small_sample, information=information)
+        #: Σ f·log y: with the deviance, all the Gamma and inverse Gaussian
+        #: log-likelihoods need (at the dispersion deviance / nobs, as R's ``aic``).
+        self._log_y = log_y
         self._statistics = statistics
         self._parts = parts
         self._row_counts = rows
@@ -68,8 +73,15 @@ class DaskGLMResults(GLMResults):
     @cached_property
     def llf(self) -> float:
         if self.use_t:
-            return _gaussian_profile_loglike(self.deviance, self.nobs)
+            return self._dispersion_loglike(self.deviance)
         return self._statistics.llf
+
+    def _dispersion_loglike(self, deviance: float) -> float:
+        name = self.model.family.name
+        if name == "gaussian":
+            return _gaussian_profile_loglike(deviance, self.nobs)
+        assert self._log_y is not None
+        return dispersion_loglike(name, deviance, self.nobs, self._log_y)
 
     @cached_property
     def deviance(self) -> float:
@@ -78,7 +90,7 @@ class DaskGLMResults(GLMResults):
     @cached_property
     def llnull(self) -> float:
         if self.use_t:
-            return _gaussian_profile_loglike(self.null_deviance, self.nobs)
+            return self._dispersion_loglike(self.null_deviance)
         return self._statistics.null_llf
 
     @cached_property
@@ -101,11 +113,19 @@ class DaskGLMResults(GLMResults):
         """The robust meat was summed on the workers (``_robust``), not by pieces."""
         return None
 
-    def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
+    def conf_int(self, alpha: float = 0.05, method: str = "wald",
+                 terms: Any = None) -> pd.DataFrame:
+        """Wald intervals, or ``method="profile"``: profile-likelihood intervals
+        for ``terms`` (default every coefficient), all endpoints solved together
+        by Newton's method in a few passes over the data (added to
+        :attr:`passes` and :attr:`n_passes`; see
+        :mod:`expfam.inference.dask_profile`)."""
         if method == "profile":
-            raise InputError("profile intervals refit the model once per point of each "
-                             "profile, a pass each on Dask: not available for Dask fits yet; "
-                             "use method='wald', or fit a sample in memory")
+            from expfam.inference.dask_profile import dask_profile_conf_int
+
+            return dask_profile_conf_int(self, alpha, terms)
+        if terms is not None:
+            raise InputError("terms= applies to method='profile'")
         return super().conf_int(alpha, method)
 
     # -- per-row values: lazy Dask arrays ---------------------------------
@@ -280,8 +300,33 @@ class _FramePredict(_ArrayPredict):
                             columns=list(self.columns or ()))
 
 
+class DaskNegativeBinomialResults(NegativeBinomialResults, DaskGLMResults):
+    """A negative binomial fit over Dask partitions whose θ was estimated: the
+    :class:`NegativeBinomialResults` attributes over a :class:`DaskGLMResults`."""
+
+
+def dispersion_loglike(name: str, deviance: float, nobs: float, log_y: float) -> float:
+    """The Gamma or inverse Gaussian log-likelihood at φ = deviance / Σf (R's family
+    ``aic``) from the deviance D, W = Σf and Σf·log y alone.
+
+    Gamma: Σ f·log p(y; shape 1/φ, scale μφ) = −W·lgamma(a) − a·W·log φ
+    − a·Σf(log μ + y/μ − log y) − Σf·log y with a = 1/φ, and the middle sum
+    is D/2 + W (the unit deviance is 2(y/μ − log(y/μ) − 1)).
+    Inverse Gaussian: −½(W(log(2πD/W) + 1) + 3Σf·log y).
+    """
+    from scipy import special
+
+    w = nobs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if name == "inverse_gaussian":
+            return float(-0.5 * (w * (np.log(2.0 * np.pi * deviance / w) + 1.0) + 3.0 * log_y))
+        phi = deviance / w
+        a = 1.0 / phi
+        return float(-w * special.gammaln(a) - a * w * np.log(phi) - a * (deviance / 2.0 + w)
+                     - log_y)
+
+
 def _gaussian_profile_loglike(deviance: float, nobs: float) -> float:
-    """The Gaussian log-likelihood at the dispersion's maximum, φ = deviance / n (the
-    one estimated-dispersion family a Dask fit takes so far)."""
+    """The Gaussian log-likelihood at the dispersion's maximum, φ = deviance / n."""
     with np.errstate(divide="ignore"):  # a perfect fit: +inf
         return float(-0.5 * nobs * (np.log(2.0 * np.pi * deviance / nobs) + 1.0))

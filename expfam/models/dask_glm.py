@@ -18,11 +18,12 @@ Data that fit in the cluster's memory are persisted before the first pass
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import numbers
 import warnings
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -38,6 +39,7 @@ from expfam.design.dask_frame import (
     with_dropped,
 )
 from expfam.design.response import Classes, _classes
+from expfam.engine.dask_passes import log_y_part, observed_part, with_family
 from expfam.engine.dask_problem import (
     NonFinite,
     PartStats,
@@ -48,7 +50,7 @@ from expfam.engine.dask_problem import (
     to_part,
 )
 from expfam.engine.problem import GLMProblem
-from expfam.engine.solvers.dask_newton import dask_newton
+from expfam.engine.solvers.dask_newton import DaskFit, dask_newton
 from expfam.errors import (
     ConvergenceWarning,
     InputError,
@@ -56,10 +58,19 @@ from expfam.errors import (
     SeparationWarning,
     user_stacklevel,
 )
-from expfam.families import Bernoulli, Categorical, ExponentialFamily, get_family
-from expfam.inference.dask_results import DaskGLMResults
+from expfam.families import (
+    Bernoulli,
+    Categorical,
+    ExponentialFamily,
+    NegativeBinomial,
+    Poisson,
+    get_family,
+    with_link,
+)
+from expfam.inference.dask_results import DaskGLMResults, DaskNegativeBinomialResults
 from expfam.inference.dask_robust import finish_covariance, meat_function
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE
+from expfam.models.dask_negative_binomial import alternate_theta, theta_se
 from expfam.models.glm import DASK_MODELS, GLM
 
 __all__ = ["DaskGLM"]
@@ -188,14 +199,17 @@ class DaskGLM(GLM):
     def fit(self, method: str = "irls", *, start_params: Any = None,
             tol: float | None = None, max_iter: int | None = None,
             cov_type: str = "nonrobust", groups: Any = None, small_sample: str = "regress",
-            aliased: str = "raise", penalty: str | None = None, persist: Any = "auto",
+            aliased: str = "raise", penalty: str | None = None,
+            information: str = "expected", persist: Any = "auto",
             **options: Any) -> DaskGLMResults:
         """Fit by Newton's method over the partitions (see the module notes).
 
         Parameters are :meth:`GLM.fit`'s, with these differences: ``method`` is
-        ``"irls"``/``"newton"``; ``groups`` is a column name (formula models) or
-        a Dask array/Series partitioned like the data; aliased columns raise
-        :class:`RankDeficientError` naming them; and
+        ``"irls"``/``"newton"`` (Fisher scoring under a non-canonical link, as in
+        memory); ``groups`` is a column name (formula models) or a Dask
+        array/Series partitioned like the data; aliased columns raise
+        :class:`RankDeficientError` naming them; ``information="observed"``
+        costs one more pass at the estimate; and
 
         persist : {"auto", True, False}
             Keep the built partitions in the workers' memory (``"auto"``: when
@@ -207,12 +221,18 @@ class DaskGLM(GLM):
         from dask import delayed
 
         progress = options.pop("progress", False)
-        _check_options(method, penalty, options, cov_type, small_sample, groups, aliased)
+        _check_options(method, penalty, options, cov_type, small_sample, groups, aliased,
+                       information)
         tol = 1e-8 if tol is None else _positive(tol, "tol")
         max_iter = 100 if max_iter is None else int(max_iter)
         shape: tuple[int, ...] = ((self._p,) if self.classes is None
                                   else (self._p, len(self.classes.others)))
-        parts = [delayed(to_part, pure=True)(raw, self.family, self.classes, self._p)
+        estimate_theta = _estimates_theta(self.family)
+        # θ unknown: the partitions carry the Poisson with the same link (the
+        # alternation's first fit); each refit swaps in the negative binomial at θ.
+        built = (with_link(Poisson(), self.family.link_name) if estimate_theta
+                 else self.family)
+        parts = [delayed(to_part, pure=True)(raw, built, self.classes, self._p)
                  for raw in self._raw_parts(groups if cov_type == "cluster" else None)]
         backend = DaskBackend(parts)
         backend.progress = reporter(progress, "dask")  # one update per pass
@@ -233,7 +253,6 @@ class DaskGLM(GLM):
                 8.0 * sum(stats.rows.values()) * (self._p + 4) < (
                     PERSIST_SHARE * cluster_memory())):
             backend.persist()
-        total = stats.total_weight
         if self.classes is not None:
             self.family = Categorical(n_classes=len(self.classes.labels))
         start = None
@@ -242,38 +261,83 @@ class DaskGLM(GLM):
             if start.size != math.prod(shape):
                 raise InputError(f"start_params has {start.size} values; the model has "
                                  f"{math.prod(shape)} coefficients")
+        sample = _sample(stats, math.prod(shape))
+
+        def own_parts(family: ExponentialFamily) -> list[Any]:
+            """The partitions under ``family`` (a lazy swap of the built ones')."""
+            if family is built:
+                return backend.parts
+            return [delayed(with_family, pure=True)(p, family) for p in backend.parts]
+
+        def solve(family: ExponentialFamily, begin: Any, saturated: float,
+                  null: Any = None) -> DaskFit:
+            """The GLM at ``family`` over the partitions; given the null model's
+            coefficients, its last pass also sums the statistics."""
+            own = own_parts(family)
+            level = None if self.classes is not None else float(np.ravel(
+                family.natural_from_mean(stats.weighted_target / stats.total_weight))[0])
+            try:
+                return dask_newton(
+                    backend, shape, saturated=saturated, total=stats.total_weight,
+                    sample=None if sample is None or begin is not None else (
+                        dataclasses.replace(sample, family=family)),
+                    tol=tol, max_iter=max_iter, names=self.exog_names, start=begin,
+                    single=sum(stats.rows.values()) >= SINGLE_ROWS, null_coef=null,
+                    parts=None if own is backend.parts else own, family=family,
+                    level=level)
+            except NumericalError:
+                # As in memory, X is scanned only now that the sums came out non-finite.
+                self._raise_nonfinite(backend)
+                raise
+
+        theta, model = None, self
+        if estimate_theta:
+            theta = alternate_theta(backend, self.family.link_name, solve,
+                                    stats.saturated_loss, start)
+            # As in memory, the results' model is the GLM at θ̂ (this one keeps θ unknown).
+            model = copy.copy(self)
+            model.family = with_link(NegativeBinomial(theta.theta), self.family.link_name)
+            start = np.asarray(theta.coef, dtype=np.float64)
+        family = model.family
+        own = own_parts(family)
         # The null model first (a closed form, or a fit of its own when there is
         # an offset), so that the fit's last pass also computes the statistics.
-        null = self._null_coef(backend, stats, shape, tol)
-        try:
-            fit = dask_newton(backend, shape, saturated=stats.saturated_loss, total=total,
-                              sample=_sample(stats, math.prod(shape)), tol=tol,
-                              max_iter=max_iter, names=self.exog_names, start=start,
-                              single=sum(stats.rows.values()) >= SINGLE_ROWS, null_coef=null)
-        except NumericalError:
-            # As in memory, X is scanned only now that the sums came out non-finite.
-            self._raise_nonfinite(backend)
-            raise
+        null = self._null_coef(backend, stats, shape, tol, family, own)
+        fit = solve(family, start,
+                    stats.saturated_loss if theta is None else theta.saturated, null)
         record = fit.solver
+        if information == "observed" and not family.canonical:
+            observed = backend.map_sum(observed_part, record.coef, what="observed information",
+                                       parts=own)
+            record = dataclasses.replace(record, hessian=(observed + observed.T) / 2.0)
         bread = np.linalg.inv(record.hessian)
         meat = (None if cov_type == "nonrobust"
                 else meat_function(cov_type, bread, self.classes is not None))
         statistics = fit.statistics
         if statistics is None or meat is not None:
             statistics = backend.map_sum(statistics_part, record.coef, null, meat,
-                                         what="likelihood, deviance and residual sums")
+                                         what="likelihood, deviance and residual sums",
+                                         parts=own)
+        log_y = None
+        if family.estimated_dispersion and family.name != "gaussian":
+            log_y = backend.map_sum(log_y_part, what="Σ log y (the likelihood's constant)")
         robust = None
         if meat is not None:
             robust = finish_covariance(statistics.extra, (bread + bread.T) / 2, cov_type,
                                        stats.positive_frequency, math.prod(shape),
                                        small_sample)
         empty = GLMProblem(np.zeros((0, self._p)), np.zeros((0, *shape[1:])), np.zeros(0),
-                           None, self.family)
+                           None, family)
         rows = [stats.rows[i] for i in range(len(parts))]
-        res = DaskGLMResults(self, empty, record, statistics=statistics, parts=backend.parts,
+        res = DaskGLMResults(model, empty, record, statistics=statistics, parts=own,
                              rows=rows, passes=backend.passes, seconds=backend.seconds,
-                             robust=robust,
-                             cov_type=cov_type, small_sample=small_sample)
+                             robust=robust, cov_type=cov_type, small_sample=small_sample,
+                             information=information, log_y=log_y)
+        if theta is not None:
+            se = theta_se(backend, record.coef, theta.theta)
+            res = cast(DaskNegativeBinomialResults, DaskNegativeBinomialResults.extend(
+                res, theta.theta, se, theta.poisson_llf, theta.iterations))
+            res.passes, res.n_passes = list(backend.passes), backend.n_passes
         if record.n_boundary:
             warnings.warn(f"{record.n_boundary} row(s) have fitted values numerically on the "
                           "boundary (probabilities of 0 or 1, or means of 0): the outcomes "
@@ -313,7 +377,7 @@ class DaskGLM(GLM):
                              "rows or fill the values")
 
     def _null_coef(self, backend: DaskBackend, stats: PartStats, shape: tuple[int, ...],
-                   tol: float) -> np.ndarray:
+                   tol: float, family: ExponentialFamily, parts: list[Any]) -> np.ndarray:
         """The null model's coefficient: intercept only, or none (R's definition)."""
         m = shape[1:]
         if not self.k_constant:
@@ -321,12 +385,17 @@ class DaskGLM(GLM):
         has_offset = (self.offset is not None)
         if not has_offset:
             mean = stats.weighted_target / stats.total_weight
-            return np.asarray(self.family.natural_from_mean(mean), dtype=np.float64)
+            return np.asarray(family.natural_from_mean(mean), dtype=np.float64)
         from dask import delayed
 
-        ones = [delayed(null_part, pure=True)(p) for p in backend.parts]
+        ones = [delayed(null_part, pure=True)(p) for p in parts]
+        # The saturated loss only scales the stopping rule here: the null model's
+        # deviance is summed from its own rows at the estimate.
+        level = None if m else float(np.ravel(family.natural_from_mean(
+            stats.weighted_target / stats.total_weight))[0])
         fit = dask_newton(backend, (1, *m), saturated=stats.saturated_loss,
-                          total=stats.total_weight, sample=None, tol=tol, parts=ones)
+                          total=stats.total_weight, sample=None, tol=tol, parts=ones,
+                          family=family, level=level)
         return np.asarray(fit.solver.coef, dtype=np.float64).reshape(m)
 
     def __repr__(self) -> str:
@@ -358,7 +427,7 @@ def _positive(value: Any, name: str) -> float:
 
 
 def _check_options(method: str, penalty: Any, options: dict[str, Any], cov_type: str,
-                   small_sample: str, groups: Any, aliased: str) -> None:
+                   small_sample: str, groups: Any, aliased: str, information: str) -> None:
     """What a Dask fit supports; the rest is refused with what to do instead."""
     if str(method).lower() not in ("irls", "newton"):
         raise InputError(f"method={method!r} is not available on Dask yet; Dask fits use "
@@ -378,23 +447,24 @@ def _check_options(method: str, penalty: Any, options: dict[str, Any], cov_type:
         raise InputError(f"groups= applies to cov_type='cluster', not {cov_type!r}")
     if aliased not in ("nan", "raise"):
         raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")
+    if information not in ("expected", "observed"):
+        raise InputError(f"information must be 'expected' or 'observed', got {information!r}")
 
 
 DASK_MODELS["glm"] = DaskGLM
 
 
 def _dask_family(family: str | ExponentialFamily, link: Any, exposure: Any) -> ExponentialFamily:
-    """The family for a Dask fit: canonical links only, so far (the Dask kernels
-    use the canonical score and weights); say so rather than fit something else."""
+    """The family for a Dask fit: every family and link of the in-memory GLM (the
+    kernels take a non-canonical link's score and Fisher weights from the family)."""
     fam = get_family(family, link)
-    if (fam.estimated_dispersion and fam.name != "gaussian") or fam.name == "negative_binomial":
-        raise InputError(f"the {fam.name} family is not yet available on Dask (Bernoulli, "
-                         "binomial, Poisson, Gaussian and categorical are); fit in memory")
-    if not fam.canonical:
-        raise InputError(f"the {fam.link_name} link is not yet available on Dask (canonical "
-                         f"links only: {get_family(family).link_name} for {fam.name}); fit in "
-                         "memory, e.g. on a sample, or with the canonical link")
     if exposure is not None:
         raise InputError("exposure= is not yet available on Dask: add np.log(exposure) as an "
                          "offset column and pass offset='that column'")
     return fam
+
+
+def _estimates_theta(family: ExponentialFamily) -> bool:
+    """Whether the family is the negative binomial with θ to be estimated."""
+    base = getattr(family, "base", family)
+    return isinstance(base, NegativeBinomial) and not base.theta_known

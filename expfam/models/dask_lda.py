@@ -30,6 +30,7 @@ from expfam.design.response import Classes, _classes
 from expfam.engine.dask_problem import _class_codes
 from expfam.engine.scatter import ClassScatter, summarise_block
 from expfam.errors import InputError
+from expfam.models.dask_lda_predict import DaskLDAResults
 from expfam.models.lda import COVARIANCES, DASK_MODELS, LDA, _checked_priors, _checked_shrinkage
 
 __all__ = ["DaskLDA"]
@@ -89,7 +90,7 @@ class DaskLDA(LDA):
     """An :class:`~expfam.LDA` whose rows are Dask partitions (see the module notes).
 
     Built by ``ef.LDA`` with Dask inputs and by ``ef.lda`` with a Dask
-    DataFrame.  The fitted model's predictions take in-memory rows.
+    DataFrame.  The fitted model's predictions take in-memory or Dask rows (lazily).
     """
 
     def __init__(self, endog: Any, exog: Any, priors: Any = None, covariance: str = "mle",
@@ -147,7 +148,8 @@ class DaskLDA(LDA):
         return model
 
     def fit(self, backend: Backend | None = None) -> Any:
-        """The in-memory fit, from one pass over the partitions (two with Ledoit–Wolf)."""
+        """The in-memory fit, from one pass over the partitions (two with Ledoit–Wolf);
+        its predictions take Dask rows lazily (:mod:`expfam.models.dask_lda_predict`)."""
         if backend is not None:
             raise InputError("a Dask LDA runs on Dask's scheduler; backend= does not apply")
         ours = self._backend
@@ -155,7 +157,7 @@ class DaskLDA(LDA):
         if self.shrinkage == "ledoit-wolf" and self._nbytes is not None and (
                 2 * self._nbytes < PERSIST_SHARE * cluster_memory()):
             ours.persist()
-        res = super().fit(None)
+        res = DaskLDAResults.from_results(super().fit(None))
         res.n_passes = ours.n_passes  # type: ignore[attr-defined]
         return res
 

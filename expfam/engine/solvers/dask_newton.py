@@ -49,8 +49,9 @@ from expfam.engine.dask_problem import (
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers._result import SolverResult, loss_slack
-from expfam.engine.solvers.irls import CHORD_CONTRACTION, SAMPLE_TOL, irls
-from expfam.errors import NumericalError, RankDeficientError
+from expfam.engine.solvers.irls import CHORD_CONTRACTION, FISHER_TOL_FACTOR, SAMPLE_TOL, irls
+from expfam.errors import InputError, NumericalError, RankDeficientError
+from expfam.families import ExponentialFamily
 
 __all__ = ["DaskFit", "dask_newton"]
 
@@ -137,7 +138,9 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
                 total: float, sample: GLMProblem | None, tol: float = 1e-8,
                 max_iter: int = 100, names: Sequence[str] | None = None,
                 start: FloatArray | None = None, parts: Any = None,
-                single: bool = True, null_coef: FloatArray | None = None) -> DaskFit:
+                single: bool = True, null_coef: FloatArray | None = None,
+                family: ExponentialFamily | None = None,
+                level: float | None = None) -> DaskFit:
     """Maximum likelihood over the partitions of ``backend``.
 
     Parameters
@@ -159,7 +162,36 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
     null_coef : ndarray, optional
         The null model's coefficients: the last pass then also computes the
         statistics (:class:`~expfam.engine.dask_problem.Statistics`).
+    family : ExponentialFamily, optional
+        The partitions' family.  Under a non-canonical link the steps are
+        Fisher scoring's and the tolerance is tightened as in memory
+        (:data:`~expfam.engine.solvers.irls.FISHER_TOL_FACTOR`); a step whose
+        means leave the family's range has an infinite loss and is halved.
+    level : float, optional
+        g(t̄), the intercept-only fit's linear predictor: the fallback start
+        when R's start gives invalid means (non-canonical links).
     """
+    try:
+        return _dask_newton(backend, shape, saturated=saturated, total=total, sample=sample,
+                            tol=tol, max_iter=max_iter, names=names, start=start,
+                            parts=parts, single=single, null_coef=null_coef, family=family,
+                            level=level)
+    except RankDeficientError:
+        if family is not None and not family.canonical:
+            _raise_if_at_edge(backend, parts, family, names)
+        raise
+
+
+def _dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: float,
+                 total: float, sample: GLMProblem | None, tol: float, max_iter: int,
+                 names: Sequence[str] | None, start: FloatArray | None, parts: Any,
+                 single: bool, null_coef: FloatArray | None,
+                 family: ExponentialFamily | None, level: float | None) -> DaskFit:
+    canonical = family is None or family.canonical
+    if not canonical:
+        # Fisher scoring converges linearly: as in memory, the criterion is
+        # tightened so the estimate is as accurate as Newton's.
+        tol *= FISHER_TOL_FACTOR
     ev = _Passes(backend, shape, saturated, total, names, parts)
     single = single and len(shape) == 1
     warm = _warm_start(ev, sample) if start is None and sample is not None else None
@@ -169,6 +201,8 @@ def dask_newton(backend: DaskBackend, shape: tuple[int, ...], *, saturated: floa
     else:
         coef = _start(ev, None, start)
         sums = ev.newton(coef, single=single)
+        if not sums.finite and not canonical:
+            coef, sums = _valid_start(ev, level, given=start is not None)
     if not sums.finite:
         raise NumericalError("non-finite log-likelihood or gradient at the starting point")
     statistics: Statistics | None = None
@@ -316,3 +350,47 @@ def _start(ev: _Passes, sample: GLMProblem | None, start: FloatArray | None) -> 
         raise NumericalError("non-finite values at the IRLS starting point")
     ev.iterations += 1
     return ev.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+
+
+def _valid_start(ev: _Passes, level: float | None,
+                 given: bool) -> tuple[FloatArray, NewtonSums]:
+    """A start whose means are inside the family's range (as in memory's
+    ``_valid_start``): the coefficients closest to the intercept-only fit's
+    η = g(t̄), from which step halving keeps every mean valid.  One pass for
+    the normal equations, one at the start."""
+    from expfam.engine.dask_passes import level_part
+
+    if not given and level is not None and np.isfinite(level):
+        sums = ev._run(level_part, level, what="a start inside the range")
+        if sums.finite:
+            try:
+                coef = ev.unflat(-ev.factor(sums.hessian).solve(sums.gradient))
+            except RankDeficientError:
+                pass
+            else:
+                new = ev.newton(coef)
+                if new.finite:
+                    return coef, new
+    source = "start_params give" if given else "no starting point gives"
+    raise InputError(f"cannot find valid starting values: {source} fitted means inside the "
+                     "family's range under this link; please specify start_params that do "
+                     "(as R's glm asks for start=)")
+
+
+def _raise_if_at_edge(backend: DaskBackend, parts: Any, family: ExponentialFamily,
+                      names: Sequence[str] | None) -> None:
+    """As in memory: a singular information on a full-rank design (one pass for
+    XᵀWX) means the fit ran to the edge of the valid means; say so."""
+    from expfam.engine.dask_passes import level_part
+
+    gram = backend.map_sum(level_part, 0.0, what="rank of the design", parts=parts)
+    try:
+        CholeskyFactor(gram.hessian, names)
+    except RankDeficientError:
+        return  # the design itself is aliased
+    raise NumericalError(
+        f"the fit ran to the edge of the {family.name} family's range under the "
+        f"{family.link_name!r} link: some fitted means approach the boundary, where the "
+        "information is infinite, so the maximum-likelihood estimate does not lie inside "
+        "the range (R: 'no valid set of coefficients has been found'). Use another link "
+        "(the canonical one never leaves the range) or other predictors")
