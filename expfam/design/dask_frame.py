@@ -30,6 +30,8 @@ from expfam.design.formula import (
     _variables,
     model_frame,
 )
+from expfam.design.matrix import StructuredDesign
+from expfam.design.partition_design import partition_design
 from expfam.design.response import Classes, _classes, _sorted_labels
 from expfam.errors import InputError
 
@@ -51,7 +53,7 @@ class RawPart:
     """
 
     index: int
-    exog: np.ndarray  # (b, p), the partition's own dtype
+    exog: np.ndarray | StructuredDesign  # (b, p): the partition's own dtype, or factors as codes
     endog: np.ndarray  # (b,) or (b, 2)
     weights: np.ndarray | None
     offset: np.ndarray | None
@@ -220,10 +222,12 @@ def _array_part(index: int, x: Any, y: Any, w: Any, off: Any, trials: Any, group
 # ----------------------------------------------------------------------
 # Formulas: ef.glm("y ~ x + C(g)", dask_frame)
 # ----------------------------------------------------------------------
-def formula_levels(formula: str, data: Any, extras: dict[str, str | None], labelled: str
-                   ) -> tuple[FormulaTerms, list[str], int]:
+def formula_levels(formula: str, data: Any, extras: dict[str, str | None], labelled: str,
+                   structured: bool = True) -> tuple[FormulaTerms, list[str], int]:
     """The formula's spec, learnt with every level of every factor: one pass over
-    the factor columns of the complete rows.
+    the factor columns of the complete rows.  With ``structured`` (GLMs, as in
+    memory) the spec holds the plan that builds each partition's design with
+    factors as integer codes (:mod:`expfam.design.partition_design`).
 
     Returns
     -------
@@ -258,7 +262,8 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
         list(set().union(*(f[c] for f in found)))), c) for c in factors}
     frame = _every_level(sample if len(sample) else _zeros(meta[used]), levels)
     with _quiet():
-        spec_frame = model_frame(formula, frame, missing="drop", labelled_response=labelled)
+        spec_frame = model_frame(formula, frame, missing="drop", labelled_response=labelled,
+                                 structured=structured)
     terms = spec_frame.terms
     if getattr(terms.spec, "transform_state", None):
         raise InputError("the formula uses a transform that learns from the data (such as "
@@ -268,7 +273,9 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
 
 
 def _head(df: pd.DataFrame, used: list[str]) -> pd.DataFrame:
-    return df[used].head(50)
+    # Complete rows only: the spec frame cycles the levels over these rows, and a
+    # row dropped there for a missing value would take levels with it.
+    return df[used].dropna().head(50)
 
 
 def _partition_levels(df: pd.DataFrame, used: list[str], factors: list[str]
@@ -355,16 +362,8 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
         bad = [str(c) for c in gaps.columns[gaps.any(axis=0).to_numpy()]]
         raise InputError(f"missing values in {', '.join(map(repr, bad))} in partition "
                          f"{index}; drop or fill them, or pass missing='drop'")
-    frame = df[~incomplete]
-    design, _ = terms.design(frame)  # unseen levels: an InputError naming the column
-    exog = design.to_numpy(dtype=np.float64)
-    undefined = ~np.isfinite(exog).all(axis=1)  # a transform undefined there (np.log(-1))
-    if undefined.any():
-        if missing == "raise":
-            raise InputError(f"the design is NaN at {int(undefined.sum())} row(s) of "
-                             f"partition {index} with complete data (a transform undefined "
-                             "there); pass missing='drop' to drop them")
-        exog, frame = exog[~undefined], frame[~undefined]
+    # Factors as codes when the formula has a structure plan (as in memory).
+    exog, frame, undefined = partition_design(terms, df[~incomplete], index, missing)
     raw = frame[terms.response.name]
     if labelled == "binary" and terms.response.levels is not None:
         endog = (raw == terms.response.event).to_numpy(dtype=np.float64)
@@ -378,7 +377,7 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
         return None if col is None else frame[col].to_numpy()
 
     return RawPart(index, exog, endog, column("weights"), column("offset"), column("trials"),
-                   column("groups"), int(incomplete.sum() + undefined.sum()))
+                   column("groups"), int(incomplete.sum()) + undefined)
 
 
 def with_dropped(terms: FormulaTerms, n_dropped: int) -> FormulaTerms:

@@ -38,6 +38,7 @@ from expfam.design.dask_frame import (
     with_dropped,
 )
 from expfam.design.response import Classes, _classes
+from expfam.design.stacking import stack_rows
 from expfam.engine.dask_problem import (
     NonFinite,
     PartStats,
@@ -58,7 +59,7 @@ from expfam.errors import (
 )
 from expfam.families import Bernoulli, Categorical, ExponentialFamily, get_family
 from expfam.inference.dask_results import DaskGLMResults
-from expfam.inference.dask_robust import finish_covariance, meat_function
+from expfam.inference.dask_robust import bread_of, finish_covariance, meat_function
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE
 from expfam.models.glm import DASK_MODELS, GLM
 
@@ -230,7 +231,7 @@ class DaskGLM(GLM):
         stats: PartStats = backend.map_sum(stats_part, cap, what="counts, totals, a sample")
         self._after_first_pass(stats)
         if persist == "auto" and not backend.persisted and nbytes is None and (
-                8.0 * sum(stats.rows.values()) * (self._p + 4) < (
+                8.0 * sum(stats.rows.values()) * (self._stored_columns() + 4) < (
                     PERSIST_SHARE * cluster_memory())):
             backend.persist()
         total = stats.total_weight
@@ -255,16 +256,18 @@ class DaskGLM(GLM):
             self._raise_nonfinite(backend)
             raise
         record = fit.solver
-        bread = np.linalg.inv(record.hessian)
-        meat = (None if cov_type == "nonrobust"
-                else meat_function(cov_type, bread, self.classes is not None))
+        # The bread only for a sandwich (an arrow's inverse only then, by its Schur
+        # complement; a nonrobust fit keeps the factorised information).
+        bread, schur = (None, None) if cov_type == "nonrobust" else bread_of(record.hessian)
+        meat = (None if bread is None
+                else meat_function(cov_type, bread, self.classes is not None, schur))
         statistics = fit.statistics
         if statistics is None or meat is not None:
             statistics = backend.map_sum(statistics_part, record.coef, null, meat,
                                          what="likelihood, deviance and residual sums")
         robust = None
-        if meat is not None:
-            robust = finish_covariance(statistics.extra, (bread + bread.T) / 2, cov_type,
+        if bread is not None:
+            robust = finish_covariance(statistics.extra, bread, cov_type,
                                        stats.positive_frequency, math.prod(shape),
                                        small_sample)
         empty = GLMProblem(np.zeros((0, self._p)), np.zeros((0, *shape[1:])), np.zeros(0),
@@ -301,6 +304,14 @@ class DaskGLM(GLM):
             self._constant = constant
             if not self._names_given:
                 self.exog_names = default_names(self._p, constant)
+
+    def _stored_columns(self) -> int:
+        """Numbers a partition stores per row for its design: a formula's factor is
+        one code (and a multiplier) per row, not a column per level."""
+        plan = None if self.formula is None else self.formula.plan
+        if plan is None:
+            return self._p
+        return sum(t.width if not t.categorical else 1 + bool(t.numeric) for t in plan.terms)
 
     def _raise_nonfinite(self, backend: DaskBackend) -> None:
         """Name the partitions and columns holding NaN or inf, if any (one pass)."""
@@ -345,7 +356,7 @@ def _sample(stats: PartStats, k: int) -> GLMProblem | None:
         share = max(1, round(size * stats.rows[index] / n))
         pieces.append(piece.take(np.arange(min(share, piece.n_obs))))
     offset = None if pieces[0].offset is None else np.concatenate([p.offset for p in pieces])
-    return GLMProblem(np.concatenate([p.exog for p in pieces]),
+    return GLMProblem(stack_rows([p.exog for p in pieces]),
                       np.concatenate([p.target for p in pieces]),
                       np.concatenate([p.weights for p in pieces]), offset, pieces[0].family)
 
