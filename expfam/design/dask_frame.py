@@ -344,8 +344,11 @@ def formula_parts(data: Any, terms: FormulaTerms, needed: list[str],
     from dask import delayed
 
     columns = [str(c) for c in data._meta.columns]
+    # One node for the spec, not walked: Dask would otherwise look for collections
+    # in every level of every factor (seconds for 20,000 levels), once per partition.
+    spec = delayed(terms, pure=True, traverse=False)
     return [delayed(_formula_part, pure=True)(
-        i, block, terms, needed, extras, columns, missing, labelled)
+        i, block, spec, needed, extras, columns, missing, labelled)
         for i, block in enumerate(data.to_delayed())]
 
 
