@@ -30,6 +30,7 @@ from expfam.design.formula import (
     _variables,
     model_frame,
 )
+from expfam.design.dask_offsets import formula_offset_terms, partition_offset
 from expfam.design.matrix import StructuredDesign
 from expfam.design.partition_design import partition_design
 from expfam.design.response import Classes, _classes, _sorted_labels
@@ -240,13 +241,16 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
     import dask
 
     meta = data._meta
-    parsed = _parse(formula)
+    # offset(...) terms (and exposure=) are evaluated per partition, as in memory.
+    stripped, offset_terms, offset_vars = formula_offset_terms(formula, meta,
+                                                               extras.get("exposure"))
+    parsed = _parse(stripped)
     lhs = str(parsed.lhs)
     if lhs not in meta.columns:
         raise InputError(f"on a Dask DataFrame the response must be a column; {lhs!r} is "
                          "not one (compute it as a column first)")
     rhs_vars = _variables(parsed.rhs, meta)
-    needed = list(dict.fromkeys([lhs, *rhs_vars]))
+    needed = list(dict.fromkeys([lhs, *rhs_vars, *offset_vars]))
     for name, column in extras.items():
         if column is not None and column not in meta.columns:
             raise InputError(f"{name}={column!r} is not a column of the data")
@@ -262,9 +266,10 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
         list(set().union(*(f[c] for f in found)))), c) for c in factors}
     frame = _every_level(sample if len(sample) else _zeros(meta[used]), levels)
     with _quiet():
-        spec_frame = model_frame(formula, frame, missing="drop", labelled_response=labelled,
+        spec_frame = model_frame(stripped, frame, missing="drop", labelled_response=labelled,
                                  structured=structured)
-    terms = spec_frame.terms
+    terms = dataclasses.replace(spec_frame.terms, formula=formula.strip(),
+                                offset_terms=offset_terms)
     if getattr(terms.spec, "transform_state", None):
         raise InputError("the formula uses a transform that learns from the data (such as "
                          "center() or scale()), which would learn from one partition only "
@@ -360,13 +365,23 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
                          f"others have {columns}. Give every partition the same columns")
     used = needed + [c for c in extras.values() if c is not None and c not in needed]
     gaps = df[used].isna()
-    incomplete = gaps.any(axis=1).to_numpy()
+    incomplete = np.array(gaps.any(axis=1).to_numpy(), dtype=bool)  # writable: offsets add
     if incomplete.any() and missing == "raise":
         bad = [str(c) for c in gaps.columns[gaps.any(axis=0).to_numpy()]]
         raise InputError(f"missing values in {', '.join(map(repr, bad))} in partition "
                          f"{index}; drop or fill them, or pass missing='drop'")
+    frame = df[~incomplete]
+    formula_offset, defined = partition_offset(terms, frame, extras.get("exposure"), index,
+                                               missing)
+    if not defined.all():  # an offset() NaN: a missing value, as in memory
+        incomplete[np.flatnonzero(~incomplete)[~defined]] = True
+        frame = frame[defined]
+        formula_offset = None if formula_offset is None else formula_offset[defined]
     # Factors as codes when the formula has a structure plan (as in memory).
-    exog, frame, undefined = partition_design(terms, df[~incomplete], index, missing)
+    exog, kept = partition_design(terms, frame, index, missing)
+    if not kept.all():
+        frame = frame[kept]
+        formula_offset = None if formula_offset is None else formula_offset[kept]
     raw = frame[terms.response.name]
     if labelled == "binary" and terms.response.levels is not None:
         endog = (raw == terms.response.event).to_numpy(dtype=np.float64)
@@ -379,8 +394,12 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
         col = extras.get(name)
         return None if col is None else frame[col].to_numpy()
 
-    return RawPart(index, exog, endog, column("weights"), column("offset"), column("trials"),
-                   column("groups"), int(incomplete.sum()) + undefined)
+    offset = column("offset")
+    if formula_offset is not None:
+        offset = formula_offset if offset is None else (
+            np.asarray(offset, dtype=np.float64) + formula_offset)
+    return RawPart(index, exog, endog, column("weights"), offset, column("trials"),
+                   column("groups"), int(incomplete.sum() + (~kept).sum()))
 
 
 def with_dropped(terms: FormulaTerms, n_dropped: int) -> FormulaTerms:

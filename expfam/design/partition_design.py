@@ -23,7 +23,7 @@ __all__ = ["partition_design"]
 
 
 def partition_design(terms: FormulaTerms, frame: pd.DataFrame, index: int, missing: str
-                     ) -> tuple[np.ndarray | StructuredDesign, pd.DataFrame, int]:
+                     ) -> tuple[np.ndarray | StructuredDesign, np.ndarray]:
     """The design of a partition's complete rows.
 
     Rows where a transform of complete data is undefined (``np.log`` of a
@@ -43,27 +43,21 @@ def partition_design(terms: FormulaTerms, frame: pd.DataFrame, index: int, missi
     Returns
     -------
     exog : ndarray (b', p) float64, or StructuredDesign (b', p)
-    frame : DataFrame
-        The rows kept (b' of them).
-    n_undefined : int
-        Rows dropped for an undefined transform.
+    kept : ndarray of bool, shape (b,)
+        The rows kept (b' of them): False where a transform is undefined.
     """
     if terms.plan is not None:
         undefined = terms.plan.undefined_rows(frame)
         _check_undefined(undefined, index, missing)
-        if undefined.any():
-            frame = frame[~undefined]
         # Unseen levels: an InputError naming the column (levels come from every
         # partition, so only a partition changed since would have one).
-        design, _ = terms.structured_design(frame)
-        return design, frame, int(undefined.sum())
+        design, _ = terms.structured_design(frame[~undefined] if undefined.any() else frame)
+        return design, ~undefined
     dense, _ = terms.design(frame)
     exog = dense.to_numpy(dtype=np.float64)
     undefined = ~np.isfinite(exog).all(axis=1)
     _check_undefined(undefined, index, missing)
-    if undefined.any():
-        exog, frame = exog[~undefined], frame[~undefined]
-    return exog, frame, int(undefined.sum())
+    return (exog[~undefined] if undefined.any() else exog), ~undefined
 
 
 def _check_undefined(undefined: np.ndarray, index: int, missing: str) -> None:

@@ -277,6 +277,11 @@ class _FramePredict(_ArrayPredict):
             design, valid = self.terms.design(df, unseen=self.unseen)
             x = design.to_numpy(dtype=np.float64)
         off = None if self.offset is None else df[self.offset].to_numpy(dtype=np.float64)
+        in_formula = self.terms.formula_offset(df)  # offset(...) terms, re-evaluated
+        if in_formula is not None:
+            valid = valid & np.isfinite(in_formula)
+            in_formula = np.nan_to_num(in_formula)
+            off = in_formula if off is None else off + in_formula
         values = self.values(x, off)
         if values.ndim == 1:
             return pd.Series(np.where(valid, values, np.nan), index=df.index, name="predicted")

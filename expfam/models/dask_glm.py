@@ -29,6 +29,7 @@ import numpy as np
 from expfam.backend.dask_backend import DaskBackend, cluster_memory
 from expfam.backend.progress import reporter
 from expfam.design.arrays import default_names
+from expfam.design.dask_offsets import lazy_log_exposure
 from expfam.design.dask_frame import (
     array_classes,
     array_parts,
@@ -88,6 +89,8 @@ class DaskGLM(GLM):
         self.family = _dask_family(family, link, exposure)
         if missing not in ("raise", "drop"):
             raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
+        if exposure is not None:  # offset log(exposure), evaluated per partition
+            offset = lazy_log_exposure(exposure, offset)
         self._inputs = {"endog": endog, "exog": exog, "weights": weights, "offset": offset,
                         "trials": trials}
         self._missing = missing
@@ -124,7 +127,8 @@ class DaskGLM(GLM):
                      exposure: Any = None) -> DaskGLM:
         """A GLM from a formula and a Dask DataFrame; per-row arguments are column names."""
         fam = _dask_family(family, link, exposure)
-        extras = {"weights": weights, "offset": offset, "trials": trials}
+        extras = {"weights": weights, "offset": offset, "trials": trials,
+                  "exposure": exposure}  # exposure: an offset() term (see dask_offsets)
         for name, value in extras.items():
             if value is not None and not isinstance(value, str):
                 raise InputError(f"{name}= on a Dask DataFrame must be a column name, got "
@@ -329,7 +333,8 @@ class DaskGLM(GLM):
         m = shape[1:]
         if not self.k_constant:
             return np.zeros(m)
-        has_offset = (self.offset is not None)
+        has_offset = self.offset is not None or bool(
+            self.formula is not None and self.formula.offset_terms)
         if not has_offset:
             mean = stats.weighted_target / stats.total_weight
             return np.asarray(self.family.natural_from_mean(mean), dtype=np.float64)
@@ -405,7 +410,4 @@ def _dask_family(family: str | ExponentialFamily, link: Any, exposure: Any) -> E
         raise InputError(f"the {fam.link_name} link is not yet available on Dask (canonical "
                          f"links only: {get_family(family).link_name} for {fam.name}); fit in "
                          "memory, e.g. on a sample, or with the canonical link")
-    if exposure is not None:
-        raise InputError("exposure= is not yet available on Dask: add np.log(exposure) as an "
-                         "offset column and pass offset='that column'")
     return fam
