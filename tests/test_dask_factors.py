@@ -22,6 +22,7 @@ import expfam as ef
 from expfam.design.gram import ArrowGram
 from expfam.design.matrix import StructuredDesign
 from expfam.design.parts import FactorColumns
+from expfam.errors import InputError
 
 dask = pytest.importorskip("dask")
 dd = pytest.importorskip("dask.dataframe")
@@ -57,7 +58,8 @@ def _first_part(res):
     return part
 
 
-def test_small_factor_partitions_hold_codes(client, stores) -> None:
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_small_factor_partitions_hold_codes(stores) -> None:
     ddf = dd.from_pandas(stores, npartitions=3)
     formula = "y ~ x + z + C(g)"
     mem = ef.logit(formula, stores, weights="w").fit(tol=TOL, cov_type="HC3")
@@ -71,7 +73,8 @@ def test_small_factor_partitions_hold_codes(client, stores) -> None:
     assert factor.codes.ndim == 1 and factor.width == 2
 
 
-def test_factor_by_numeric_interaction_and_lazy_prediction(client, stores) -> None:
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_factor_by_numeric_interaction_and_lazy_prediction(stores) -> None:
     ddf = dd.from_pandas(stores, npartitions=4)
     formula = "y ~ x + C(g) + C(g):z"
     kept = stores.dropna()
@@ -86,7 +89,8 @@ def test_factor_by_numeric_interaction_and_lazy_prediction(client, stores) -> No
 
 
 @pytest.mark.parametrize("cov_type", ["nonrobust", "HC2"])
-def test_many_levels_keep_an_arrow_across_partitions(client, stores, cov_type) -> None:
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_many_levels_keep_an_arrow_across_partitions(stores, cov_type) -> None:
     """300 levels: the Hessian of every partition is an arrow, summed as one and
     solved by the Schur complement; the fit (weights, a dropped row) equals the
     in-memory one, whose arrow path is checked against dense fits elsewhere."""
@@ -102,7 +106,8 @@ def test_many_levels_keep_an_arrow_across_partitions(client, stores, cov_type) -
     assert_same(res, mem)
 
 
-def test_multinomial_and_lda_with_factors(client, stores) -> None:
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_multinomial_and_lda_with_factors(stores) -> None:
     ddf = dd.from_pandas(stores, npartitions=3)
     mem = ef.mnlogit("cls ~ x + C(g)", stores).fit(tol=TOL, cov_type="HC1")
     res = ef.mnlogit("cls ~ x + C(g)", ddf).fit(tol=TOL, cov_type="HC1")
@@ -183,3 +188,42 @@ def test_any_partitioning_of_a_factor_formula_gives_the_in_memory_fit(
         np.testing.assert_allclose(getattr(res, name), getattr(mem, name), rtol=RTOL)
     for name in ("llf", "deviance", "null_deviance", "pearson_chi2"):
         np.testing.assert_allclose(getattr(res, name), getattr(mem, name), rtol=RTOL)
+
+
+@pytest.mark.parametrize(("formula", "extra"), [
+    ("cnt ~ x + C(g) + offset(np.log(e))", {}),
+    ("cnt ~ x + C(store)", {"exposure": "e"}),
+    ("cnt ~ x + C(g) + offset(np.log(x + 3))", {"offset": "off"}),
+])
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_offset_terms_and_exposure(stores, formula, extra) -> None:
+    """offset() terms and exposure= are evaluated per partition (a missing
+    exposure drops its row, as in memory), in the null model too, and again on
+    new rows at prediction."""
+    df = stores.assign(e=np.exp(stores["off"]) * 2.0)
+    df.loc[[11, 2222], "e"] = np.nan
+    ddf = dd.from_pandas(df, npartitions=3)
+    mem = ef.glm(formula, df, family="poisson", **extra).fit(tol=TOL)
+    res = ef.glm(formula, ddf, family="poisson", **extra).fit(tol=TOL)
+    assert_same(res, mem)
+    assert res.model.n_dropped == mem.model.n_dropped
+    pred = res.predict(ddf).compute().to_numpy()
+    expected = mem.predict(df).to_numpy()
+    np.testing.assert_array_equal(np.isnan(pred), np.isnan(expected))
+    np.testing.assert_allclose(pred, expected, rtol=RTOL)
+
+
+def test_exposure_on_dask_arrays_and_a_bad_exposure(stores) -> None:
+    import dask.array as da
+
+    kept = stores.dropna()
+    x = ef.add_constant(kept[["x"]]).to_numpy()
+    y, e = kept["cnt"].to_numpy(dtype=float), np.exp(kept["off"].to_numpy())
+    mem = ef.GLM(y, x, family="poisson", exposure=e).fit(tol=TOL)
+    with dask.config.set(scheduler="sync"):
+        res = ef.GLM(da.from_array(y, chunks=2000), da.from_array(x, chunks=(2000, 2)),
+                     family="poisson", exposure=da.from_array(e, chunks=2000)).fit(tol=TOL)
+        assert_same(res, mem)
+        bad = dd.from_pandas(stores.assign(e=stores["off"]), npartitions=2)
+        with pytest.raises(InputError, match=r"exposure must be positive.*partition [01]"):
+            ef.glm("cnt ~ x", bad, family="poisson", exposure="e").fit()

@@ -312,7 +312,8 @@ def factor_benchmark() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("cluster", "oocore", "factor300", "both"), default="both")
+    parser.add_argument("--part", choices=("cluster", "oocore", "factor300", "both"),
+                        default="both")
     parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
                         help="compare the out-of-core SEs with an in-memory fit")
     args = parser.parse_args()

@@ -24,13 +24,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from expfam.design.dask_levels import (
+    every_level,
+    head_rows,
+    is_factor,
+    ordered_levels,
+    partition_levels,
+    quiet,
+    zero_frame,
+)
+from expfam.design.dask_offsets import formula_offset_terms, partition_offset
 from expfam.design.formula import (
     FormulaTerms,
     _parse,
     _variables,
     model_frame,
 )
-from expfam.design.dask_offsets import formula_offset_terms, partition_offset
 from expfam.design.matrix import StructuredDesign
 from expfam.design.partition_design import partition_design
 from expfam.design.response import Classes, _classes, _sorted_labels
@@ -255,17 +264,17 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
         if column is not None and column not in meta.columns:
             raise InputError(f"{name}={column!r} is not a column of the data")
     used = needed + [c for c in extras.values() if c is not None and c not in needed]
-    factors = [c for c in needed if _is_factor(meta[c].dtype)]
+    factors = [c for c in needed if is_factor(meta[c].dtype)]
     blocks = data.to_delayed()
-    head = dask.delayed(_head, pure=True)(blocks[0], used)
+    head = dask.delayed(head_rows, pure=True)(blocks[0], used)
     # Per-partition sets of values, united here: no shuffle, any scheduler.
-    seen = [dask.delayed(_partition_levels, pure=True)(block, used, factors)
+    seen = [dask.delayed(partition_levels, pure=True)(block, used, factors)
             for block in blocks] if factors else []
     sample, *found = dask.compute(head, *seen)
-    levels = {c: _ordered_levels(meta[c].dtype, pd.Series(
+    levels = {c: ordered_levels(meta[c].dtype, pd.Series(
         list(set().union(*(f[c] for f in found)))), c) for c in factors}
-    frame = _every_level(sample if len(sample) else _zeros(meta[used]), levels)
-    with _quiet():
+    frame = every_level(sample if len(sample) else zero_frame(meta[used]), levels)
+    with quiet():
         spec_frame = model_frame(stripped, frame, missing="drop", labelled_response=labelled,
                                  structured=structured)
     terms = dataclasses.replace(spec_frame.terms, formula=formula.strip(),
@@ -275,71 +284,6 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
                          "center() or scale()), which would learn from one partition only "
                          "on Dask; compute the column first")
     return terms, needed, 1 if factors else 0
-
-
-def _head(df: pd.DataFrame, used: list[str]) -> pd.DataFrame:
-    # Complete rows only: the spec frame cycles the levels over these rows, and a
-    # row dropped there for a missing value would take levels with it.
-    return df[used].dropna().head(50)
-
-
-def _partition_levels(df: pd.DataFrame, used: list[str], factors: list[str]
-                      ) -> dict[str, set[Any]]:
-    """The values of the factor columns in one partition's complete rows."""
-    complete = df[used].dropna()
-    return {c: set(pd.unique(complete[c])) for c in factors}
-
-
-def _is_factor(dtype: Any) -> bool:
-    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
-            or pd.api.types.is_object_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-
-
-def _ordered_levels(dtype: Any, values: pd.Series, column: str) -> list[Any]:
-    """The levels the in-memory fit would find: category order, else sorted."""
-    if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in list(
-            dtype.categories):  # Dask's mark of categories it does not know yet
-        seen = set(values)
-        return [c for c in dtype.categories if c in seen]
-    try:
-        return sorted(set(values))
-    except TypeError:
-        raise InputError(f"column {column!r} mixes values of types that cannot be ordered "
-                         "into levels; convert it to one type") from None
-
-
-def _zeros(meta: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: np.ones(1) for c in meta.columns})
-
-
-def _every_level(sample: pd.DataFrame, levels: dict[str, list[Any]]) -> pd.DataFrame:
-    """Rows of ``sample`` (repeated) whose factor columns cycle through every level."""
-    n = max([len(sample), *[len(v) for v in levels.values()]])
-    frame = sample.iloc[np.arange(n) % len(sample)].reset_index(drop=True)
-    frame = frame.fillna(1.0) if not levels else frame
-    for column, values in levels.items():
-        if not values:
-            raise InputError(f"column {column!r} has no values in the complete rows")
-        cycled = [values[i % len(values)] for i in range(n)]
-        if pd.api.types.is_bool_dtype(sample[column].dtype):
-            frame[column] = np.asarray(cycled, dtype=bool)
-        else:
-            frame[column] = pd.Categorical(cycled, categories=values)
-    return frame
-
-
-class _quiet:
-    """Silence warnings about the synthetic spec frame (they would mislead)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc: Any) -> None:
-        self._ctx.__exit__(*exc)
 
 
 def formula_parts(data: Any, terms: FormulaTerms, needed: list[str],

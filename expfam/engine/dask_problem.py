@@ -179,13 +179,13 @@ def stats_part(part: Part, sample_rows: int) -> PartStats:
     n = prob.n_obs
     freq = np.ones(n) if part.frequency is None else part.frequency
     constant = np.full(prob.n_features, np.inf)
-    if n and isinstance(prob.exog, StructuredDesign):
+    exog = prob.exog
+    if n and isinstance(exog, StructuredDesign):
         # A formula's design (the formula says which column is the intercept):
         # the columns' ranges, from the parts' own sums (no dummy columns).
-        moments = prob.exog.moments(np.ones(n))
+        moments = exog.moments(np.ones(n))
         constant = np.where(moments[2] == -moments[3], moments[2], np.nan)
-    elif n:
-        exog = prob.exog
+    elif n and isinstance(exog, np.ndarray):
         head = np.asarray(exog[:_HEAD], dtype=np.float64)
         first = head[0]
         candidates = np.flatnonzero(np.all(head == first, axis=0))

@@ -29,7 +29,6 @@ import numpy as np
 from expfam.backend.dask_backend import DaskBackend, cluster_memory
 from expfam.backend.progress import reporter
 from expfam.design.arrays import default_names
-from expfam.design.dask_offsets import lazy_log_exposure
 from expfam.design.dask_frame import (
     array_classes,
     array_parts,
@@ -38,6 +37,7 @@ from expfam.design.dask_frame import (
     is_dask,
     with_dropped,
 )
+from expfam.design.dask_offsets import lazy_log_exposure
 from expfam.design.response import Classes, _classes
 from expfam.design.stacking import stack_rows
 from expfam.engine.dask_problem import (

@@ -47,6 +47,8 @@ class _LDAPart:
 
 def _lda_part(raw: RawPart, classes: Classes, features: list[int] | None) -> _LDAPart:
     try:
+        # A Dask LDA's formula spec has no structure plan: its designs are dense.
+        assert isinstance(raw.exog, np.ndarray)
         x = np.asarray(raw.exog if features is None else raw.exog[:, features],
                        dtype=np.float64)
         if not np.all(np.isfinite(x)):
