@@ -227,3 +227,16 @@ def test_exposure_on_dask_arrays_and_a_bad_exposure(stores) -> None:
         bad = dd.from_pandas(stores.assign(e=stores["off"]), npartitions=2)
         with pytest.raises(InputError, match=r"exposure must be positive.*partition [01]"):
             ef.glm("cnt ~ x", bad, family="poisson", exposure="e").fit()
+
+
+def test_a_numeric_column_coded_by_c_gets_every_level(stores) -> None:
+    """C(cl) of an integer column: its levels are every value of the complete
+    rows (before, only the first rows' values, so later partitions failed)."""
+    ddf = dd.from_pandas(stores, npartitions=3)
+    mem = ef.logit("y ~ x + C(cl)", stores).fit(tol=TOL)
+    with dask.config.set(scheduler="sync"):
+        res = ef.logit("y ~ x + C(cl)", ddf).fit(tol=TOL)
+        pred = res.predict(ddf).compute().to_numpy()
+    assert list(res.params.index) == list(mem.params.index)
+    assert_same(res, mem)
+    np.testing.assert_allclose(pred, mem.predict(stores).to_numpy(), rtol=RTOL)

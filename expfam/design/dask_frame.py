@@ -36,6 +36,7 @@ from expfam.design.dask_levels import (
 from expfam.design.dask_offsets import formula_offset_terms, partition_offset
 from expfam.design.formula import (
     FormulaTerms,
+    _coded_factors,
     _parse,
     _variables,
     model_frame,
@@ -264,7 +265,10 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
         if column is not None and column not in meta.columns:
             raise InputError(f"{name}={column!r} is not a column of the data")
     used = needed + [c for c in extras.values() if c is not None and c not in needed]
-    factors = [c for c in needed if is_factor(meta[c].dtype)]
+    # Numeric columns coded by C(column) are factors too: their levels are every
+    # value of the complete rows, as in memory (not those of the first rows).
+    coded = _coded_factors(stripped, meta, rhs_vars)
+    factors = [c for c in needed if is_factor(meta[c].dtype) or c in coded]
     blocks = data.to_delayed()
     head = dask.delayed(head_rows, pure=True)(blocks[0], used)
     # Per-partition sets of values, united here: no shuffle, any scheduler.
