@@ -203,3 +203,18 @@ def test_lda_predicts_dask_rows_lazily(client, frame) -> None:
     np.testing.assert_allclose(fitted.predict_proba(new).compute(),
                                two.predict_proba(x).to_numpy(), rtol=RTOL)
     assert list(fitted.predict(new).compute()) == list(two.predict(x))
+
+
+@pytest.mark.parametrize(("formula", "family", "link", "extra"), [
+    ("pos ~ x + C(k)", "gamma", "log", {"information": "observed"}),
+    ("ig ~ x + C(k)", "inverse_gaussian", None, {}),
+    ("cnt ~ x + C(k)", "poisson", "sqrt", {"information": "observed"}),
+])
+def test_links_on_factor_codes_match_memory(frame, formula, family, link, extra) -> None:
+    """Partitions holding factor codes (80 levels: the information is an arrow, solved
+    by the Schur complement) under non-canonical links and the observed information."""
+    df = frame.assign(k=np.arange(len(frame)) % 80)
+    with dask.config.set(scheduler="sync"):
+        res, mem = fit_both(df, formula, family=family, link=link, **extra)
+    assert_same(res, mem)
+    assert type(res.solver.hessian).__name__ == "ArrowGram"

@@ -3,6 +3,7 @@
     python -m validation.benchmark_dask                 # both parts
     python -m validation.benchmark_dask --part cluster  # 1e6 x 50 logistic only
     python -m validation.benchmark_dask --part oocore   # 2e7 x 20 float32 Parquet only
+    python -m validation.benchmark_dask --part factor300  # 1e6 rows, a 300-level factor
 
 **cluster**: a 1e6 × 50 logistic regression (49 N(0, 1) features and an
 intercept) as a Dask array persisted on a ``LocalCluster`` with 2 worker
@@ -25,6 +26,13 @@ the time, the passes, the peak memory of any worker (sampled every 0.2 s), and
 whether any worker restarted; then, with ``--check``, loads the data in memory
 (after closing the cluster) and compares the standard errors with the
 in-memory fit's.
+
+**factor300**: a 1e6-row logistic regression ``y ~ x1 + … + x5 + C(store)``
+with a 300-level factor, as a pandas frame split into 8 Dask partitions on a
+``LocalCluster`` of 2 worker processes (4 GB each): the time of the fit and
+the peak resident memory of any worker, and the largest relative difference
+of the standard errors to the in-memory fit of the same formula.  Partitions
+hold the factor as integer codes, as in memory (not 300 dummy columns).
 
 One run each.  The machine is shared: compare ratios, not absolute times.
 """
@@ -263,9 +271,49 @@ def out_of_core(check: bool) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+# ----------------------------------------------------------------------
+# A factor with 300 levels.
+# ----------------------------------------------------------------------
+FACTOR_ROWS, FACTOR_LEVELS = 1_000_000, 300
+
+
+def factor_frame(n: int = FACTOR_ROWS, levels: int = FACTOR_LEVELS, seed: int = 3) -> Any:
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.standard_normal((n, 5)), columns=[f"x{j + 1}" for j in range(5)])
+    store = rng.integers(0, levels, n)
+    effect = rng.normal(0.0, 0.5, levels)
+    eta = 0.2 + frame.to_numpy() @ np.linspace(-0.4, 0.4, 5) + effect[store]
+    frame["store"] = pd.Categorical.from_codes(store, [f"s{i:03d}" for i in range(levels)])
+    frame["y"] = (rng.random(n) < 1.0 / (1.0 + np.exp(-eta))).astype(np.float64)
+    return frame
+
+
+def factor_benchmark() -> None:
+    import dask.dataframe as dd
+    import distributed
+
+    frame = factor_frame()
+    formula = "y ~ x1 + x2 + x3 + x4 + x5 + C(store)"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, memory_limit="4GB") as cluster, \
+            distributed.Client(cluster) as client:
+        client.run(lambda: __import__("expfam"))
+        data = dd.from_pandas(frame, npartitions=8)
+        with MemoryWatch(client) as watch:
+            t_fit, res = timed(lambda: ef.logit(formula, data).fit())
+            bse = res.bse
+        print(f"expfam on Dask, {FACTOR_LEVELS}-level factor: {t_fit:.1f} s, {res.n_passes} "
+              f"passes; peak worker memory {watch.peak / 2**30:.2f} GiB")
+    t_mem, mem = timed(lambda: ef.logit(formula, frame).fit())
+    print(f"  in memory: {t_mem:.1f} s; max |Δ SE|/SE {_rel(bse, mem.bse):.1e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=("cluster", "oocore", "both"), default="both")
+    parser.add_argument("--part", choices=("cluster", "oocore", "factor300", "both"),
+                        default="both")
     parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
                         help="compare the out-of-core SEs with an in-memory fit")
     args = parser.parse_args()
@@ -274,6 +322,8 @@ def main() -> None:
         cluster_benchmark()
     if args.part in ("oocore", "both"):
         out_of_core(args.check)
+    if args.part == "factor300":
+        factor_benchmark()
 
 
 if __name__ == "__main__":

@@ -70,6 +70,16 @@ class StructurePlan:
     terms: tuple[_Term, ...]
     names: tuple[str, ...]
 
+    def undefined_rows(self, frame: pd.DataFrame) -> np.ndarray:
+        """Rows at which a numeric factor of a term is not finite (a transform
+        undefined there, such as ``np.log`` of a negative value), shape (n,):
+        :meth:`design` gives None while any such row is present."""
+        bad = np.zeros(len(frame), dtype=bool)
+        for expr in dict.fromkeys(e for t in self.terms for e in t.numeric):
+            with np.errstate(all="ignore"):
+                bad |= ~np.isfinite(_numeric(expr, frame))
+        return bad
+
     def design(self, frame: pd.DataFrame) -> StructuredDesign | None:
         """The structured design of ``frame`` (prepared as for the fit: categoricals
         with the training levels); None if a value is not finite."""

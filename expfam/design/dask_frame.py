@@ -24,12 +24,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from expfam.design.dask_levels import (
+    every_level,
+    head_rows,
+    is_factor,
+    ordered_levels,
+    partition_levels,
+    quiet,
+    zero_frame,
+)
+from expfam.design.dask_offsets import formula_offset_terms, partition_offset
 from expfam.design.formula import (
     FormulaTerms,
+    _coded_factors,
     _parse,
     _variables,
     model_frame,
 )
+from expfam.design.matrix import StructuredDesign
+from expfam.design.partition_design import partition_design
 from expfam.design.response import Classes, _classes, _sorted_labels
 from expfam.errors import InputError
 
@@ -51,7 +64,7 @@ class RawPart:
     """
 
     index: int
-    exog: np.ndarray  # (b, p), the partition's own dtype
+    exog: np.ndarray | StructuredDesign  # (b, p): the partition's own dtype, or factors as codes
     endog: np.ndarray  # (b,) or (b, 2)
     weights: np.ndarray | None
     offset: np.ndarray | None
@@ -220,10 +233,12 @@ def _array_part(index: int, x: Any, y: Any, w: Any, off: Any, trials: Any, group
 # ----------------------------------------------------------------------
 # Formulas: ef.glm("y ~ x + C(g)", dask_frame)
 # ----------------------------------------------------------------------
-def formula_levels(formula: str, data: Any, extras: dict[str, str | None], labelled: str
-                   ) -> tuple[FormulaTerms, list[str], int]:
+def formula_levels(formula: str, data: Any, extras: dict[str, str | None], labelled: str,
+                   structured: bool = True) -> tuple[FormulaTerms, list[str], int]:
     """The formula's spec, learnt with every level of every factor: one pass over
-    the factor columns of the complete rows.
+    the factor columns of the complete rows.  With ``structured`` (GLMs, as in
+    memory) the spec holds the plan that builds each partition's design with
+    factors as integer codes (:mod:`expfam.design.partition_design`).
 
     Returns
     -------
@@ -236,98 +251,43 @@ def formula_levels(formula: str, data: Any, extras: dict[str, str | None], label
     import dask
 
     meta = data._meta
-    parsed = _parse(formula)
+    # offset(...) terms (and exposure=) are evaluated per partition, as in memory.
+    stripped, offset_terms, offset_vars = formula_offset_terms(formula, meta,
+                                                               extras.get("exposure"))
+    parsed = _parse(stripped)
     lhs = str(parsed.lhs)
     if lhs not in meta.columns:
         raise InputError(f"on a Dask DataFrame the response must be a column; {lhs!r} is "
                          "not one (compute it as a column first)")
     rhs_vars = _variables(parsed.rhs, meta)
-    needed = list(dict.fromkeys([lhs, *rhs_vars]))
+    needed = list(dict.fromkeys([lhs, *rhs_vars, *offset_vars]))
     for name, column in extras.items():
         if column is not None and column not in meta.columns:
             raise InputError(f"{name}={column!r} is not a column of the data")
     used = needed + [c for c in extras.values() if c is not None and c not in needed]
-    factors = [c for c in needed if _is_factor(meta[c].dtype)]
+    # Numeric columns coded by C(column) are factors too: their levels are every
+    # value of the complete rows, as in memory (not those of the first rows).
+    coded = _coded_factors(stripped, meta, rhs_vars)
+    factors = [c for c in needed if is_factor(meta[c].dtype) or c in coded]
     blocks = data.to_delayed()
-    head = dask.delayed(_head, pure=True)(blocks[0], used)
+    head = dask.delayed(head_rows, pure=True)(blocks[0], used)
     # Per-partition sets of values, united here: no shuffle, any scheduler.
-    seen = [dask.delayed(_partition_levels, pure=True)(block, used, factors)
+    seen = [dask.delayed(partition_levels, pure=True)(block, used, factors)
             for block in blocks] if factors else []
     sample, *found = dask.compute(head, *seen)
-    levels = {c: _ordered_levels(meta[c].dtype, pd.Series(
+    levels = {c: ordered_levels(meta[c].dtype, pd.Series(
         list(set().union(*(f[c] for f in found)))), c) for c in factors}
-    frame = _every_level(sample if len(sample) else _zeros(meta[used]), levels)
-    with _quiet():
-        spec_frame = model_frame(formula, frame, missing="drop", labelled_response=labelled)
-    terms = spec_frame.terms
+    frame = every_level(sample if len(sample) else zero_frame(meta[used]), levels)
+    with quiet():
+        spec_frame = model_frame(stripped, frame, missing="drop", labelled_response=labelled,
+                                 structured=structured)
+    terms = dataclasses.replace(spec_frame.terms, formula=formula.strip(),
+                                offset_terms=offset_terms)
     if getattr(terms.spec, "transform_state", None):
         raise InputError("the formula uses a transform that learns from the data (such as "
                          "center() or scale()), which would learn from one partition only "
                          "on Dask; compute the column first")
     return terms, needed, 1 if factors else 0
-
-
-def _head(df: pd.DataFrame, used: list[str]) -> pd.DataFrame:
-    return df[used].head(50)
-
-
-def _partition_levels(df: pd.DataFrame, used: list[str], factors: list[str]
-                      ) -> dict[str, set[Any]]:
-    """The values of the factor columns in one partition's complete rows."""
-    complete = df[used].dropna()
-    return {c: set(pd.unique(complete[c])) for c in factors}
-
-
-def _is_factor(dtype: Any) -> bool:
-    return (isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
-            or pd.api.types.is_object_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
-
-
-def _ordered_levels(dtype: Any, values: pd.Series, column: str) -> list[Any]:
-    """The levels the in-memory fit would find: category order, else sorted."""
-    if isinstance(dtype, pd.CategoricalDtype) and "__UNKNOWN_CATEGORIES__" not in list(
-            dtype.categories):  # Dask's mark of categories it does not know yet
-        seen = set(values)
-        return [c for c in dtype.categories if c in seen]
-    try:
-        return sorted(set(values))
-    except TypeError:
-        raise InputError(f"column {column!r} mixes values of types that cannot be ordered "
-                         "into levels; convert it to one type") from None
-
-
-def _zeros(meta: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: np.ones(1) for c in meta.columns})
-
-
-def _every_level(sample: pd.DataFrame, levels: dict[str, list[Any]]) -> pd.DataFrame:
-    """Rows of ``sample`` (repeated) whose factor columns cycle through every level."""
-    n = max([len(sample), *[len(v) for v in levels.values()]])
-    frame = sample.iloc[np.arange(n) % len(sample)].reset_index(drop=True)
-    frame = frame.fillna(1.0) if not levels else frame
-    for column, values in levels.items():
-        if not values:
-            raise InputError(f"column {column!r} has no values in the complete rows")
-        cycled = [values[i % len(values)] for i in range(n)]
-        if pd.api.types.is_bool_dtype(sample[column].dtype):
-            frame[column] = np.asarray(cycled, dtype=bool)
-        else:
-            frame[column] = pd.Categorical(cycled, categories=values)
-    return frame
-
-
-class _quiet:
-    """Silence warnings about the synthetic spec frame (they would mislead)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore")
-
-    def __exit__(self, *exc: Any) -> None:
-        self._ctx.__exit__(*exc)
 
 
 def formula_parts(data: Any, terms: FormulaTerms, needed: list[str],
@@ -337,8 +297,11 @@ def formula_parts(data: Any, terms: FormulaTerms, needed: list[str],
     from dask import delayed
 
     columns = [str(c) for c in data._meta.columns]
+    # One node for the spec, not walked: Dask would otherwise look for collections
+    # in every level of every factor (seconds for 20,000 levels), once per partition.
+    spec = delayed(terms, pure=True, traverse=False)
     return [delayed(_formula_part, pure=True)(
-        i, block, terms, needed, extras, columns, missing, labelled)
+        i, block, spec, needed, extras, columns, missing, labelled)
         for i, block in enumerate(data.to_delayed())]
 
 
@@ -350,21 +313,23 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
                          f"others have {columns}. Give every partition the same columns")
     used = needed + [c for c in extras.values() if c is not None and c not in needed]
     gaps = df[used].isna()
-    incomplete = gaps.any(axis=1).to_numpy()
+    incomplete = np.array(gaps.any(axis=1).to_numpy(), dtype=bool)  # writable: offsets add
     if incomplete.any() and missing == "raise":
         bad = [str(c) for c in gaps.columns[gaps.any(axis=0).to_numpy()]]
         raise InputError(f"missing values in {', '.join(map(repr, bad))} in partition "
                          f"{index}; drop or fill them, or pass missing='drop'")
     frame = df[~incomplete]
-    design, _ = terms.design(frame)  # unseen levels: an InputError naming the column
-    exog = design.to_numpy(dtype=np.float64)
-    undefined = ~np.isfinite(exog).all(axis=1)  # a transform undefined there (np.log(-1))
-    if undefined.any():
-        if missing == "raise":
-            raise InputError(f"the design is NaN at {int(undefined.sum())} row(s) of "
-                             f"partition {index} with complete data (a transform undefined "
-                             "there); pass missing='drop' to drop them")
-        exog, frame = exog[~undefined], frame[~undefined]
+    formula_offset, defined = partition_offset(terms, frame, extras.get("exposure"), index,
+                                               missing)
+    if not defined.all():  # an offset() NaN: a missing value, as in memory
+        incomplete[np.flatnonzero(~incomplete)[~defined]] = True
+        frame = frame[defined]
+        formula_offset = None if formula_offset is None else formula_offset[defined]
+    # Factors as codes when the formula has a structure plan (as in memory).
+    exog, kept = partition_design(terms, frame, index, missing)
+    if not kept.all():
+        frame = frame[kept]
+        formula_offset = None if formula_offset is None else formula_offset[kept]
     raw = frame[terms.response.name]
     if labelled == "binary" and terms.response.levels is not None:
         endog = (raw == terms.response.event).to_numpy(dtype=np.float64)
@@ -377,8 +342,12 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
         col = extras.get(name)
         return None if col is None else frame[col].to_numpy()
 
-    return RawPart(index, exog, endog, column("weights"), column("offset"), column("trials"),
-                   column("groups"), int(incomplete.sum() + undefined.sum()))
+    offset = column("offset")
+    if formula_offset is not None:
+        offset = formula_offset if offset is None else (
+            np.asarray(offset, dtype=np.float64) + formula_offset)
+    return RawPart(index, exog, endog, column("weights"), offset, column("trials"),
+                   column("groups"), int(incomplete.sum() + (~kept).sum()))
 
 
 def with_dropped(terms: FormulaTerms, n_dropped: int) -> FormulaTerms:

@@ -29,7 +29,16 @@ from scipy import special
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import NewtonSums
-from expfam.engine.dask_problem import _SERIAL, Part, _dense, _slices, newton_part, part_eta
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
+from expfam.engine.dask_problem import (
+    _SERIAL,
+    Part,
+    _zero_sums,
+    newton_part,
+    part_eta,
+)
+from expfam.engine.information import observed_information
 from expfam.engine.kernels import weighted_gram
 from expfam.engine.problem import GLMProblem
 from expfam.families import ExponentialFamily, NegativeBinomial
@@ -57,7 +66,10 @@ def fixed_part(part: Part, column: int, value: float) -> Part:
     """The partition with coefficient ``column`` fixed at ``value``: that column moves
     into the offset (a profile-likelihood refit, as in memory)."""
     prob = part.problem
-    x = _dense(prob.exog)
+    # A structured design (factor codes) is written out here: this refit is
+    # the profile's fallback, for the few coefficients whose endpoints Newton
+    # could not reach.
+    x = prob.exog.dense() if isinstance(prob.exog, StructuredDesign) else prob.exog
     others = [c for c in range(prob.n_features) if c != column]
     shift = value * np.asarray(x[:, column], dtype=np.float64)
     offset = shift if prob.offset is None else prob.offset + shift
@@ -76,10 +88,10 @@ def level_part(part: Part, level: float) -> NewtonSums:
 
     def block(rows: slice) -> NewtonSums:
         b = prob.block(rows)
-        assert isinstance(b.exog, np.ndarray)
         r = level - (0.0 if b.offset is None else b.offset)
-        return NewtonSums(0.0, -(b.exog.T @ (b.weights * r)),
-                          np.asarray(weighted_gram(b.exog, b.weights)))
+        x, wr = b.exog, b.weights * r
+        xt_wr = x.rmatvec(wr) if isinstance(x, StructuredDesign) else x.T @ wr
+        return NewtonSums(0.0, -xt_wr, weighted_gram(x, b.weights))
 
     return _SERIAL.map_sum(block, prob.n_obs)
 
@@ -129,22 +141,14 @@ def theta_part(part: Part, coef: FloatArray, theta: float) -> ThetaSums:
                      float(info), saturated)
 
 
-def observed_part(part: Part, coef: FloatArray) -> FloatArray:
-    """Xᵀ diag(w·W_obs) X, the observed information (as
-    :func:`expfam.engine.information.observed_information`), for one partition."""
+def observed_part(part: Part, coef: FloatArray) -> FloatArray | ArrowGram:
+    """Xᵀ diag(w·W_obs) X, the observed information, for one partition (an arrow
+    when a factor keeps its diagonal block): :func:`expfam.engine.information.
+    observed_information` over the partition's rows."""
     prob = part.problem
-    k = prob.n_features
-    out = np.zeros((k, k))
     if prob.n_obs == 0:
-        return out
-    eta = part_eta(part, coef)
-    for rows in _slices(prob.n_obs):
-        b = prob.block(rows)
-        assert isinstance(b.exog, np.ndarray)
-        weight = b.weights * prob.family.observed_weight(b.target, eta[rows])
-        weight = np.where(b.weights > 0, weight, 0.0)
-        out += (b.exog * weight[:, None]).T @ b.exog
-    return out
+        return _zero_sums(prob, hessian=True).hessian  # shaped as the others'
+    return observed_information(prob, part_eta(part, coef), _SERIAL)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from expfam._typing import FloatArray
 from expfam.backend.blocks import NewtonSums, ThreadedBackend
 from expfam.design.arrays import as_rows
 from expfam.design.dask_frame import RawPart
+from expfam.design.matrix import StructuredDesign
 from expfam.design.response import Classes
 from expfam.engine.kernels import gradient_block, newton_block, start_block
 from expfam.engine.problem import GLMProblem
@@ -91,7 +92,7 @@ def _to_part(raw: RawPart, family: ExponentialFamily, classes: Classes | None,
     if raw.exog.ndim != 2 or raw.exog.shape[1] != n_columns:
         raise InputError(f"the design has shape {raw.exog.shape}; the other partitions have "
                          f"{n_columns} columns")
-    if raw.exog.dtype.kind not in "fiub":
+    if not isinstance(raw.exog, StructuredDesign) and raw.exog.dtype.kind not in "fiub":
         raise InputError(f"exog must be numeric, got dtype {raw.exog.dtype}")
     frequency = as_rows(raw.weights, "weights", n, nonnegative=True)
     trials = as_rows(raw.trials, "trials", n)
@@ -178,8 +179,13 @@ def stats_part(part: Part, sample_rows: int) -> PartStats:
     n = prob.n_obs
     freq = np.ones(n) if part.frequency is None else part.frequency
     constant = np.full(prob.n_features, np.inf)
-    if n:
-        exog = _dense(prob.exog)
+    exog = prob.exog
+    if n and isinstance(exog, StructuredDesign):
+        # A formula's design (the formula says which column is the intercept):
+        # the columns' ranges, from the parts' own sums (no dummy columns).
+        moments = exog.moments(np.ones(n))
+        constant = np.where(moments[2] == -moments[3], moments[2], np.nan)
+    elif n and isinstance(exog, np.ndarray):
         head = np.asarray(exog[:_HEAD], dtype=np.float64)
         first = head[0]
         candidates = np.flatnonzero(np.all(head == first, axis=0))
@@ -210,9 +216,14 @@ class NonFinite:
 
 def nonfinite_part(part: Part) -> NonFinite:
     """The columns of one partition's design holding NaN or inf."""
+    exog = part.problem.exog
     bad = np.zeros(part.problem.n_features, dtype=bool)
     for rows in _slices(part.n_rows):
-        bad |= ~np.all(np.isfinite(np.asarray(_dense(part.problem.exog)[rows])), axis=0)
+        if isinstance(exog, StructuredDesign):
+            bad |= ~np.all(np.isfinite(exog.rows(rows).moments(np.ones(rows.stop - rows.start))),
+                           axis=0)
+        else:
+            bad |= ~np.all(np.isfinite(np.asarray(exog[rows])), axis=0)
     return NonFinite({part.index: [int(j) for j in np.flatnonzero(bad)]} if bad.any() else {})
 
 
@@ -220,8 +231,15 @@ def nonfinite_part(part: Part) -> NonFinite:
 # Solver passes.
 # ----------------------------------------------------------------------
 def _zero_sums(problem: GLMProblem, hessian: bool) -> NewtonSums:
+    """The sums of no rows, shaped as the other partitions' (an arrow for a design
+    whose factor keeps a diagonal block: never a dense k × k of zeros)."""
     k = problem.n_params
-    return NewtonSums(0.0, np.zeros(k), np.zeros((k, k)) if hessian else None)
+    zero: Any = None
+    if hessian:
+        exog = problem.exog
+        zero = (exog.gram(np.zeros(0)) if isinstance(exog, StructuredDesign)
+                and problem.n_natural == 1 else np.zeros((k, k)))
+    return NewtonSums(0.0, np.zeros(k), zero)
 
 
 def newton_part(part: Part, coef: FloatArray, hessian: bool,
@@ -262,8 +280,10 @@ def part_eta(part: Part, coef: FloatArray, ones: bool = False) -> FloatArray:
         eta = np.broadcast_to(coef, (prob.n_obs, *np.shape(coef))).astype(np.float64)
     else:
         eta = np.empty(prob.eta_shape)
+        exog = prob.exog
         for rows in _slices(prob.n_obs):
-            eta[rows] = np.asarray(_dense(prob.exog)[rows], dtype=np.float64) @ coef
+            eta[rows] = (exog.rows(rows).matvec(coef) if isinstance(exog, StructuredDesign)
+                         else np.asarray(exog[rows], dtype=np.float64) @ coef)
     if prob.offset is not None:
         eta = eta + prob.offset
     return eta
@@ -366,8 +386,3 @@ def final_part(part: Part, coef: FloatArray, null_coef: FloatArray) -> FinalSums
                                                      eta_out=eta), prob.n_obs)
     return FinalSums(sums, statistics_part(part, coef, null_coef, eta=eta))
 
-
-def _dense(exog: Any) -> np.ndarray:
-    """A partition's design: dense (partitions are built from dense columns)."""
-    assert isinstance(exog, np.ndarray)
-    return exog

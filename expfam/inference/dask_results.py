@@ -20,6 +20,7 @@ import pandas as pd
 
 from expfam._typing import FloatArray
 from expfam.design.dask_frame import is_dask
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.dask_problem import Part, Statistics, part_eta
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import SolverResult
@@ -104,6 +105,7 @@ class DaskGLMResults(GLMResults):
     @cached_property
     def _cov(self) -> FloatArray:
         if self.cov_type == "nonrobust":
+            self._check_dense_cov("the covariance matrix")
             return self.scale * self._expand(self._factor.inverse())
         assert self._robust is not None
         return self._robust
@@ -265,8 +267,10 @@ class _ArrayPredict:
         self.positions = None if classes is None else classes.positions()
         self.which = which
 
-    def values(self, x: np.ndarray, offset: np.ndarray | None = None) -> FloatArray:
-        eta = np.asarray(x, dtype=np.float64) @ self.coef
+    def values(self, x: np.ndarray | StructuredDesign,
+               offset: np.ndarray | None = None) -> FloatArray:
+        eta = (x.matvec(self.coef) if isinstance(x, StructuredDesign)
+               else np.asarray(x, dtype=np.float64) @ self.coef)
         if offset is not None:
             eta = eta + (offset if eta.ndim == 1 else offset[:, None])
         if self.which == "linear":
@@ -291,9 +295,19 @@ class _FramePredict(_ArrayPredict):
 
     def __call__(self, df: Any) -> Any:
         assert self.terms is not None
-        design, valid = self.terms.design(df, unseen=self.unseen)
+        x: np.ndarray | StructuredDesign
+        if self.terms.plan is not None:  # factors as codes, as when fitting
+            x, valid = self.terms.structured_design(df, unseen=self.unseen)
+        else:
+            design, valid = self.terms.design(df, unseen=self.unseen)
+            x = design.to_numpy(dtype=np.float64)
         off = None if self.offset is None else df[self.offset].to_numpy(dtype=np.float64)
-        values = self.values(design.to_numpy(dtype=np.float64), off)
+        in_formula = self.terms.formula_offset(df)  # offset(...) terms, re-evaluated
+        if in_formula is not None:
+            valid = valid & np.isfinite(in_formula)
+            in_formula = np.nan_to_num(in_formula)
+            off = in_formula if off is None else off + in_formula
+        values = self.values(x, off)
         if values.ndim == 1:
             return pd.Series(np.where(valid, values, np.nan), index=df.index, name="predicted")
         return pd.DataFrame(np.where(valid[:, None], values, np.nan), index=df.index,

@@ -6,6 +6,11 @@ score outer products — HC2 and HC3 with hat values computed within the
 partition from the bread, which every partition receives — or, for clusters,
 its per-cluster score sums.  Cluster sums are keyed by label, so a cluster
 spread over several partitions adds up exactly.
+
+A partition holding a structured design (a formula's factors as codes) forms
+its meat from the design's own products, Xᵀ diag(r²) X and grouped sums, as
+in memory, and its hat values from the Schur factorization when a factor with
+many levels keeps its information block diagonal: no dummy columns.
 """
 
 from __future__ import annotations
@@ -19,12 +24,23 @@ import pandas as pd
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import ThreadedBackend
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
 from expfam.engine.dask_problem import Part
 from expfam.engine.kernels import hat_values
+from expfam.engine.linalg import CholeskyFactor
+from expfam.engine.schur import SchurFactor, factorize
 from expfam.errors import DataWarning, InputError, user_stacklevel
-from expfam.inference.robust import LEVERAGE_TOL, _scores
+from expfam.inference.cov_blocks import MAX_DENSE_COV
+from expfam.inference.robust import (
+    LEVERAGE_TOL,
+    _residuals,
+    _scores,
+    _structured_group_sums,
+    _structured_meat,
+)
 
-__all__ = ["ClusterSums", "Meat", "finish_covariance", "meat_function"]
+__all__ = ["ClusterSums", "Meat", "bread_of", "finish_covariance", "meat_function"]
 
 _SERIAL = ThreadedBackend(n_threads=1)
 
@@ -52,30 +68,55 @@ class ClusterSums:
                            pd.concat([self.weight, other.weight]).groupby(level=0).sum())
 
 
+def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor | None]:
+    """The inverse information in full (k × k), and its Schur factorization when
+    the information is an arrow (for hat values without dummy columns).
+
+    Raises :class:`InputError` beyond ``MAX_DENSE_COV`` coefficients, as in
+    memory: a sandwich is a k × k matrix."""
+    k = hessian.shape[0]
+    if k > MAX_DENSE_COV:
+        raise InputError(f"a robust covariance for all {k} coefficients would be a {k} × {k} "
+                         f"matrix (more than {MAX_DENSE_COV} coefficients, from a factor with "
+                         "many levels); fit with cov_type='nonrobust', whose standard errors "
+                         "are exact without it")
+    factor: CholeskyFactor | SchurFactor = factorize(hessian)
+    bread = factor.inverse()
+    return (bread + bread.T) / 2.0, factor if isinstance(factor, SchurFactor) else None
+
+
 @dataclass(frozen=True)
 class _HCMeat:
     bread: FloatArray
     power: float
+    schur: SchurFactor | None = None  # the bread's factorization, for an arrow
 
     def __call__(self, part: Part, eta: FloatArray | None) -> Meat:
         k = self.bread.shape[0]
         if eta is None:
             return Meat(np.zeros((k, k)))
         prob = part.problem
-        s = _scores(prob, eta, slice(0, prob.n_obs))
         f = part.frequency
+        scale = None
         if f is not None:  # f·s sᵀ = (f s)(f s)ᵀ / f
-            s = s / np.sqrt(np.where(f > 0, f, 1.0))[:, None]
+            scale = np.sqrt(np.where(f > 0, f, 1.0))
         full = 0
         if self.power:
-            lev = hat_values(prob, eta, self.bread, _SERIAL)
+            lev = hat_values(prob, eta, self.bread if self.schur is None else self.schur,
+                             _SERIAL)
             if f is not None:
                 lev = np.divide(lev, f, out=np.zeros_like(lev), where=f > 0)
             ones = lev >= 1.0 - LEVERAGE_TOL
             full = int(np.count_nonzero(ones))
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = np.where(ones, np.nan, (1.0 - lev) ** (-self.power / 2))
-            s = s * factor[:, None]
+            with np.errstate(invalid="ignore"):
+                hat = np.where(ones, np.nan, np.abs(1.0 - lev) ** (self.power / 2))
+            scale = hat if scale is None else scale * hat
+        rows = slice(0, prob.n_obs)
+        if isinstance(prob.exog, StructuredDesign):
+            return Meat(_structured_meat(prob.exog, _residuals(prob, eta, rows), scale), full)
+        s = _scores(prob, eta, rows)
+        if scale is not None:
+            s = s / scale[:, None]
         return Meat(np.asarray(s.T @ s, dtype=np.float64), full)
 
 
@@ -92,23 +133,34 @@ class _ClusterMeat:
                              f"{int(np.sum(pd.isna(labels)))} row(s); give every row a "
                              "cluster label")
         prob = part.problem
-        s = _scores(prob, eta, slice(0, prob.n_obs))
         f = np.ones(prob.n_obs) if part.frequency is None else part.frequency
-        frame = pd.DataFrame(s)
+        rows = slice(0, prob.n_obs)
+        if isinstance(prob.exog, StructuredDesign):
+            # Grouped sums over the design's parts, by the partition's own codes.
+            codes, uniques = pd.factorize(labels, sort=False)
+            sums = _structured_group_sums(prob.exog, codes, len(uniques),
+                                          _residuals(prob, eta, rows))
+            index = pd.Index(uniques)
+            return ClusterSums(pd.DataFrame(sums, index=index),
+                               pd.Series(np.bincount(codes, weights=f, minlength=len(uniques)),
+                                         index=index))
+        frame = pd.DataFrame(_scores(prob, eta, rows))
         frame.index = pd.Index(labels)
         return ClusterSums(frame.groupby(level=0, sort=False).sum(),
                            pd.Series(f, index=labels).groupby(level=0, sort=False).sum())
 
 
-def meat_function(cov_type: str, bread: FloatArray, categorical: bool) -> Any:
-    """What each partition adds for ``cov_type`` (a picklable callable)."""
+def meat_function(cov_type: str, bread: FloatArray, categorical: bool,
+                  schur: SchurFactor | None = None) -> Any:
+    """What each partition adds for ``cov_type`` (a picklable callable); ``schur``
+    is the bread's factorization when the information is an arrow."""
     if cov_type == "cluster":
         return _ClusterMeat(bread.shape[0])
     power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
     if power and categorical:
         raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
                          "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
-    return _HCMeat(bread, power)
+    return _HCMeat(bread, power, schur if power else None)
 
 
 def finish_covariance(total: Meat | ClusterSums, bread: FloatArray, cov_type: str, n: float,

@@ -38,7 +38,9 @@ from expfam.design.dask_frame import (
     is_dask,
     with_dropped,
 )
+from expfam.design.dask_offsets import lazy_log_exposure
 from expfam.design.response import Classes, _classes
+from expfam.design.stacking import stack_rows
 from expfam.engine.dask_passes import log_y_part, observed_part, with_family
 from expfam.engine.dask_problem import (
     NonFinite,
@@ -68,7 +70,7 @@ from expfam.families import (
     with_link,
 )
 from expfam.inference.dask_results import DaskGLMResults, DaskNegativeBinomialResults
-from expfam.inference.dask_robust import finish_covariance, meat_function
+from expfam.inference.dask_robust import bread_of, finish_covariance, meat_function
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE
 from expfam.models.dask_negative_binomial import alternate_theta, theta_se
 from expfam.models.glm import DASK_MODELS, GLM
@@ -98,6 +100,8 @@ class DaskGLM(GLM):
         self.family = _dask_family(family, link, exposure)
         if missing not in ("raise", "drop"):
             raise InputError(f"missing must be 'raise' or 'drop', got {missing!r}")
+        if exposure is not None:  # offset log(exposure), evaluated per partition
+            offset = lazy_log_exposure(exposure, offset)
         self._inputs = {"endog": endog, "exog": exog, "weights": weights, "offset": offset,
                         "trials": trials}
         self._missing = missing
@@ -134,7 +138,8 @@ class DaskGLM(GLM):
                      exposure: Any = None) -> DaskGLM:
         """A GLM from a formula and a Dask DataFrame; per-row arguments are column names."""
         fam = _dask_family(family, link, exposure)
-        extras = {"weights": weights, "offset": offset, "trials": trials}
+        extras = {"weights": weights, "offset": offset, "trials": trials,
+                  "exposure": exposure}  # exposure: an offset() term (see dask_offsets)
         for name, value in extras.items():
             if value is not None and not isinstance(value, str):
                 raise InputError(f"{name}= on a Dask DataFrame must be a column name, got "
@@ -250,7 +255,7 @@ class DaskGLM(GLM):
         stats: PartStats = backend.map_sum(stats_part, cap, what="counts, totals, a sample")
         self._after_first_pass(stats)
         if persist == "auto" and not backend.persisted and nbytes is None and (
-                8.0 * sum(stats.rows.values()) * (self._p + 4) < (
+                8.0 * sum(stats.rows.values()) * (self._stored_columns() + 4) < (
                     PERSIST_SHARE * cluster_memory())):
             backend.persist()
         if self.classes is not None:
@@ -309,10 +314,12 @@ class DaskGLM(GLM):
         if information == "observed" and not family.canonical:
             observed = backend.map_sum(observed_part, record.coef, what="observed information",
                                        parts=own)
-            record = dataclasses.replace(record, hessian=(observed + observed.T) / 2.0)
-        bread = np.linalg.inv(record.hessian)
-        meat = (None if cov_type == "nonrobust"
-                else meat_function(cov_type, bread, self.classes is not None))
+            record = dataclasses.replace(record, hessian=observed)  # each part's symmetric
+        # The bread only for a sandwich (an arrow's inverse only then, by its Schur
+        # complement; a nonrobust fit keeps the factorised information).
+        bread, schur = (None, None) if cov_type == "nonrobust" else bread_of(record.hessian)
+        meat = (None if bread is None
+                else meat_function(cov_type, bread, self.classes is not None, schur))
         statistics = fit.statistics
         if statistics is None or meat is not None:
             statistics = backend.map_sum(statistics_part, record.coef, null, meat,
@@ -322,8 +329,8 @@ class DaskGLM(GLM):
         if family.estimated_dispersion and family.name != "gaussian":
             log_y = backend.map_sum(log_y_part, what="Σ log y (the likelihood's constant)")
         robust = None
-        if meat is not None:
-            robust = finish_covariance(statistics.extra, (bread + bread.T) / 2, cov_type,
+        if bread is not None:
+            robust = finish_covariance(statistics.extra, bread, cov_type,
                                        stats.positive_frequency, math.prod(shape),
                                        small_sample)
         empty = GLMProblem(np.zeros((0, self._p)), np.zeros((0, *shape[1:])), np.zeros(0),
@@ -366,6 +373,14 @@ class DaskGLM(GLM):
             if not self._names_given:
                 self.exog_names = default_names(self._p, constant)
 
+    def _stored_columns(self) -> int:
+        """Numbers a partition stores per row for its design: a formula's factor is
+        one code (and a multiplier) per row, not a column per level."""
+        plan = None if self.formula is None else self.formula.plan
+        if plan is None:
+            return self._p
+        return sum(t.width if not t.categorical else 1 + bool(t.numeric) for t in plan.terms)
+
     def _raise_nonfinite(self, backend: DaskBackend) -> None:
         """Name the partitions and columns holding NaN or inf, if any (one pass)."""
         found: NonFinite = backend.map_sum(nonfinite_part, what="NaN or inf in X")
@@ -382,7 +397,8 @@ class DaskGLM(GLM):
         m = shape[1:]
         if not self.k_constant:
             return np.zeros(m)
-        has_offset = (self.offset is not None)
+        has_offset = self.offset is not None or bool(
+            self.formula is not None and self.formula.offset_terms)
         if not has_offset:
             mean = stats.weighted_target / stats.total_weight
             return np.asarray(family.natural_from_mean(mean), dtype=np.float64)
@@ -414,7 +430,7 @@ def _sample(stats: PartStats, k: int) -> GLMProblem | None:
         share = max(1, round(size * stats.rows[index] / n))
         pieces.append(piece.take(np.arange(min(share, piece.n_obs))))
     offset = None if pieces[0].offset is None else np.concatenate([p.offset for p in pieces])
-    return GLMProblem(np.concatenate([p.exog for p in pieces]),
+    return GLMProblem(stack_rows([p.exog for p in pieces]),
                       np.concatenate([p.target for p in pieces]),
                       np.concatenate([p.weights for p in pieces]), offset, pieces[0].family)
 
@@ -458,9 +474,6 @@ def _dask_family(family: str | ExponentialFamily, link: Any, exposure: Any) -> E
     """The family for a Dask fit: every family and link of the in-memory GLM (the
     kernels take a non-canonical link's score and Fisher weights from the family)."""
     fam = get_family(family, link)
-    if exposure is not None:
-        raise InputError("exposure= is not yet available on Dask: add np.log(exposure) as an "
-                         "offset column and pass offset='that column'")
     return fam
 
 

@@ -48,6 +48,8 @@ class _LDAPart:
 
 def _lda_part(raw: RawPart, classes: Classes, features: list[int] | None) -> _LDAPart:
     try:
+        # A Dask LDA's formula spec has no structure plan: its designs are dense.
+        assert isinstance(raw.exog, np.ndarray)
         x = np.asarray(raw.exog if features is None else raw.exog[:, features],
                        dtype=np.float64)
         if not np.all(np.isfinite(x)):
@@ -134,7 +136,10 @@ class DaskLDA(LDA):
         if weights is not None and not isinstance(weights, str):
             raise InputError("weights= on a Dask DataFrame must be a column name")
         extras = {"weights": weights, "offset": None, "trials": None}
-        terms, needed, passes = formula_levels(formula, data, extras, "classes")
+        # Dense features, as the in-memory LDA: its class means and pooled scatter
+        # are over every column (a factor's dummies included).
+        terms, needed, passes = formula_levels(formula, data, extras, "classes",
+                                               structured=False)
         raw = formula_parts(data, terms, needed, extras, missing, "classes")
         columns = [str(c) for c in terms.spec.column_names]
         features = [j for j, c in enumerate(columns) if c != "Intercept"]

@@ -48,6 +48,7 @@ from expfam.engine.dask_problem import (
 )
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.problem import GLMProblem
+from expfam.engine.schur import SchurFactor, factorize
 from expfam.engine.solvers._result import SolverResult, loss_slack
 from expfam.engine.solvers.irls import CHORD_CONTRACTION, FISHER_TOL_FACTOR, SAMPLE_TOL, irls
 from expfam.errors import InputError, NumericalError, RankDeficientError
@@ -120,9 +121,10 @@ class _Passes:
     def deviance(self, loss: float | None) -> float:
         return float("nan") if loss is None else 2.0 * (loss - self.saturated)
 
-    def factor(self, hessian: FloatArray | None) -> CholeskyFactor:
+    def factor(self, hessian: Any) -> CholeskyFactor | SchurFactor:
+        """Dense by Cholesky; a factor's arrow by the Schur complement."""
         assert hessian is not None
-        return CholeskyFactor(hessian, self.names)
+        return factorize(hessian, self.names)
 
     def record(self, kind: str, sums: NewtonSums, decrement: float, step: float = 1.0) -> None:
         self.history.append({
@@ -274,7 +276,7 @@ def _backtrack(ev: _Passes, coef: FloatArray, delta: FloatArray,
 @dataclass
 class _WarmStart:
     coef: FloatArray
-    curvature: CholeskyFactor  # the sample's Hessian …
+    curvature: CholeskyFactor | SchurFactor  # the sample's Hessian …
     scale: float  # … times this is the curvature of all rows
     deviance: float  # the sample's deviance scaled to all rows: a guide
 
@@ -288,7 +290,7 @@ def _warm_start(ev: _Passes, sample: GLMProblem) -> _WarmStart | None:
         fit = irls(sample, tol=SAMPLE_TOL, max_iter=25)
         if not (fit.converged and np.all(np.isfinite(fit.coef))):
             return None
-        factor = CholeskyFactor(fit.hessian)
+        factor = factorize(fit.hessian)
     except (RankDeficientError, NumericalError):
         return None  # a column constant in the sample, say
     ev.history.extend(dict(h, stage="sample") for h in fit.history)
