@@ -122,6 +122,27 @@ def test_many_levels_use_the_schur_complement_and_match_dense():
                dense_twin("y ~ x + z + g", df, "bernoulli").fit(cov_type=cov_type).bse)
 
 
+def test_influence_on_factor_codes_matches_dense(monkeypatch):
+    """Leverages and every influence measure of a many-level factor (an arrow: hat
+    values by the Schur complement) equal the dense-dummy fit's; the rows are never
+    written out whole (only dfbeta, whose output is n × p, reads them by blocks)."""
+    df = many_levels(seed=3, n=3000, levels=100)
+    res = ef.glm("y ~ x + z + g", df).fit(tol=1e-12)
+    assert type(res.solver.hessian).__name__ == "ArrowGram"
+    ref = dense_twin("y ~ x + z + g", df, "bernoulli").fit(tol=1e-12)
+    infl, dense = res.get_influence(), ref.get_influence()
+
+    def no_dense(self):
+        raise AssertionError("the whole design was written out")
+
+    monkeypatch.setattr(StructuredDesign, "dense", no_dense)
+    for name in ("hat_matrix_diag", "cooks_distance", "resid_studentized",
+                 "resid_standardized", "dffits", "cov_ratio"):
+        _close(getattr(infl, name), getattr(dense, name), 1e-7)
+    monkeypatch.undo()
+    _close(infl.dfbetas, dense.dfbetas, 1e-7)
+
+
 @pytest.mark.parametrize("method", ["newton", "gd", "lbfgs", "sgd", "firth"])
 def test_every_solver_runs_on_factor_codes(method):
     df = many_levels(n=3000, levels=70)

@@ -182,6 +182,13 @@ def interaction_case(n: int, repeats: int) -> None:
 
 
 def sparse_case(repeats: int) -> None:
+    """The issue's target is the time to *reach the MLE* (llf to 1e-8 relative) against
+    scikit-learn's lbfgs at tol 1e-8.  expfam's ``fit()`` goes on to the exact
+    information at the estimate (one p × p sparse sandwich and its Cholesky
+    factorization: the rank check and the standard errors), which scikit-learn never
+    computes; so three expfam times are printed: until L-BFGS has reached the MLE
+    (wall clock from the ``fit()`` call, read from the progress callback), the whole
+    ``fit()``, and ``fit()`` plus reading every standard error."""
     import scipy.sparse as sp
     from sklearn.linear_model import LogisticRegression
 
@@ -191,26 +198,52 @@ def sparse_case(repeats: int) -> None:
     eta = X @ rng.normal(0, 0.3, p) - 0.5
     y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
     with_const = sp.hstack([np.ones((n, 1)), X]).tocsr()
+    reached: dict[str, float] = {}
 
-    def ours() -> float:
-        res = ef.GLM(y, with_const).fit()
+    def ours() -> tuple[float, float, float, float]:
+        """(seconds to the MLE, llf there, seconds of fit(), llf after fit())."""
+        marks: list[tuple[float, float]] = []
+        start = time.perf_counter()
+
+        def mark(values: dict[str, Any]) -> None:
+            if values["solver"] == "lbfgs":  # mean loss per row; Bernoulli: llf = −n·loss
+                marks.append((time.perf_counter() - start, -n * values["loss"]))
+
+        res = ef.GLM(y, with_const).fit(progress=mark)
+        fitted = time.perf_counter() - start
         _ = res.bse
-        return float(res.llf)
+        reached["bse"] = time.perf_counter() - start
+        return marks[-1][0], marks[-1][1], fitted, float(res.llf)
 
-    def sklearn() -> float:
-        m = LogisticRegression(C=np.inf, solver="lbfgs", tol=1e-8, max_iter=100_000).fit(X, y)
-        e = m.intercept_[0] + X @ m.coef_[0]
-        return float(np.sum(y * e - np.logaddexp(0.0, e)))
+    def sklearn(tol: float) -> Callable[[], float]:
+        def fit() -> float:
+            m = LogisticRegression(C=np.inf, solver="lbfgs", tol=tol, max_iter=100_000).fit(X, y)
+            e = m.intercept_[0] + X @ m.coef_[0]
+            return float(np.sum(y * e - np.logaddexp(0.0, e)))
+        return fit
 
-    best = timed({"expfam (auto, with SEs)": ours, "sklearn lbfgs tol=1e-8": sklearn}, repeats)
-    llf, ref = best["expfam (auto, with SEs)"][1], best["sklearn lbfgs tol=1e-8"][1]
+    runs: dict[str, list[Any]] = {"expfam": [], "tight": [], "default": []}
+    for _ in range(repeats):  # interleaved: the machine's load hits all alike
+        for name, fit in (("expfam", ours), ("tight", sklearn(1e-8)),
+                          ("default", sklearn(1e-4))):
+            gc.collect()
+            t0 = time.perf_counter()
+            out = fit()
+            runs[name].append((time.perf_counter() - t0, out, reached.get("bse")))
+    to_mle, llf_mle, fit_s, llf = min(r[1] for r in runs["expfam"])
+    with_se = min(r[2] for r in runs["expfam"])
+    tight_s, ref = min(runs["tight"], key=lambda r: r[0])[:2]
+    default_s, default_llf = min(runs["default"], key=lambda r: r[0])[:2]
     method = ef.GLM(y, with_const).fit().method
-    print(f"\n== sparse 200,000 x 2,000 binary CSR ==\nexpfam ({method}, with SEs) "
-          f"{best['expfam (auto, with SEs)'][0]:.2f} s; sklearn lbfgs "
-          f"{best['sklearn lbfgs tol=1e-8'][0]:.2f} s; ratio "
-          f"{best['expfam (auto, with SEs)'][0] / best['sklearn lbfgs tol=1e-8'][0]:.2f}; "
-          f"llf {llf:.10g} vs {ref:.10g} (relative {(llf - ref) / abs(ref):.2g}; expfam's "
-          "is the higher when positive)")
+    print(f"\n== sparse 200,000 x 2,000 binary CSR (expfam method={method}) ==\n"
+          f"expfam reaches the MLE in {to_mle:.2f} s (llf {llf_mle:.12g}, relative to "
+          f"sklearn's {(llf_mle - ref) / abs(ref):.1g}); whole fit() {fit_s:.2f} s; with "
+          f"every SE read {with_se:.2f} s\n"
+          f"sklearn lbfgs tol=1e-8 {tight_s:.2f} s (llf {ref:.12g}); default tol=1e-4 "
+          f"{default_s:.2f} s (llf relative {(default_llf - ref) / abs(ref):.1g})\n"
+          f"ratios to sklearn tol=1e-8: to the MLE {to_mle / tight_s:.2f} (target <= 1); "
+          f"fit() {fit_s / tight_s:.2f}; fit() + SEs {with_se / tight_s:.2f}. "
+          f"llf after fit() {llf:.12g}")
 
 
 def kernels_case(n: int, repeats: int) -> None:

@@ -33,8 +33,14 @@ import numpy as np
 import pandas as pd
 
 from expfam._typing import FloatArray
+from expfam.backend.blocks import default_backend, row_slices
+from expfam.design.gram import ArrowGram
+from expfam.design.matrix import StructuredDesign
+from expfam.engine.kernels import quadratic_form, weighted_gram
+from expfam.engine.linalg import CholeskyFactor
+from expfam.engine.schur import SchurFactor, factorize
 from expfam.errors import InputError
-from expfam.inference.prediction import fitted_rows
+from expfam.inference.cov_blocks import MAX_DENSE_COV
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
@@ -56,9 +62,8 @@ class GLMInfluence:
             raise InputError("influence measures are for single-response families; a "
                              "categorical model has one residual per class")
         self.results = res
-        kept = res._kept
-        self._names = [n for n, k in zip(res.model.exog_names, kept, strict=True) if k]
-        self._x = fitted_rows(res).dense[:, kept]
+        self._kept = res._kept
+        self._names = [n for n, k in zip(res.model.exog_names, self._kept, strict=True) if k]
         self._index = res._layout.rows
 
     # -- the building blocks -------------------------------------------------
@@ -72,8 +77,42 @@ class GLMInfluence:
         return np.asarray(res._problem.weights, dtype=np.float64) * ratio
 
     @cached_property
+    def _information(self) -> CholeskyFactor | SchurFactor:
+        """XᵀWX of the estimable columns with the IRLS (expected) weights, factorised:
+        the fit's own information unless it was the observed one (another link),
+        else one pass of the design's own products (factor codes stay codes)."""
+        res = self.results
+        if res.information == "expected" or res.model.family.canonical:
+            return res._factor
+        problem = res._problem
+        weights = self._weights
+
+        def gram(rows: slice) -> FloatArray | ArrowGram:
+            return weighted_gram(problem.block(rows).exog, weights[rows])
+
+        hessian = default_backend().map_sum(gram, problem.n_obs)
+        kept = self._kept
+        if isinstance(hessian, ArrowGram):
+            return factorize(hessian if kept.all() else hessian.submatrix(kept))
+        return factorize(hessian[np.ix_(kept, kept)])
+
+    @cached_property
     def _xtwx_inv(self) -> FloatArray:
-        return np.linalg.inv(self._x.T @ (self._weights[:, None] * self._x))
+        """(XᵀWX)⁻¹ over the estimable columns, (rank, rank): only dfbeta needs it
+        whole."""
+        rank = self._rank
+        if rank > MAX_DENSE_COV:
+            raise InputError(f"dfbeta and dfbetas have one column per coefficient and need "
+                             f"the {rank} × {rank} inverse information (more than "
+                             f"{MAX_DENSE_COV} coefficients, from a factor with many levels); "
+                             "the other influence measures do not")
+        return self._information.inverse()
+
+    def _rows_dense(self, rows: slice) -> FloatArray:
+        """A block of the fitted design's estimable columns, written out: (b, rank)."""
+        exog = self.results._problem.block(rows).exog
+        x = exog.dense() if isinstance(exog, StructuredDesign) else np.asarray(exog)
+        return x[:, self._kept]
 
     def _series(self, values: FloatArray, name: str) -> pd.Series:
         return pd.Series(values, index=self._index, name=name)
@@ -81,7 +120,7 @@ class GLMInfluence:
     @cached_property
     def _prior(self) -> FloatArray:
         w = self.results.model.weights
-        return np.ones(self._x.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+        return np.ones(self.results._problem.n_obs) if w is None else np.asarray(w, dtype=np.float64)
 
     @cached_property
     def _dev(self) -> FloatArray:
@@ -94,13 +133,29 @@ class GLMInfluence:
 
     @cached_property
     def _hat(self) -> FloatArray:
-        x = self._x
-        h = self._weights * np.einsum("ij,jk,ik->i", x, self._xtwx_inv, x)
+        """h_i = W_i x_iᵀ(XᵀWX)⁻¹x_i, by blocks of rows: with the Schur
+        complement for a factor with many levels, so no dummy column is formed."""
+        res, factor = self.results, self._information
+        problem = res._problem
+        if isinstance(factor, SchurFactor) and self._kept.all():
+            bread: FloatArray | SchurFactor = factor
+        else:
+            # Zero rows and columns for aliased coefficients: they leave x_iᵀBx_i alone.
+            inverse = np.zeros((len(self._kept), len(self._kept)))
+            inverse[np.ix_(self._kept, self._kept)] = factor.inverse()
+            bread = inverse
+        h = np.empty(problem.n_obs)
+
+        def fill(rows: slice) -> int:
+            h[rows] = self._weights[rows] * quadratic_form(problem.block(rows).exog, bread)
+            return 0
+
+        default_backend().map_sum(fill, problem.n_obs)
         return np.where(h > 1 - 10 * np.finfo(float).eps, 1.0, h)
 
     @property
     def _rank(self) -> int:
-        return self._x.shape[1]
+        return int(np.count_nonzero(self._kept))
 
     @cached_property
     def _sigma(self) -> FloatArray:
@@ -158,7 +213,11 @@ class GLMInfluence:
         h = self._hat
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(h == 1, 0.0, np.sqrt(self._weights) * self._dev / (1 - h))
-        change = (self._x @ self._xtwx_inv) * scale[:, None]
+        inverse = self._xtwx_inv
+        n = len(h)
+        change = np.empty((n, self._rank))
+        for rows in row_slices(n):
+            change[rows] = (self._rows_dense(rows) @ inverse) * scale[rows, None]
         return pd.DataFrame(change, index=self._index, columns=self._names)
 
     @property
@@ -197,4 +256,4 @@ class GLMInfluence:
         return frame
 
     def __repr__(self) -> str:
-        return f"<GLMInfluence: {self._x.shape[0]} rows, {self._rank} coefficients>"
+        return f"<GLMInfluence: {self.results._problem.n_obs} rows, {self._rank} coefficients>"
