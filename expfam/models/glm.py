@@ -32,6 +32,7 @@ from expfam.design.arrays import (
 from expfam.design.formula import FormulaTerms, model_frame
 from expfam.design.matrix import StructuredDesign
 from expfam.design.response import Classes, binomial_pair, class_response
+from expfam.design.sparse_columns import SPARSE_THRESHOLD
 from expfam.engine.information import observed_information
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import check_options, get_solver
@@ -253,6 +254,7 @@ class GLM:
         reference: Any = None,
         link: str | Link | None = None,
         exposure: ArrayLike | str | None = None,
+        sparse_threshold: float | None = SPARSE_THRESHOLD,
     ) -> GLM:
         """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
 
@@ -279,6 +281,14 @@ class GLM:
             Categorical family only: the baseline class (default the first level).
         link : str, optional
             The link (see :class:`GLM`); default the family's canonical one.
+        sparse_threshold : float or None
+            Numeric terms whose share of non-zero values is below this (0.1, as
+            glum's) are held as one scipy.sparse CSR part of the design when it
+            has at least 1,000 rows; 0 or None keeps them dense.  Terms reading
+            a pandas sparse column (``pd.SparseDtype``, as from
+            ``pd.get_dummies(..., sparse=True)``) are always held sparse, never
+            written out densely.  Only the storage changes: every estimate is
+            the dense design's (see ``docs/formulas.md``).  In-memory data only.
 
         Notes
         -----
@@ -299,7 +309,8 @@ class GLM:
                                  "class counts as the response matrix instead")
             frame = model_frame(formula, data, weights=weights, offset=offset,
                                 exposure=exposure, missing=missing,
-                                labelled_response="classes", structured=True)
+                                labelled_response="classes", structured=True,
+                                sparse_threshold=sparse_threshold)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, reference=reference, link=link)
         else:
@@ -308,7 +319,8 @@ class GLM:
             labels = "binary" if fam.name in ("bernoulli", "binomial") else "refuse"
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
                                 exposure=exposure, missing=missing,
-                                labelled_response=labels, structured=True)
+                                labelled_response=labels, structured=True,
+                                sparse_threshold=sparse_threshold)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials, link=link)
         model.formula = frame.terms
