@@ -168,17 +168,19 @@ def _is_indicator(cat: _Categorical) -> bool:
 def _term_vector(term: _Term, frame: pd.DataFrame) -> Vector:
     """A term of numeric factors and boolean indicators as one column (sparse
     when a factor is a zero-filled sparse column)."""
-    value: Vector | float = term.scale
+    factors: list[Vector] = []
     for expr in term.numeric:
         name = expr.strip("`")
-        column = (column_vector(frame[name]) if name in frame.columns
-                  else _numeric(expr, frame))
-        value = multiply(value, column)
-    for cat in term.categorical:
-        value = multiply(value, indicator(frame[cat.column], True))
-    if isinstance(value, float):
-        return np.full(len(frame), value)
-    return value
+        factors.append(column_vector(frame[name]) if name in frame.columns
+                       else _numeric(expr, frame))
+    factors += [indicator(frame[cat.column], True) for cat in term.categorical]
+    if not factors:
+        return np.full(len(frame), term.scale)
+    value = factors[0]
+    for factor in factors[1:]:
+        value = multiply(value, factor)
+    # A plain column's scale is 1: no copy of its values.
+    return value if term.scale == 1.0 else multiply(term.scale, value)
 
 
 def _choose_sparse(terms: Sequence[_Term], frame: pd.DataFrame, sparse_levels: Any,

@@ -175,7 +175,9 @@ def sparse_factor_levels(frame: pd.DataFrame, coded: Sequence[str]) -> dict[str,
     out: dict[str, list[Any]] = {}
     for column in coded:
         values = frame[column]
-        if not (zero_filled(values) and pd.api.types.is_bool_dtype(values.dtype.subtype)):
+        dtype = values.dtype
+        if not (isinstance(dtype, pd.SparseDtype) and zero_filled(values)
+                and pd.api.types.is_bool_dtype(dtype.subtype)):
             continue
         array = values.array
         stored = np.asarray(array.sp_values, dtype=bool)
