@@ -230,3 +230,27 @@ def test_model_frame_default_is_dense():
     df = sparse_frame(9, 1_500, 0.02, "bernoulli")
     frame = model_frame("y ~ x + z1", df, structured=True)
     assert not isinstance(frame.exog, StructuredDesign)
+
+
+def test_cli_saved_model_of_a_sparse_fit(tmp_path):
+    """The CLI's saved model rebuilds the columns densely from the formula: its
+    predictions are the fit's, whatever parts the fit held sparse."""
+    from expfam.cli import main
+
+    df = densified(sparse_frame(12, 1_500, 0.03, "bernoulli"))
+    df["d"] = df["d"].astype(float)
+    df.to_csv(tmp_path / "train.csv", index=False)
+    formula = "y ~ x + z1 + s + I(x * z1) + g"
+    res = ef.logit(formula, df).fit()
+    assert {"z1", "s", "I(x * z1)"} <= set(sparse_columns(res))
+    model = tmp_path / "model.json"
+    assert main(["fit", formula, "--data", str(tmp_path / "train.csv"), "--save",
+                 str(model), "-o", str(tmp_path / "summary.txt")]) == 0
+    new = df.sample(40, random_state=3)
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(model), "--data", str(tmp_path / "new.csv"), "-o",
+                 str(tmp_path / "pred.csv")]) == 0
+    got = pd.read_csv(tmp_path / "pred.csv", index_col=0)
+    np.testing.assert_allclose(got.to_numpy().squeeze(),
+                               np.asarray(res.predict(new.reset_index(drop=True))),
+                               rtol=1e-12)

@@ -501,8 +501,8 @@ def _coded_factors(formula: str, data: pd.DataFrame, variables: Sequence[str]) -
         if isinstance(dtype, pd.CategoricalDtype) or not (
                 pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
             continue
-        if pd.api.types.is_bool_dtype(dtype) or re.search(
-                r"C\(\s*`?" + re.escape(column) + r"`?\s*[,)]", formula):
+        if pd.api.types.is_bool_dtype(dtype) or ("C(" in formula and re.search(
+                r"C\(\s*`?" + re.escape(column) + r"`?\s*[,)]", formula)):
             out.append(column)
     return out
 
