@@ -171,3 +171,26 @@ def test_too_few_rows_in_a_class_suggests_rda_or_lda():
     with pytest.raises(ef.RankDeficientError,
                        match=r"class 0 is singular: .x3. is a linear combination.*rda"):
         ef.QDA(y, collinear).fit()
+
+
+def test_factor_features_give_a_twin_without_degenerate_columns():
+    """A factor's dummies d have d² = d and pairwise products 0: the twin drops those
+    columns (folding the implied x² coefficient into x), so it is of full rank, and
+    the implied coefficients still reproduce QDA's posterior exactly."""
+    import warnings
+
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": rng.choice(["a", "b", "c"], n)})
+    df["y"] = (rng.random(n) < 1 / (1 + np.exp(-(df.x + (df.g == "b"))))).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rank-deficiency warning from the twin
+        res = ef.qda("y ~ x + g", df).fit()
+        twin = res.fit_twin()
+    assert res.twin_names() == ["x", "g[T.b]", "g[T.c]", "I(x ** 2)", "x:g[T.b]",
+                                "x:g[T.c]"]
+    assert not twin.aliased
+    implied = res.logistic_params()
+    eta = implied.iloc[0] + res.sufficient_statistics(df).to_numpy() @ implied.iloc[1:]
+    np.testing.assert_allclose(1 / (1 + np.exp(-eta)), res.predict_proba(df).iloc[:, 1],
+                               rtol=1e-12)

@@ -240,11 +240,11 @@ class Comparison:
         return crossovers(curve, self.pairs(), metric)
 
     def plot_learning_curve(self, curve: pd.DataFrame | None = None, metric: str = "error",
-                            ax: Any = None) -> Any:
+                            ax: Any = None, title: str | None = None) -> Any:
         """Draw :meth:`learning_curve` (computed with its defaults if not given), with
-        the crossing point of each pair marked."""
+        the crossing point of each pair marked and ``title`` over it."""
         return plot_learning_curve(self.learning_curve() if curve is None else curve,
-                                   metric=metric, ax=ax, pairs=self.pairs())
+                                   metric=metric, ax=ax, pairs=self.pairs(), title=title)
 
     def plot(self, kind: str = "learning_curve", **kwargs: Any) -> Any:
         """A named plot: ``"learning_curve"``, or any registered in :attr:`PLOTS`

@@ -78,9 +78,11 @@ def crossovers(curve: pd.DataFrame, pairs: list[tuple[str, str]],
 
 
 def plot_learning_curve(curve: pd.DataFrame, metric: str = "error", ax: Any = None,
-                        pairs: list[tuple[str, str]] | None = None) -> Any:
+                        pairs: list[tuple[str, str]] | None = None,
+                        title: str | None = None) -> Any:
     """Mean ± one standard error of ``metric`` against training size, per model, with a
-    dotted vertical line where each (generative, twin) pair's curves cross."""
+    dotted vertical line where each (generative, twin) pair's curves cross, and
+    ``title`` over the axes if given."""
     from expfam.inference.plotting import _pyplot
 
     if ax is None:
@@ -110,6 +112,9 @@ def plot_learning_curve(curve: pd.DataFrame, metric: str = "error", ax: Any = No
             ax.annotate(f"{row.discriminative} ahead from ≈{row.crossover:.0f}",
                         (row.crossover, 0.97 - 0.07 * i), xycoords=("data", "axes fraction"),
                         fontsize=7, va="top", color=colour,
+                        # A white box keeps the label legible over a curve.
+                        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85,
+                              "pad": 1.0},
                         ha="right" if float(row.crossover) > middle else "left")  # type: ignore[arg-type]
     ax.set_xscale("log")
     from matplotlib.ticker import NullFormatter, ScalarFormatter
@@ -122,4 +127,6 @@ def plot_learning_curve(curve: pd.DataFrame, metric: str = "error", ax: Any = No
     ax.set_ylabel({"error": "held-out error rate", "log_loss": "held-out log-loss",
                    "brier": "held-out Brier score"}.get(metric, metric))
     ax.legend(fontsize=8)
+    if title is not None:
+        ax.set_title(title)
     return ax

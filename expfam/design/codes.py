@@ -33,7 +33,17 @@ from formulaic import model_matrix
 from formulaic.transforms.contrasts import TreatmentContrasts
 
 from expfam.design.matrix import StructuredDesign
-from expfam.design.parts import DenseColumns, FactorColumns, Part
+from expfam.design.parts import DenseColumns, FactorColumns, Part, SparseColumns
+from expfam.design.sparse_columns import (
+    SPARSE_MIN_ROWS,
+    Vector,
+    column_vector,
+    csr_from_columns,
+    hold_sparse,
+    indicator,
+    multiply,
+    with_categories,
+)
 
 __all__ = ["StructurePlan", "plan_structure"]
 
@@ -69,6 +79,8 @@ class StructurePlan:
 
     terms: tuple[_Term, ...]
     names: tuple[str, ...]
+    #: The terms held as columns of one CSR part (see :mod:`expfam.design.sparse_columns`).
+    sparse: tuple[int, ...] = ()
 
     def undefined_rows(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows at which a numeric factor of a term is not finite (a transform
@@ -80,9 +92,12 @@ class StructurePlan:
                 bad |= ~np.isfinite(_numeric(expr, frame))
         return bad
 
-    def design(self, frame: pd.DataFrame) -> StructuredDesign | None:
+    def design(self, frame: pd.DataFrame, evaluated: dict[int, Vector] | None = None
+               ) -> StructuredDesign | None:
         """The structured design of ``frame`` (prepared as for the fit: categoricals
-        with the training levels); None if a value is not finite."""
+        with the training levels, boolean sparse columns as they are); None if a
+        value is not finite.  ``evaluated`` holds sparse terms' columns already
+        computed on these rows."""
         n = len(frame)
         numeric_cache: dict[str, np.ndarray] = {}
 
@@ -91,7 +106,8 @@ class StructurePlan:
                 numeric_cache[expr] = _numeric(expr, frame)
             return numeric_cache[expr]
 
-        dense_terms = [i for i, t in enumerate(self.terms) if not t.categorical]
+        dense_terms = [i for i, t in enumerate(self.terms)
+                       if not t.categorical and i not in self.sparse]
         offsets = np.cumsum([0] + [t.width for t in self.terms])
         parts: list[Part] = []
         columns: list[np.ndarray] = []
@@ -111,8 +127,16 @@ class StructurePlan:
                 return None
             parts.append(DenseColumns(block))
             columns.append(np.asarray(cols))
+        if self.sparse:
+            cached = evaluated or {}
+            csr = csr_from_columns([cached[i] if i in cached else _term_vector(
+                self.terms[i], frame) for i in self.sparse], n)
+            if csr is None:
+                return None
+            parts.append(SparseColumns(csr))
+            columns.append(np.asarray([offsets[i] for i in self.sparse]))
         for i, term in enumerate(self.terms):
-            if not term.categorical:
+            if not term.categorical or i in self.sparse:
                 continue
             values = None
             if term.numeric or term.scale != 1.0:
@@ -140,7 +164,54 @@ def _codes(cat: _Categorical, frame: pd.DataFrame) -> np.ndarray:
     if isinstance(values.dtype, pd.CategoricalDtype) and list(
             values.cat.categories) == cat.levels:
         return np.asarray(values.cat.codes.to_numpy(), dtype=np.int64)
-    return np.asarray(pd.Categorical(values, categories=cat.levels).codes, dtype=np.int64)
+    # np.asarray: a boolean sparse column in a term not held sparse is coded densely.
+    return np.asarray(pd.Categorical(np.asarray(values), categories=cat.levels).codes,
+                      dtype=np.int64)
+
+
+def _is_indicator(cat: _Categorical) -> bool:
+    """A treatment-coded boolean factor: one column, the indicator of True."""
+    return (cat.levels == [False, True] and cat.selection is not None
+            and cat.selection.tolist() == [-1, 0])
+
+
+def _term_vector(term: _Term, frame: pd.DataFrame) -> Vector:
+    """A term of numeric factors and boolean indicators as one column (sparse
+    when a factor is a zero-filled sparse column)."""
+    factors: list[Vector] = []
+    for expr in term.numeric:
+        name = expr.strip("`")
+        factors.append(column_vector(frame[name]) if name in frame.columns
+                       else _numeric(expr, frame))
+    factors += [indicator(frame[cat.column], True) for cat in term.categorical]
+    if not factors:
+        return np.full(len(frame), term.scale)
+    value = factors[0]
+    for factor in factors[1:]:
+        value = multiply(value, factor)
+    # A plain column's scale is 1: no copy of its values.
+    return value if term.scale == 1.0 else multiply(term.scale, value)
+
+
+def _choose_sparse(terms: Sequence[_Term], frame: pd.DataFrame, sparse_levels: Any,
+                   threshold: float | None) -> dict[int, Vector]:
+    """The terms to hold in the CSR part, with their columns on ``frame``: terms of
+    numeric factors (and boolean sparse indicators) that read a zero-filled sparse
+    column, or are mostly zero (:func:`~expfam.design.sparse_columns.hold_sparse`)."""
+    out: dict[int, Vector] = {}
+    for i, term in enumerate(terms):
+        if not all(cat.column in sparse_levels and _is_indicator(cat)
+                   for cat in term.categorical):
+            continue
+        reads_sparse = bool(term.categorical) or any(
+            isinstance(frame[e.strip("`")].dtype, pd.SparseDtype)
+            for e in term.numeric if e.strip("`") in frame.columns)
+        if not reads_sparse and (threshold is None or len(frame) < SPARSE_MIN_ROWS):
+            continue  # nothing to decide: a dense term stays dense
+        vector = _term_vector(term, frame)
+        if hold_sparse(vector, threshold):
+            out[i] = vector
+    return out
 
 
 def _factor_part(term: _Term, frame: pd.DataFrame, values: np.ndarray | None) -> FactorColumns:
@@ -204,13 +275,22 @@ def _categorical(expr: str, state: dict[str, Any], reduced: bool,
     return _Categorical(expr, column, levels, None, coding)
 
 
-def plan_structure(rhs: Any, frame: pd.DataFrame, variables: Sequence[str]
-                   ) -> tuple[StructurePlan, Any] | None:
-    """The plan for a formula's right-hand side, and formulaic's model spec, or None
-    when the formula has no factor or uses something only formulaic's dense
-    path handles (stateful transforms, computed factors, multi-column terms)."""
+def plan_structure(rhs: Any, frame: pd.DataFrame, variables: Sequence[str], *,
+                   sparse_levels: dict[str, list[Any]] | None = None,
+                   sparse_threshold: float | None = None
+                   ) -> tuple[StructurePlan, Any, StructuredDesign | None] | None:
+    """The plan for a formula's right-hand side, formulaic's model spec and the
+    design of ``frame``, or None when the formula has neither a factor nor a
+    sparse term, or uses something only formulaic's dense path handles
+    (stateful transforms, computed factors, multi-column terms).
+
+    ``sparse_levels`` names the boolean sparse columns left sparse in ``frame``
+    (coded as factors with these levels); ``sparse_threshold`` is the share of
+    non-zeros below which a numeric term is held sparse (None: never).
+    """
+    sparse_levels = sparse_levels or {}
     probe_rows = np.arange(min(len(frame), PROBE_ROWS))
-    probe = frame.iloc[probe_rows]
+    probe = with_categories(frame.iloc[probe_rows], sparse_levels)
     try:
         matrix = model_matrix(rhs, probe, output="sparse", na_action="ignore")
     except Exception:
@@ -244,9 +324,10 @@ def plan_structure(rhs: Any, frame: pd.DataFrame, variables: Sequence[str]
             terms.append(_Term(tuple(numeric), tuple(cats), float(scoped.scale), width))
         if sum(t.width for t in terms[start:]) != len(structure.columns):
             return None  # a multi-column numeric factor (poly, splines): formulaic's
-    if not any_factor:
+    chosen = _choose_sparse(terms, frame, sparse_levels, sparse_threshold)
+    if not any_factor and not chosen:
         return None
-    plan = StructurePlan(tuple(terms), tuple(spec.column_names))
+    plan = StructurePlan(tuple(terms), tuple(spec.column_names), tuple(sorted(chosen)))
     try:
         built = plan.design(probe)
     except Exception:
@@ -259,4 +340,4 @@ def plan_structure(rhs: Any, frame: pd.DataFrame, variables: Sequence[str]
     scale = np.maximum(np.abs(expected), 1.0)
     if not np.all(np.abs(mine - expected) <= 1e-12 * scale):
         return None
-    return plan, spec
+    return plan, spec, plan.design(frame, chosen)

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from expfam.design.formula import FormulaTerms, _parse_rhs, _variables, split_offsets
+from expfam.design.formula import FormulaTerms, _variables
+from expfam.design.offsets import parse_offset, split_offsets
 from expfam.errors import InputError
 
 __all__ = ["formula_offset_terms", "lazy_log_exposure", "partition_offset"]
@@ -44,7 +45,7 @@ def formula_offset_terms(formula: str, meta: pd.DataFrame, exposure: str | None
         if exposure not in meta.columns:
             raise InputError(f"exposure={exposure!r} is not a column of the data")
         terms = (*terms, f"np.log(`{exposure}`)")
-    columns = [v for expr in terms for v in _variables(_parse_rhs(expr), meta)]
+    columns = [v for expr in terms for v in _variables(parse_offset(expr), meta)]
     return stripped, terms, list(dict.fromkeys(columns))
 
 

@@ -28,6 +28,14 @@ from numpy.typing import ArrayLike
 
 from expfam.design.codes import StructurePlan, plan_structure
 from expfam.design.matrix import StructuredDesign
+from expfam.design.offsets import evaluate_offsets, parse_offset, split_offsets
+from expfam.design.sparse_columns import (
+    check_threshold,
+    column_gaps,
+    sparse_factor_levels,
+    with_categories,
+    zero_filled,
+)
 from expfam.errors import DataWarning, InputError, describe_rows, label, user_stacklevel
 
 __all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
@@ -87,7 +95,7 @@ class FormulaTerms:
         None if the formula has none; NaN where a variable is missing."""
         if not self.offset_terms:
             return None
-        return _evaluate_offsets(self.offset_terms, data)
+        return evaluate_offsets(self.offset_terms, data)
     #: For a formula with factors: how to build its structured design (factors
     #: as codes) for any rows; None when the design is formulaic's dense one.
     plan: StructurePlan | None = None
@@ -133,15 +141,17 @@ class FormulaTerms:
                           ) -> tuple[StructuredDesign, np.ndarray]:
         """As :meth:`design`, but factors as codes (formula models with a plan)."""
         assert self.plan is not None
-        frame, valid = self._prepared(data, unseen)
+        frame, valid = self._prepared(data, unseen, keep_sparse=True)
         built = self.plan.design(frame)
         if built is None:
             raise InputError("the new data give a non-finite value to a term of the formula "
                              "(a transform undefined there); drop or fix those rows")
         return built, valid
 
-    def _prepared(self, data: pd.DataFrame, unseen: str) -> tuple[pd.DataFrame, np.ndarray]:
-        """The columns the formula reads, with training levels; which rows are valid."""
+    def _prepared(self, data: pd.DataFrame, unseen: str, keep_sparse: bool = False
+                  ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The columns the formula reads, with training levels (boolean sparse columns
+        left sparse with ``keep_sparse``, for the plan); which rows are valid."""
         if unseen not in UNSEEN:
             raise InputError(f"unseen must be one of {UNSEEN}, got {unseen!r}")
         if not isinstance(data, pd.DataFrame):
@@ -152,9 +162,13 @@ class FormulaTerms:
             raise InputError(f"new data lack the column(s) {', '.join(map(repr, absent))} "
                              "that the formula uses")
         frame = data[list(self.variables)].copy()
-        valid = ~frame.isna().any(axis=1).to_numpy()
+        valid = np.ones(len(frame), dtype=bool)
+        for column in frame.columns:  # one column at a time: sparse ones stay sparse
+            valid &= ~column_gaps(frame[column])
         for column, levels in self.levels.items():
             valid &= _known_levels(frame, column, levels, unseen, "")
+            if keep_sparse and zero_filled(frame[column]):
+                continue
             # Placeholders for rows that will be masked; training levels for the rest.
             filled = frame[column].where(frame[column].isin(levels), levels[0])
             frame[column] = pd.Categorical(filled, categories=levels)
@@ -223,6 +237,7 @@ def model_frame(
     missing: str = "drop",
     labelled_response: str = "binary",
     structured: bool = False,
+    sparse_threshold: float | None = None,
 ) -> ModelFrame:
     """Build the response, design and per-row arguments of a formula model.
 
@@ -247,6 +262,11 @@ def model_frame(
         Build a :class:`StructuredDesign` (factors as integer codes, never dummy
         columns) when the formula has factors; see :mod:`expfam.design.codes`.
 
+    sparse_threshold : float or None
+        With ``structured``: numeric terms with a share of non-zeros below this
+        (on at least 1,000 rows), and every term reading a pandas sparse column,
+        are held as one CSR part; see :mod:`expfam.design.sparse_columns`.
+
     Returns
     -------
     ModelFrame
@@ -269,30 +289,34 @@ def model_frame(
     parsed = _parse(stripped)
     lhs = str(parsed.lhs)
     rhs_vars = _variables(parsed.rhs, data)
-    offset_vars = [v for expr in offset_terms for v in _variables(_parse_rhs(expr), data)]
+    offset_vars = [v for expr in offset_terms for v in _variables(parse_offset(expr), data)]
     needed = list(dict.fromkeys(_variables(parsed.lhs, data) + rhs_vars + offset_vars))
     extras = {name: _per_row(value, name, data) for name, value in
               (("weights", weights), ("offset", offset), ("trials", trials))}
     if offset_terms:
-        in_formula = _evaluate_offsets(offset_terms, data)
+        in_formula = evaluate_offsets(offset_terms, data)
         extras["offset"] = in_formula if extras["offset"] is None else (
             extras["offset"] + in_formula)
     keep = _complete_rows(data, needed, extras, missing)
     if labelled_response == "classes" and lhs in data.columns:
         _warn_empty_classes(data.loc[keep, lhs])
-    frame = _categorise(data[needed] if keep.all() else data.loc[keep, needed],
-                        _coded_factors(stripped, data, rhs_vars))
+    threshold = check_threshold(sparse_threshold)
+    rows = data[needed] if keep.all() else data.loc[keep, needed]
+    coded = _coded_factors(stripped, data, rhs_vars)
+    held = sparse_factor_levels(rows, coded) if structured else {}  # left sparse
+    frame = _categorise(rows, [c for c in coded if c not in held])
     _check_levels(frame, rhs_vars)
     _warn_ordered_factors(formula, frame, rhs_vars)
     endog, response = _response(lhs, parsed, frame, labelled_response)
-    plan = plan_structure(parsed.rhs, frame, rhs_vars) if structured else None
-    built = None if plan is None else plan[0].design(frame)
+    plan = plan_structure(parsed.rhs, frame, rhs_vars, sparse_levels=held,
+                          sparse_threshold=threshold) if structured else None
+    built = None if plan is None else plan[2]
     design: pd.DataFrame | StructuredDesign
     if plan is not None and built is not None:
         spec, design = plan[1], built
         undefined = _undefined_rows(pd.DataFrame(index=frame.index), endog, missing)
     else:
-        plan = None
+        plan, frame = None, with_categories(frame, held)
         rhs = model_matrix(parsed.rhs, frame, na_action="ignore")
         spec = rhs.model_spec
         design = pd.DataFrame(rhs)
@@ -308,8 +332,8 @@ def model_frame(
         endog = endog[~undefined]
     terms = FormulaTerms(
         formula=formula.strip(), response=response, spec=spec, variables=tuple(rhs_vars),
-        levels={c: list(frame[c].cat.categories) for c in rhs_vars
-                if isinstance(frame[c].dtype, pd.CategoricalDtype)},
+        levels={**held, **{c: list(frame[c].cat.categories) for c in rhs_vars
+                           if isinstance(frame[c].dtype, pd.CategoricalDtype)}},
         n_dropped=int((~keep).sum()),
         offset_column=offset if isinstance(offset, str) else None,
         offset_terms=offset_terms,
@@ -340,59 +364,6 @@ def _undefined_rows(values: pd.DataFrame, endog: pd.Series | pd.DataFrame,
     warnings.warn(f"{what}: those rows are dropped, like rows with missing values",
                   DataWarning, stacklevel=user_stacklevel())
     return rows
-
-
-_OFFSET_START = re.compile(r"(^|[+~])\s*offset\(")
-
-
-def split_offsets(formula: str) -> tuple[str, tuple[str, ...]]:
-    """The formula without its ``offset(expr)`` terms, and those expressions.
-
-    formulaic has no ``offset()``: the terms are cut out of the text (up to the
-    matching parenthesis) and evaluated separately, as R's model frame does.
-    """
-    if not isinstance(formula, str):
-        return formula, ()
-    text, found = formula, []
-    while (match := _OFFSET_START.search(text)) is not None:
-        start, depth, i = match.end(), 1, match.end()
-        while i < len(text) and depth:
-            depth += {"(": 1, ")": -1}.get(text[i], 0)
-            i += 1
-        if depth:
-            raise InputError(f"unbalanced parentheses in offset(...) of {formula!r}")
-        found.append(text[start:i - 1].strip())
-        # Keep the '~' before a first term; drop a '+' before a later one.
-        keep = match.group(1) if match.group(1) == "~" else ""
-        text = text[:match.start()] + keep + text[i:]
-    if found:
-        lhs, _, rhs = text.partition("~")
-        rhs = rhs.strip().lstrip("+").strip()
-        text = f"{lhs}~ {rhs or '1'}"
-        if any(not expr for expr in found):
-            raise InputError(f"offset() needs an expression of columns in {formula!r}")
-    return text, tuple(found)
-
-
-def _parse_rhs(expr: str) -> Any:
-    try:
-        return Formula(f"0 + I({expr})")
-    except Exception as err:  # formulaic's parser errors have many types
-        raise InputError(f"cannot parse offset({expr}): {err}") from None
-
-
-def _evaluate_offsets(exprs: tuple[str, ...], data: pd.DataFrame) -> np.ndarray:
-    """Σ of the offset expressions, row by row, evaluated as formula terms."""
-    total = np.zeros(len(data))
-    for expr in exprs:
-        try:
-            with np.errstate(all="ignore"):  # log(0): -inf, reported by the model's checks
-                values = model_matrix(_parse_rhs(expr), data, na_action="ignore")
-        except Exception as err:  # formulaic wraps a missing column in its own error
-            raise InputError(f"cannot evaluate offset({expr}) on these rows: {err}. The data "
-                             "need every column the offset uses") from None
-        total = total + np.asarray(values, dtype=np.float64)[:, 0]
-    return total
 
 
 def _log_exposure(exposure: np.ndarray | None, offset: ArrayLike | str | None,
@@ -467,7 +438,7 @@ def _per_row(value: ArrayLike | str | None, name: str, data: pd.DataFrame) -> np
 def _complete_rows(data: pd.DataFrame, columns: Sequence[str],
                    extras: dict[str, np.ndarray | None], missing: str) -> np.ndarray:
     """Rows with no missing value in the model's variables; or raise naming them."""
-    gaps = {c: data[c].isna().to_numpy() for c in columns}
+    gaps = {c: g for c in columns if (g := column_gaps(data[c])).any()}
     gaps.update({name: np.isnan(v).reshape(len(v), -1).any(axis=1)
                  for name, v in extras.items() if v is not None})
     counts = {c: int(g.sum()) for c, g in gaps.items() if g.any()}
@@ -530,8 +501,8 @@ def _coded_factors(formula: str, data: pd.DataFrame, variables: Sequence[str]) -
         if isinstance(dtype, pd.CategoricalDtype) or not (
                 pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype)):
             continue
-        if pd.api.types.is_bool_dtype(dtype) or re.search(
-                r"C\(\s*`?" + re.escape(column) + r"`?\s*[,)]", formula):
+        if pd.api.types.is_bool_dtype(dtype) or ("C(" in formula and re.search(
+                r"C\(\s*`?" + re.escape(column) + r"`?\s*[,)]", formula)):
             out.append(column)
     return out
 

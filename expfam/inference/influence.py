@@ -120,7 +120,9 @@ class GLMInfluence:
     @cached_property
     def _prior(self) -> FloatArray:
         w = self.results.model.weights
-        return np.ones(self.results._problem.n_obs) if w is None else np.asarray(w, dtype=np.float64)
+        if w is None:
+            return np.ones(self.results._problem.n_obs)
+        return np.asarray(w, dtype=np.float64)
 
     @cached_property
     def _dev(self) -> FloatArray:

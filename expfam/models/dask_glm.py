@@ -135,8 +135,11 @@ class DaskGLM(GLM):
                      family: str | ExponentialFamily = "bernoulli", weights: Any = None,
                      offset: Any = None, trials: Any = None, missing: str = "drop",
                      reference: Any = None, link: Any = None,
-                     exposure: Any = None) -> DaskGLM:
-        """A GLM from a formula and a Dask DataFrame; per-row arguments are column names."""
+                     exposure: Any = None, sparse_threshold: Any = None) -> DaskGLM:
+        """A GLM from a formula and a Dask DataFrame; per-row arguments are column names.
+
+        ``sparse_threshold`` is accepted for the in-memory signature and has no
+        effect: each partition's design is built as a dense block."""
         fam = _dask_family(family, link, exposure)
         extras = {"weights": weights, "offset": offset, "trials": trials,
                   "exposure": exposure}  # exposure: an offset() term (see dask_offsets)

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
-from expfam._typing import FloatArray
+from expfam._typing import BoolArray, FloatArray
 from expfam.design.arrays import as_design, as_rows, check_exog_finite, default_names
 from expfam.design.formula import FormulaTerms, model_frame
 from expfam.design.response import Classes, class_response
@@ -43,8 +43,6 @@ from expfam.models.glm import GLM
 from expfam.models.lda import _checked_priors, feature_rows
 
 __all__ = ["GenerativeModel", "GenerativeResults"]
-
-BoolArray = NDArray[np.bool_]
 
 
 class GenerativeModel:

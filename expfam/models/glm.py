@@ -9,7 +9,6 @@ statistic t = T(y)/n, weights w·n) and hands a frozen
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import warnings
 from typing import Any
 
@@ -32,9 +31,10 @@ from expfam.design.arrays import (
 from expfam.design.formula import FormulaTerms, model_frame
 from expfam.design.matrix import StructuredDesign
 from expfam.design.response import Classes, binomial_pair, class_response
+from expfam.design.sparse_columns import SPARSE_THRESHOLD
 from expfam.engine.information import observed_information
 from expfam.engine.problem import GLMProblem
-from expfam.engine.solvers import check_options, get_solver
+from expfam.engine.solvers import get_solver
 from expfam.errors import (
     DataWarning,
     InputError,
@@ -64,7 +64,13 @@ from expfam.inference.fit_checks import (
 )
 from expfam.inference.level_separation import report_separated, solve_separating_levels
 from expfam.inference.results import GLMResults
-from expfam.inference.robust import COV_TYPES, check_clusters
+from expfam.models.fit_arguments import (
+    check_covariance,
+    check_method,
+    check_penalty,
+    solver_options,
+    start_values,
+)
 from expfam.models.negative_binomial import fit_negative_binomial
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
 
@@ -253,6 +259,7 @@ class GLM:
         reference: Any = None,
         link: str | Link | None = None,
         exposure: ArrayLike | str | None = None,
+        sparse_threshold: float | None = SPARSE_THRESHOLD,
     ) -> GLM:
         """A GLM from a formula and a DataFrame (formulaic syntax, as R's).
 
@@ -279,6 +286,14 @@ class GLM:
             Categorical family only: the baseline class (default the first level).
         link : str, optional
             The link (see :class:`GLM`); default the family's canonical one.
+        sparse_threshold : float or None
+            Numeric terms whose share of non-zero values is below this (0.1, as
+            glum's) are held as one scipy.sparse CSR part of the design when it
+            has at least 1,000 rows; 0 or None keeps them dense.  Terms reading
+            a pandas sparse column (``pd.SparseDtype``, as from
+            ``pd.get_dummies(..., sparse=True)``) are always held sparse, never
+            written out densely.  Only the storage changes: every estimate is
+            the dense design's (see ``docs/formulas.md``).  In-memory data only.
 
         Notes
         -----
@@ -299,7 +314,8 @@ class GLM:
                                  "class counts as the response matrix instead")
             frame = model_frame(formula, data, weights=weights, offset=offset,
                                 exposure=exposure, missing=missing,
-                                labelled_response="classes", structured=True)
+                                labelled_response="classes", structured=True,
+                                sparse_threshold=sparse_threshold)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, reference=reference, link=link)
         else:
@@ -308,7 +324,8 @@ class GLM:
             labels = "binary" if fam.name in ("bernoulli", "binomial") else "refuse"
             frame = model_frame(formula, data, weights=weights, offset=offset, trials=trials,
                                 exposure=exposure, missing=missing,
-                                labelled_response=labels, structured=True)
+                                labelled_response=labels, structured=True,
+                                sparse_threshold=sparse_threshold)
             model = cls(frame.endog, frame.exog, family=family, weights=frame.weights,
                         offset=frame.offset, trials=frame.trials, link=link)
         model.formula = frame.terms
@@ -445,11 +462,7 @@ class GLM:
         """
         if method == "auto":
             method = "irls" if penalty is not None else choose_method(self.exog, self.family)
-        if penalty not in (None, "firth"):
-            raise InputError(f"penalty must be None or 'firth', got {penalty!r}")
-        if information not in ("expected", "observed"):
-            raise InputError(f"information must be 'expected' or 'observed', got "
-                             f"{information!r}")
+        check_penalty(penalty, information)
         check_scale(self.family, scale)
         base = getattr(self.family, "base", self.family)
         if isinstance(base, NegativeBinomial) and not base.theta_known:
@@ -463,65 +476,17 @@ class GLM:
                            max_iter=max_iter, cov_type=cov_type, groups=groups,
                            aliased=aliased, information=information,
                            small_sample=small_sample, **options))
-        if penalty == "firth" and not self.family.canonical:
-            raise InputError(f"penalty='firth' is for the canonical logit link, not "
-                             f"{self.family.link_name!r}")
-        if penalty == "firth":
-            if method.lower() not in ("irls", "newton"):
-                raise InputError(f"penalty='firth' is fitted by Newton's method; method="
-                                 f"{method!r} does not apply")
-            method = "firth"
-            if cov_type != "nonrobust":
-                # A sandwich needs the score of the objective that was maximised;
-                # the penalized score is not a sum over independent rows.
-                raise InputError("robust covariances (cov_type=) are for maximum-likelihood "
-                                 "fits; a Firth fit's standard errors come from the "
-                                 "information at the estimate")
+        method = check_method(self, method, penalty, cov_type)
         solver = get_solver(method)
-        check_options(method, options)
-        if cov_type not in COV_TYPES:
-            raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got "
-                             f"{cov_type!r}")
-        if method.lower() not in ("irls", "newton"):
-            # IRLS notices non-finite sums and names the bad cells afterwards; the
-            # gradient solvers and Firth's would fit through NaN or fail obscurely.
-            with self._rows_named():
-                check_exog_finite(self.exog, self.exog_names)
-        if cov_type in ("HC2", "HC3") and self.classes is not None:
-            raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
-                             "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
-        if cov_type == "cluster":
-            with self._rows_named():  # bad labels or one cluster fail here, not at .bse
-                check_clusters(groups, self.weights, self.exog.shape[0])
-        elif groups is not None:
-            raise InputError(f"groups= applies to cov_type='cluster', but cov_type="
-                             f"{cov_type!r}; pass cov_type='cluster' to cluster the standard "
-                             "errors, or drop groups=")
+        options = solver_options(method, tol, max_iter, aliased, options)
+        check_covariance(self, cov_type, groups)
         with self._rows_named():
             check_magnitudes(self)
             check_response_scale(self)
         problem = self.problem()
         if penalty is None:  # Firth's estimates are finite even then
             check_response_varies(self, problem)
-        start = None
-        if start_params is not None:
-            start = np.asarray(start_params, dtype=np.float64)
-            if start.size != problem.n_params:
-                raise InputError(f"start_params has {start.size} values; the model has "
-                                 f"{problem.n_params} coefficients")
-            start = start.reshape(problem.coef_shape)
-        if tol is not None:
-            if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (
-                    np.isfinite(tol) and tol > 0):
-                raise InputError(f"tol must be a positive number, got {tol!r}")
-            options["tol"] = tol
-        if max_iter is not None:
-            if isinstance(max_iter, bool) or not isinstance(max_iter, int | np.integer) or (
-                    max_iter < 1):
-                raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
-            options["max_iter"] = max_iter
-        if aliased not in ("nan", "raise"):
-            raise InputError(f"aliased must be 'nan' or 'raise', got {aliased!r}")
+        start = start_values(start_params, problem)
         try:
             with preferred_block_rows(getattr(problem.exog, "preferred_block_rows", None)):
                 record, found, levels = solve_separating_levels(

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from expfam.design.sparse_columns import SPARSE_THRESHOLD
 from expfam.inference.reference import change_reference
 from expfam.models.glm import GLM
 from expfam.models.one_vs_rest import OneVsRest, one_vs_rest
@@ -22,7 +23,7 @@ __all__ = ["OneVsRest", "change_reference", "mnlogit", "one_vs_rest"]
 
 def mnlogit(formula: str, data: pd.DataFrame, reference: Any = None,
             weights: ArrayLike | str | None = None, offset: ArrayLike | str | None = None,
-            missing: str = "drop") -> GLM:
+            missing: str = "drop", sparse_threshold: float | None = SPARSE_THRESHOLD) -> GLM:
     """A multinomial logit from a formula: a categorical-family GLM.
 
     Parameters
@@ -35,6 +36,9 @@ def mnlogit(formula: str, data: pd.DataFrame, reference: Any = None,
         The baseline class; default the first level.
     weights, offset : str or array-like, optional
     missing : {"drop", "raise"}
+    sparse_threshold : float or None
+        Mostly-zero numeric terms held sparse (see :meth:`GLM.from_formula`).
     """
     return GLM.from_formula(formula, data, family="categorical", reference=reference,
-                            weights=weights, offset=offset, missing=missing)
+                            weights=weights, offset=offset, missing=missing,
+                            sparse_threshold=sparse_threshold)

@@ -22,13 +22,14 @@ divisors (n_k and n, or n_k − 1 and n − K).  λ = 0 is QDA, λ = 1 is LDA, a
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from expfam._typing import FloatArray
+from expfam._typing import BoolArray, FloatArray
 from expfam.backend.blocks import Backend, default_backend
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.scatter import ClassScatter, class_scatter
@@ -205,16 +206,36 @@ class QDAResults(GenerativeResults):
         return out
 
     # -- the quadratic logistic twin -----------------------------------------
+    @cached_property
+    def _binary(self) -> BoolArray:
+        """Features whose training values are all 0 or 1 (a factor's dummy columns):
+        there x² = x, so the twin has no separate square for them and the implied
+        coefficient of x² joins that of x."""
+        x = np.asarray(self.model.exog, dtype=np.float64)
+        return np.asarray(np.all((x == 0.0) | (x == 1.0), axis=0))
+
+    @cached_property
+    def _pairs(self) -> tuple[np.ndarray, np.ndarray]:
+        """The (i < j) products of the twin: all but those that are zero on every
+        training row (two dummy columns of one factor never both 1), whose
+        coefficient no data could estimate."""
+        x = np.asarray(self.model.exog, dtype=np.float64)
+        i, j = np.triu_indices(x.shape[1], 1)
+        used = np.array([np.any(x[:, a] * x[:, b] != 0) for a, b in zip(i, j, strict=True)],
+                        dtype=bool)
+        return i[used], j[used]
+
     def twin_names(self) -> list[str]:
         names = list(self.model.exog_names)
-        p = len(names)
-        return (names + [f"I({n} ** 2)" for n in names]
-                + [f"{names[i]}:{names[j]}" for i in range(p) for j in range(i + 1, p)])
+        i, j = self._pairs
+        return (names + [f"I({n} ** 2)" for n, b in zip(names, self._binary, strict=True)
+                         if not b]
+                + [f"{names[a]}:{names[b]}" for a, b in zip(i, j, strict=True)])
 
     def _twin_columns(self, x: FloatArray) -> FloatArray:
-        p = x.shape[1]
-        upper = np.triu_indices(p, 1)
-        return np.column_stack([x, x**2, x[:, upper[0]] * x[:, upper[1]]])
+        i, j = self._pairs
+        squares = x[:, ~self._binary] ** 2
+        return np.column_stack([x, squares, x[:, i] * x[:, j]])
 
     def _parameters(self) -> tuple[FloatArray, FloatArray]:
         """φ = (priors, means, vec of the unregularized class covariances) and its
@@ -247,13 +268,15 @@ class QDAResults(GenerativeResults):
         lin = np.einsum("kij,kj->ki", precision, means)  # P_k m_k
         const = (np.log(priors) - 0.5 * np.einsum("ki,ki->k", lin, means)
                  - 0.5 * np.stack([log_det(c) for c in cov]))
-        upper = np.triu_indices(p, 1)
+        upper = self._pairs
         columns = []
+        binary = self._binary
         for c in range(1, k):
             diff = precision[c] - precision[0]
+            square = -0.5 * np.diagonal(diff)
+            linear = lin[c] - lin[0] + np.where(binary, square, 0.0)  # x² = x there
             columns.append(np.concatenate([
-                [const[c] - const[0]], lin[c] - lin[0], -0.5 * np.diagonal(diff),
-                -diff[upper]]))
+                [const[c] - const[0]], linear, square[~binary], -diff[upper]]))
         return np.stack(columns, axis=1)
 
     def __repr__(self) -> str:
