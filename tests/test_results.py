@@ -125,3 +125,15 @@ def test_cov_params_is_a_labelled_symmetric_frame(fits):
     assert list(cov.index) == list(res.params.index) == list(cov.columns)
     np.testing.assert_array_equal(cov.to_numpy(), cov.to_numpy().T)
     np.testing.assert_allclose(np.sqrt(np.diag(cov)), res.bse, rtol=1e-12)
+
+
+def test_conf_int_for_chosen_terms_as_r_parm():
+    from expfam.errors import InputError
+
+    res = ef.logit("am ~ hp + wt", ef.datasets.load("mtcars")).fit()
+    for method in ("wald", "profile"):
+        whole = res.conf_int(method=method)
+        some = res.conf_int(method=method, terms=["wt", "hp"])
+        pd.testing.assert_frame_equal(some, whole.loc[["wt", "hp"]])
+    with pytest.raises(InputError, match="'zz' is not a coefficient"):
+        res.conf_int(terms=["zz"])

@@ -126,9 +126,7 @@ class DaskGLMResults(GLMResults):
             from expfam.inference.dask_profile import dask_profile_conf_int
 
             return dask_profile_conf_int(self, alpha, terms)
-        if terms is not None:
-            raise InputError("terms= applies to method='profile'")
-        return super().conf_int(alpha, method)
+        return super().conf_int(alpha, method, terms)
 
     # -- per-row values: lazy Dask arrays ---------------------------------
     def _lazy(self, fn: Callable[[Part, FloatArray], FloatArray], width: int | None) -> Any:

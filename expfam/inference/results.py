@@ -281,23 +281,35 @@ class GLMResults:
         return like(self.params, 2.0 * self._reference().sf(np.abs(self.zvalues.to_numpy())),
                     "p_value")
 
-    def conf_int(self, alpha: float = 0.05, method: str = "wald") -> pd.DataFrame:
+    def conf_int(self, alpha: float = 0.05, method: str = "wald",
+                 terms: Any = None) -> pd.DataFrame:
         """Confidence intervals, columns ``lower`` and ``upper``.
 
         ``method="wald"`` (default, with the fit's ``cov_type``) or ``"profile"``
         (profile likelihood, as R's ``confint``; see
-        :func:`expfam.inference.profile_conf_int`).  Rows are terms, or (class,
-        term) pairs for a categorical model.
+        :func:`expfam.inference.profile_conf_int`), for the coefficients named in
+        ``terms`` (R's ``parm``; default every one: each profile is a sequence
+        of refits).  Rows are terms, or (class, term) pairs for a categorical
+        model.
         """
         if not 0 < alpha < 1:
             raise InputError(f"alpha must be between 0 and 1, got {alpha}")
         if method == "profile":
-            return profile_conf_int(self, alpha)
+            return profile_conf_int(self, alpha, terms)
         if method != "wald":
             raise InputError(f"method must be 'wald' or 'profile', got {method!r}")
         params, bse = self._layout.stack(self.params), self._layout.stack(self.bse)
         half = self._reference().isf(alpha / 2) * bse
-        return pd.DataFrame({"lower": params - half, "upper": params + half})
+        table = pd.DataFrame({"lower": params - half, "upper": params + half})
+        if terms is None:
+            return table
+        wanted = [str(t) for t in np.atleast_1d(terms)]
+        labels = [str(v) for v in table.index]
+        unknown = [t for t in wanted if t not in labels]
+        if unknown:
+            raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
+                             f"{', '.join(labels)}")
+        return table.iloc[[labels.index(t) for t in wanted]]
 
     def wald_test(self, restriction: Any) -> Any:
         """Wald χ² test of a term, coefficients or R·β = q: see
