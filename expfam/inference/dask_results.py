@@ -126,7 +126,12 @@ class DaskGLMResults(GLMResults):
         for ``terms`` (default every coefficient), all endpoints solved together
         by Newton's method in a few passes over the data (added to
         :attr:`passes` and :attr:`n_passes`; see
-        :mod:`expfam.inference.dask_profile`)."""
+        :mod:`expfam.inference.dask_profile`; a Firth fit's, of the penalized
+        likelihood, by refits: :mod:`expfam.inference.dask_firth_profile`)."""
+        if method == "profile" and self.solver.penalized_loss is not None:
+            from expfam.inference.dask_firth_profile import dask_firth_profile_conf_int
+
+            return dask_firth_profile_conf_int(self, alpha, terms)  # Firth's: refits
         if method == "profile":
             from expfam.inference.dask_profile import dask_profile_conf_int
 

@@ -360,7 +360,7 @@ class DaskGLM(GLM):
             res = cast(DaskNegativeBinomialResults, DaskNegativeBinomialResults.extend(
                 res, theta.theta, se, theta.poisson_llf, theta.iterations))
             res.passes, res.n_passes = list(backend.passes), backend.n_passes
-        if record.n_boundary:
+        if record.n_boundary and record.penalized_loss is None:  # Firth's are finite
             warnings.warn(f"{record.n_boundary} row(s) have fitted values numerically on the "
                           "boundary (probabilities of 0 or 1, or means of 0): the outcomes "
                           "may be separated, and estimates and standard errors unreliable",

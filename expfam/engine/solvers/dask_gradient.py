@@ -12,9 +12,12 @@ code*:
    line search's trials (gd), or SciPy's function evaluations (L-BFGS);
 3. the closing exact-information pass at the estimate and, for a converged
    fit, the Newton polish of :func:`~._objective.finish`: one pass at the
-   polished point for its loss, gradient, Hessian and the statistics, and the
-   largest change of η there, which decides (as in memory) whether the
-   Hessian from before the step is kept.
+   polished point for its loss, gradient, Hessian and the statistics.  (In
+   memory, the Hessian from before the step is kept when η moved by less than
+   1e-6, saving a pass; here the pass sums it anyway, so the standard errors
+   are always the exact information's at the estimate — those of a Newton
+   fit to 1e-12, where the in-memory first-order fits' can differ in the 7th
+   digit.)
 
 So a gd or L-BFGS fit costs 3 + (evaluations) passes, against Newton's handful;
 its point is a design too wide for a p × p Hessian per iteration.
@@ -22,7 +25,7 @@ its point is a design too wide for a p × p Hessian per iteration.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +45,6 @@ from expfam.engine.dask_problem import (
 )
 from expfam.engine.schur import factorize
 from expfam.engine.solvers._objective import (
-    HESSIAN_REUSE,
     Standardized,
     _Moments,
     _next_iteration,
@@ -125,41 +127,29 @@ def moments_part(part: Part) -> _Moments:
 @dataclass(frozen=True)
 class Closing:
     """The float64 sums at the estimate (or the polished point): loss, gradient and
-    Hessian, the statistics, the observed information, and max |Δη|."""
+    Hessian, the statistics and the observed information."""
 
     newton: NewtonSums
     statistics: Statistics | None
     observed: Any
-    moved: float
 
     def __add__(self, other: Closing) -> Closing:
         stats = (None if self.statistics is None or other.statistics is None
                  else self.statistics + other.statistics)
         observed = None if self.observed is None else self.observed + other.observed
-        return Closing(self.newton + other.newton, stats, observed,
-                       max(self.moved, other.moved))
+        return Closing(self.newton + other.newton, stats, observed)
 
 
 def closing_part(part: Part, coef: FloatArray, null_coef: FloatArray | None,
-                 delta: FloatArray | None, observed: bool) -> Closing:
+                 observed: bool) -> Closing:
     """One partition's :class:`Closing` at ``coef``: with the statistics when the
-    null model's coefficients are given, the observed information if asked for,
-    and max |X·delta| (η's change from the last step) when ``delta`` is given."""
+    null model's coefficients are given, and the observed information if asked."""
     if null_coef is None:
         sums, stats = newton_part(part, coef, True), None
     else:
         final = final_part(part, coef, null_coef)
         sums, stats = final.newton, final.statistics
-    info = observed_part(part, coef) if observed else None
-    moved = 0.0
-    if delta is not None:
-        exog = part.problem.exog
-        with np.errstate(invalid="ignore"):
-            for rows in row_slices(part.n_rows, PART_BLOCK_ROWS):
-                change = (exog.rows(rows).matvec(delta) if isinstance(exog, StructuredDesign)
-                          else np.asarray(exog[rows], dtype=np.float64) @ delta)
-                moved = max(moved, float(np.max(np.abs(change), initial=0.0)))
-    return Closing(sums, stats, info, moved)
+    return Closing(sums, stats, observed_part(part, coef) if observed else None)
 
 
 class _Quiet:
@@ -225,7 +215,7 @@ def _finish(objective: DaskStandardized, run: Run, method: str,
     family = problem.family
     coef = objective.coef(run.gamma)
     message, history = run.message, run.history
-    closing: Closing = backend.map_sum(closing_part, coef, null_coef, None,
+    closing: Closing = backend.map_sum(closing_part, coef, null_coef,
                                        run.converged and not family.canonical,
                                        what="exact information at the estimate",
                                        parts=objective.parts)
@@ -273,16 +263,16 @@ def _polish(objective: DaskStandardized, coef: FloatArray, closing: Closing,
         return None
     new_coef = coef - delta
     backend: DaskBackend = objective.backend
-    new: Closing = backend.map_sum(closing_part, new_coef, null_coef, delta, False,
+    new: Closing = backend.map_sum(closing_part, new_coef, null_coef, False,
                                    what="Newton polish: loss, gradient, Hessian, statistics",
                                    parts=objective.parts)
     if not (new.newton.finite and new.newton.loss is not None
             and new.newton.loss <= sums.loss + loss_slack(sums.loss)):
         return None
-    if new.moved <= HESSIAN_REUSE and problem.family.canonical:
-        # As in memory: η hardly moved, so the Hessian from before the step is kept.
-        kept = replace(new.newton, hessian=sums.hessian, boundary=sums.boundary)
-        return new_coef, kept, new.statistics
+    # In memory the Hessian from before the step is kept when η moved by at most
+    # HESSIAN_REUSE (saving a pass; the standard errors then carry a relative
+    # error of about that size).  Here the polish pass has summed the Hessian at
+    # the new point anyway: it is the exact information at the estimate.
     return new_coef, new.newton, new.statistics
 
 
