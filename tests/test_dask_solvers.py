@@ -120,7 +120,8 @@ def test_lbfgs_multinomial_many_levels_and_probit(rows) -> None:
             assert isinstance(res.solver.hessian, ArrowGram)
 
 
-def test_lbfgs_on_a_local_cluster(client, rows) -> None:
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_lbfgs_on_a_local_cluster(rows) -> None:
     formula = "y ~ x + z + C(g)"
     model = lambda d: ef.logit(formula, d, weights="w", offset="off")  # noqa: E731
     res = model(dd.from_pandas(rows, npartitions=4)).fit(method="lbfgs", cov_type="HC1")
@@ -190,7 +191,8 @@ def test_firth_under_separation_and_its_profile_intervals() -> None:
                                rtol=RTOL)
 
 
-def test_firth_binomial_counts_on_a_local_cluster(client) -> None:
+@pytest.mark.usefixtures("client")
+def test_firth_binomial_counts_on_a_local_cluster() -> None:
     rng = np.random.default_rng(17)
     m = 600
     big = pd.DataFrame({"x": rng.standard_normal(m), "g": rng.choice(["a", "b", "c"], m),
@@ -220,7 +222,8 @@ def test_quasi_poisson_scales(rows, scale) -> None:
     assert str(res.summary()) == str(mem.summary())
 
 
-def test_quasibinomial_on_a_local_cluster(client, rows) -> None:
+@pytest.mark.usefixtures("client")
+def test_quasibinomial_on_a_local_cluster(rows) -> None:
     mem = ef.logit("y ~ x + C(g)", rows, weights="w").fit(scale="X2", tol=TOL)
     res = ef.logit("y ~ x + C(g)", dd.from_pandas(rows, npartitions=3), weights="w").fit(
         scale="X2", tol=TOL)

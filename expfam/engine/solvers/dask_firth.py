@@ -72,18 +72,22 @@ def firth_part(part: Part, coef: FloatArray, root: FloatArray,
     for rows in row_slices(prob.n_obs, PART_BLOCK_ROWS):
         b = prob.block(rows)
         x = b.exog
-        dense = not isinstance(x, StructuredDesign)
-        e = x.matvec(coef) if not dense else x @ coef
+        e = _product(x, coef)
         if b.offset is not None:
             e = e + b.offset
         eta[rows] = e
         # x_iᵀH⁻¹x_i = |Cᵀx_i|²: the rows of X·C, by the design's own products.
-        xc = x.matvec(root) if not dense else x @ root
+        xc = _product(x, root)
         hat = b.weights * family.fisher_weight(e) * np.einsum("ij,ij->i", xc, xc)
         r = hat * (0.5 - family.mean(e))
-        correction += x.rmatvec(r) if not dense else r @ x
+        correction += x.rmatvec(r) if isinstance(x, StructuredDesign) else r @ x
     stats = None if null_coef is None else statistics_part(part, coef, null_coef, eta=eta)
     return FirthSums(correction, stats)
+
+
+def _product(x: FloatArray | StructuredDesign, b: FloatArray) -> FloatArray:
+    """X·b for a block's dense columns or structured design (a factor by its codes)."""
+    return x.matvec(b) if isinstance(x, StructuredDesign) else np.asarray(x @ b)
 
 
 def inverse_root(factor: CholeskyFactor) -> FloatArray:

@@ -26,7 +26,7 @@ its point is a design too wide for a p × p Hessian per iteration.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy import linalg
@@ -43,6 +43,7 @@ from expfam.engine.dask_problem import (
     final_part,
     newton_part,
 )
+from expfam.engine.problem import GLMProblem
 from expfam.engine.schur import factorize
 from expfam.engine.solvers._objective import (
     Standardized,
@@ -100,7 +101,7 @@ class DaskStandardized(Standardized):
         if eta_out is not None:  # η stays on the workers
             raise NotImplementedError("η of a Dask objective is not gathered")
         what = "loss, gradient and Hessian" if hessian else "loss and gradient"
-        backend: DaskBackend = self.backend
+        backend = cast(DaskBackend, self.backend)
         return backend.map_sum(newton_part, coef, hessian, what=what, parts=self.parts)
 
 
@@ -189,9 +190,9 @@ def dask_gradient(backend: DaskBackend, method: str, problem: RowsFree,
     """
     moments: _Moments = backend.map_sum(moments_part, what="column moments (standardizing)",
                                         parts=parts)
-    objective = DaskStandardized.from_moments(problem, backend, moments.value,
-                                              np.asarray(weighted_target, dtype=np.float64),
-                                              parts=parts)
+    objective = cast(DaskStandardized, DaskStandardized.from_moments(
+        problem, backend, moments.value, np.asarray(weighted_target, dtype=np.float64),
+        parts=parts))
     bar = _Quiet()
     if method == "gd":
         run = descend(objective, start, 1e-7 if tol is None else tol,
@@ -210,8 +211,9 @@ def dask_gradient(backend: DaskBackend, method: str, problem: RowsFree,
 def _finish(objective: DaskStandardized, run: Run, method: str,
             null_coef: FloatArray | None, names: list[str] | None) -> DaskFit:
     """:func:`~._objective.finish` over the partitions (see the module notes)."""
-    problem = objective.problem
-    backend: DaskBackend = objective.backend
+    problem = cast(RowsFree, objective.problem)
+    totals = cast(GLMProblem, problem)  # what history rows read: n_obs and the totals
+    backend = cast(DaskBackend, objective.backend)
     family = problem.family
     coef = objective.coef(run.gamma)
     message, history = run.message, run.history
@@ -227,10 +229,10 @@ def _finish(objective: DaskStandardized, run: Run, method: str,
                         "a step that was not finite or raised the loss)")
         else:
             coef, final, statistics = polished
-            history.append(record(problem, "newton polish", final, step=1.0,  # type: ignore[arg-type]
+            history.append(record(totals, "newton polish", final, step=1.0,
                                   iteration=_next_iteration(history)))
     assert final.loss is not None and final.hessian is not None
-    history.append(record(problem, "final", final))  # type: ignore[arg-type]
+    history.append(record(totals, "final", final))
     factorize(final.hessian, _flat_names(names, problem))  # aliased columns: say which
     result = SolverResult(coef=coef, eta=np.empty(0), loss=final.loss, hessian=final.hessian,
                           converged=run.converged, n_iter=run.n_iter, method=method,
@@ -262,7 +264,7 @@ def _polish(objective: DaskStandardized, coef: FloatArray, closing: Closing,
     if not np.all(np.isfinite(delta)):
         return None
     new_coef = coef - delta
-    backend: DaskBackend = objective.backend
+    backend = cast(DaskBackend, objective.backend)
     new: Closing = backend.map_sum(closing_part, new_coef, null_coef, False,
                                    what="Newton polish: loss, gradient, Hessian, statistics",
                                    parts=objective.parts)
