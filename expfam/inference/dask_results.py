@@ -54,9 +54,10 @@ class DaskGLMResults(GLMResults):
                  passes: list[str], seconds: list[float] | None = None,
                  robust: FloatArray | None = None,
                  cov_type: str = "nonrobust", small_sample: str = "regress",
-                 information: str = "expected", log_y: float | None = None) -> None:
-        super().__init__(model, problem, solver, method="irls", cov_type=cov_type,
-                         small_sample=small_sample, information=information)
+                 information: str = "expected", log_y: float | None = None,
+                 scale: str | float | None = None) -> None:
+        super().__init__(model, problem, solver, method=solver.method, cov_type=cov_type,
+                         small_sample=small_sample, information=information, scale=scale)
         #: Σ f·log y: with the deviance, all the Gamma and inverse Gaussian
         #: log-likelihoods need (at the dispersion deviance / nobs, as R's ``aic``).
         self._log_y = log_y
@@ -73,6 +74,8 @@ class DaskGLMResults(GLMResults):
     # -- row sums from the statistics pass ---------------------------------
     @cached_property
     def llf(self) -> float:
+        if self.quasi:  # quasi-likelihood: no likelihood (as in memory, and R's NA)
+            return float("nan")
         if self.use_t:
             return self._dispersion_loglike(self.deviance)
         return self._statistics.llf
@@ -90,6 +93,8 @@ class DaskGLMResults(GLMResults):
 
     @cached_property
     def llnull(self) -> float:
+        if self.quasi:
+            return float("nan")
         if self.use_t:
             return self._dispersion_loglike(self.null_deviance)
         return self._statistics.null_llf
@@ -121,7 +126,12 @@ class DaskGLMResults(GLMResults):
         for ``terms`` (default every coefficient), all endpoints solved together
         by Newton's method in a few passes over the data (added to
         :attr:`passes` and :attr:`n_passes`; see
-        :mod:`expfam.inference.dask_profile`)."""
+        :mod:`expfam.inference.dask_profile`; a Firth fit's, of the penalized
+        likelihood, by refits: :mod:`expfam.inference.dask_firth_profile`)."""
+        if method == "profile" and self.solver.penalized_loss is not None:
+            from expfam.inference.dask_firth_profile import dask_firth_profile_conf_int
+
+            return dask_firth_profile_conf_int(self, alpha, terms)  # Firth's: refits
         if method == "profile":
             from expfam.inference.dask_profile import dask_profile_conf_int
 

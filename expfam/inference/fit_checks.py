@@ -188,10 +188,10 @@ def _suspect_separation(model: GLM, problem: GLMProblem, record: SolverResult) -
     if (model.family.name not in SEPARABLE_FAMILIES
             or problem.n_obs * problem.n_features > SEPARATION_CHECK_SIZE):
         return False
+    if record.penalized_loss is not None:  # Firth's estimates are finite regardless
+        return False  # (even when fitted values are numerically 0 or 1)
     if record.n_boundary:
         return True
-    if record.penalized_loss is not None:  # Firth's estimates are finite regardless
-        return False
     if not record.converged:
         return True
     if problem.n_obs * problem.n_features > SEPARATION_ETA_CHECK_SIZE:

@@ -71,8 +71,10 @@ from expfam.families import (
 )
 from expfam.inference.dask_results import DaskGLMResults, DaskNegativeBinomialResults
 from expfam.inference.dask_robust import bread_of, finish_covariance, meat_function
+from expfam.inference.dispersion import check_scale
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE
 from expfam.models.dask_negative_binomial import alternate_theta, theta_se
+from expfam.models.dask_solvers import dask_method, other_solver
 from expfam.models.glm import DASK_MODELS, GLM
 
 __all__ = ["DaskGLM"]
@@ -208,13 +210,16 @@ class DaskGLM(GLM):
             tol: float | None = None, max_iter: int | None = None,
             cov_type: str = "nonrobust", groups: Any = None, small_sample: str = "regress",
             aliased: str = "raise", penalty: str | None = None,
-            information: str = "expected", persist: Any = "auto",
-            **options: Any) -> DaskGLMResults:
-        """Fit by Newton's method over the partitions (see the module notes).
+            information: str = "expected", scale: str | float | None = None,
+            persist: Any = "auto", **options: Any) -> DaskGLMResults:
+        """Fit over the partitions (see the module notes).
 
         Parameters are :meth:`GLM.fit`'s, with these differences: ``method`` is
-        ``"irls"``/``"newton"`` (Fisher scoring under a non-canonical link, as in
-        memory); ``groups`` is a column name (formula models) or a Dask
+        ``"irls"``/``"newton"``/``"auto"`` (Newton's method; Fisher scoring under
+        a non-canonical link, as in memory), ``"lbfgs"`` or ``"gd"`` (a pass per
+        evaluation: see :mod:`expfam.engine.solvers.dask_gradient`); ``penalty=
+        "firth"`` takes two passes per iteration (:mod:`expfam.engine.solvers.
+        dask_firth`); ``groups`` is a column name (formula models) or a Dask
         array/Series partitioned like the data; aliased columns raise
         :class:`RankDeficientError` naming them; ``information="observed"``
         costs one more pass at the estimate; and
@@ -229,13 +234,19 @@ class DaskGLM(GLM):
         from dask import delayed
 
         progress = options.pop("progress", False)
-        _check_options(method, penalty, options, cov_type, small_sample, groups, aliased,
-                       information)
-        tol = 1e-8 if tol is None else _positive(tol, "tol")
-        max_iter = 100 if max_iter is None else int(max_iter)
+        _check_options(cov_type, small_sample, groups, aliased, information)
+        estimate_theta = _estimates_theta(self.family)
+        solver = dask_method(method, penalty, options, self.family, cov_type, estimate_theta)
+        if scale is not None and estimate_theta:
+            raise InputError("scale= does not apply to a negative binomial fit that "
+                             "estimates θ: θ already models the overdispersion")
+        check_scale(self.family, scale)
+        given_tol = None if tol is None else _positive(tol, "tol")
+        given_iter = None if max_iter is None else _iterations(max_iter)
+        tol = 1e-8 if given_tol is None else given_tol
+        max_iter = 100 if given_iter is None else given_iter
         shape: tuple[int, ...] = ((self._p,) if self.classes is None
                                   else (self._p, len(self.classes.others)))
-        estimate_theta = _estimates_theta(self.family)
         # θ unknown: the partitions carry the Poisson with the same link (the
         # alternation's first fit); each refit swaps in the negative binomial at θ.
         built = (with_link(Poisson(), self.family.link_name) if estimate_theta
@@ -285,6 +296,10 @@ class DaskGLM(GLM):
             level = None if self.classes is not None else float(np.ravel(
                 family.natural_from_mean(stats.weighted_target / stats.total_weight))[0])
             try:
+                if solver != "irls":
+                    return other_solver(solver, backend, family, shape, stats, own,
+                                        begin=begin, tol=given_tol, max_iter=given_iter,
+                                        null=null, names=self.exog_names, options=options)
                 return dask_newton(
                     backend, shape, saturated=saturated, total=stats.total_weight,
                     sample=None if sample is None or begin is not None else (
@@ -342,13 +357,13 @@ class DaskGLM(GLM):
         res = DaskGLMResults(model, empty, record, statistics=statistics, parts=own,
                              rows=rows, passes=backend.passes, seconds=backend.seconds,
                              robust=robust, cov_type=cov_type, small_sample=small_sample,
-                             information=information, log_y=log_y)
+                             information=information, log_y=log_y, scale=scale)
         if theta is not None:
             se = theta_se(backend, record.coef, theta.theta)
             res = cast(DaskNegativeBinomialResults, DaskNegativeBinomialResults.extend(
                 res, theta.theta, se, theta.poisson_llf, theta.iterations))
             res.passes, res.n_passes = list(backend.passes), backend.n_passes
-        if record.n_boundary:
+        if record.n_boundary and record.penalized_loss is None:  # Firth's are finite
             warnings.warn(f"{record.n_boundary} row(s) have fitted values numerically on the "
                           "boundary (probabilities of 0 or 1, or means of 0): the outcomes "
                           "may be separated, and estimates and standard errors unreliable",
@@ -438,6 +453,12 @@ def _sample(stats: PartStats, k: int) -> GLMProblem | None:
                       np.concatenate([p.weights for p in pieces]), offset, pieces[0].family)
 
 
+def _iterations(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise InputError(f"max_iter must be a positive integer, got {value!r}")
+    return int(value)
+
+
 def _positive(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
             math.isfinite(float(value)) and float(value) > 0):
@@ -445,16 +466,10 @@ def _positive(value: Any, name: str) -> float:
     return float(value)
 
 
-def _check_options(method: str, penalty: Any, options: dict[str, Any], cov_type: str,
-                   small_sample: str, groups: Any, aliased: str, information: str) -> None:
-    """What a Dask fit supports; the rest is refused with what to do instead."""
-    if str(method).lower() not in ("irls", "newton"):
-        raise InputError(f"method={method!r} is not available on Dask yet; Dask fits use "
-                         "Newton's method ('irls')")
-    if penalty is not None:
-        raise InputError("penalty='firth' is not available on Dask yet")
-    if options:
-        raise InputError(f"option(s) {', '.join(sorted(options))} do not apply to a Dask fit")
+def _check_options(cov_type: str, small_sample: str, groups: Any, aliased: str,
+                   information: str) -> None:
+    """What a Dask fit supports (the solver and its options: see
+    :func:`~expfam.models.dask_solvers.dask_method`)."""
     if cov_type not in COV_TYPES:
         raise InputError(f"cov_type must be one of {', '.join(COV_TYPES)}; got {cov_type!r}")
     if small_sample not in SMALL_SAMPLE:

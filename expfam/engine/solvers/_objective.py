@@ -87,20 +87,19 @@ class _Moments:
                                         np.maximum(self.value[2:], other.value[2:])]))
 
 
-def _overall_mean(problem: GLMProblem) -> FloatArray:
-    """The weighted mean of t, nudged inside the parameter space (shape () or (m,))."""
-    total = np.asarray(max(problem.total_weight, np.finfo(float).tiny))
-    tbar = np.tensordot(problem.weights, problem.target, axes=(0, 0)) / total
-    return problem.family.start_mean(np.asarray(tbar), total)
+def _overall_mean(family: Any, weighted_target: FloatArray, total_weight: float) -> FloatArray:
+    """The weighted mean of t, Σw·t / Σw, nudged inside the parameter space (shape
+    () or (m,))."""
+    total = np.asarray(max(total_weight, np.finfo(float).tiny))
+    return family.start_mean(np.asarray(weighted_target) / total, total)
 
 
-def _mean_variance(problem: GLMProblem) -> float:
+def _mean_variance(family: Any, mean: FloatArray) -> float:
     """The family's information per unit weight at the overall mean (mean over
     classes): the loss's curvature scale — the variance V for a canonical link,
     μ'²/V for another.  1 when it is not a usable positive number."""
-    family = problem.family
     with np.errstate(all="ignore"):
-        eta = family.natural_from_mean(_overall_mean(problem))
+        eta = family.natural_from_mean(mean)
         var = np.asarray(family.variance(eta) if family.canonical
                          else family.fisher_weight(np.asarray(eta)))
     v = float(np.mean(np.diagonal(var)) if var.ndim == 2 else np.mean(var))
@@ -121,10 +120,23 @@ class Standardized:
     backend: Backend
     transform: FloatArray
     intercept: int | None  # the constant column, if any
+    overall_mean: FloatArray  # Σw·t / Σw, nudged inside the parameter space
 
     @classmethod
     def build(cls, problem: GLMProblem, backend: Backend) -> Standardized:
-        stats = _moments(problem, backend)
+        weighted_target = np.tensordot(problem.weights, problem.target, axes=(0, 0))
+        return cls.from_moments(problem, backend, _moments(problem, backend),
+                                weighted_target)
+
+    @classmethod
+    def from_moments(cls, problem: Any, backend: Any, stats: FloatArray,
+                     weighted_target: FloatArray, **fields: Any) -> Standardized:
+        """T from the design's moments (:func:`_moments`'s rows, shape (4, p)) and
+        Σw·t: the sums that a pass over any rows (Dask partitions) provides.
+
+        ``problem`` needs the :class:`GLMProblem` attributes the objective reads
+        without rows (family, shapes, totals, flat/unflat); ``fields`` go to a
+        subclass's constructor."""
         total = max(problem.total_weight, np.finfo(float).tiny)
         mean, mean_sq = stats[0] / total, stats[1] / total
         top, bottom = stats[2], -stats[3]
@@ -146,8 +158,9 @@ class Standardized:
             # z_j = (x_j − m_j)/s_j: the intercept absorbs −Σ γ_j m_j/s_j.
             transform[k, :] -= centre / scale / top[k]
             transform[k, k] = 1.0 / top[k]
-        transform /= np.sqrt(_mean_variance(problem))
-        return cls(problem, backend, transform, None if k < 0 else k)
+        overall = _overall_mean(problem.family, weighted_target, problem.total_weight)
+        transform /= np.sqrt(_mean_variance(problem.family, overall))
+        return cls(problem, backend, transform, None if k < 0 else k, overall, **fields)
 
     def coef(self, gamma: FloatArray) -> FloatArray:
         """β = T γ in the problem's coefficient shape."""
@@ -243,7 +256,7 @@ class Standardized:
         gamma = np.zeros(problem.coef_shape)
         column = self.intercept
         if column is not None and problem.total_weight > 0:
-            theta = problem.family.natural_from_mean(_overall_mean(problem))
+            theta = problem.family.natural_from_mean(self.overall_mean)
             if np.all(np.isfinite(theta)):
                 # β_k = γ_k·T[k, k] when every other γ is 0.
                 gamma[column] = theta / self.transform[column, column]

@@ -11,6 +11,7 @@ fit is first polished by one Newton step with that Hessian (see
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ from expfam.errors import InputError
 #: SciPy calls a success counts as converged (the closing Newton step polishes it).
 ACCEPT = 1e-3
 
-__all__ = ["gradient_descent", "lbfgs"]
+__all__ = ["Run", "descend", "gradient_descent", "lbfgs", "quasi_newton"]
 
 #: Armijo's sufficient-decrease constant c: accept a step t when
 #: f(γ − t∇f) ≤ f(γ) − c·t·|∇f|².  Along a direction of curvature λ the loss is
@@ -111,45 +112,67 @@ def gradient_descent(
         raise InputError(f"learning_rate must be positive, got {learning_rate}")
     with blas_single_threaded(), reporter(progress, "gd", max_iter + 1) as bar:
         objective = Standardized.build(problem, backend or default_backend())
-        gamma = _start(objective, start)
-        f, g = objective.value_and_gradient(gamma)
-        history: list[dict[str, Any]] = []
-        step = 1.0 if learning_rate is None else float(learning_rate)
-        converged, message = False, f"iteration limit reached (max_iter={max_iter})"
-        iteration = rises = 0
-        for iteration in range(max_iter + 1):
-            history.append(_entry("gd", iteration, f, g, step, objective))
-            bar.update(**history[-1])
-            if not (np.isfinite(f) and np.all(np.isfinite(g))):
-                message = ("the loss became non-finite; lower the learning rate"
-                           if learning_rate is not None else "non-finite loss or gradient")
-                break
-            if np.max(np.abs(g), initial=0.0) <= tol:
-                converged, message = True, (f"converged: largest standardized gradient "
-                                            f"component <= tol={tol:g}")
-                break
-            if iteration == max_iter:
-                break
-            if learning_rate is not None:
-                gamma = gamma - step * g
-                f_old, (f, g) = f, objective.value_and_gradient(gamma)
-                rises += f > f_old
-                continue
-            accepted = _armijo(objective, gamma, f, g, 2.0 * step)
-            if accepted is None:
-                # Along the steepest descent direction the loss no longer falls by
-                # a measurable amount: the estimate is as good as the arithmetic.
-                converged, message = True, (
-                    "converged: the loss is flat to rounding along the gradient (largest "
-                    f"standardized gradient component {np.max(np.abs(g)):.2g})")
-                break
-            step, gamma, f, g = accepted
-        if rises and not converged:
-            message += (f"; the loss rose at {rises} of {iteration} steps: the learning rate "
-                        f"{learning_rate:g} is too large, lower it (or leave it out for the "
-                        "line search)")
-        return finish(objective, gamma, method="gd", converged=converged, n_iter=iteration,
-                      message=message, history=history, polish=True)
+        run = descend(objective, start, tol, max_iter, learning_rate, bar)
+        return finish(objective, run.gamma, method="gd", converged=run.converged,
+                      n_iter=run.n_iter, message=run.message, history=run.history,
+                      polish=True)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Where a first-order solver stopped, in standardized coordinates."""
+
+    gamma: FloatArray
+    converged: bool
+    n_iter: int
+    message: str
+    history: list[dict[str, Any]]
+
+
+def descend(objective: Standardized, start: FloatArray | None, tol: float, max_iter: int,
+            learning_rate: float | None, bar: Any) -> Run:
+    """The iterations of :func:`gradient_descent` on any objective (its sums in
+    memory or over Dask partitions), up to the closing Newton step."""
+    if learning_rate is not None and not learning_rate > 0:
+        raise InputError(f"learning_rate must be positive, got {learning_rate}")
+    gamma = _start(objective, start)
+    f, g = objective.value_and_gradient(gamma)
+    history: list[dict[str, Any]] = []
+    step = 1.0 if learning_rate is None else float(learning_rate)
+    converged, message = False, f"iteration limit reached (max_iter={max_iter})"
+    iteration = rises = 0
+    for iteration in range(max_iter + 1):
+        history.append(_entry("gd", iteration, f, g, step, objective))
+        bar.update(**history[-1])
+        if not (np.isfinite(f) and np.all(np.isfinite(g))):
+            message = ("the loss became non-finite; lower the learning rate"
+                       if learning_rate is not None else "non-finite loss or gradient")
+            break
+        if np.max(np.abs(g), initial=0.0) <= tol:
+            converged, message = True, (f"converged: largest standardized gradient "
+                                        f"component <= tol={tol:g}")
+            break
+        if iteration == max_iter:
+            break
+        if learning_rate is not None:
+            gamma = gamma - step * g
+            f_old, (f, g) = f, objective.value_and_gradient(gamma)
+            rises += f > f_old
+            continue
+        accepted = _armijo(objective, gamma, f, g, 2.0 * step)
+        if accepted is None:
+            # Along the steepest descent direction the loss no longer falls by
+            # a measurable amount: the estimate is as good as the arithmetic.
+            converged, message = True, (
+                "converged: the loss is flat to rounding along the gradient (largest "
+                f"standardized gradient component {np.max(np.abs(g)):.2g})")
+            break
+        step, gamma, f, g = accepted
+    if rises and not converged:
+        message += (f"; the loss rose at {rises} of {iteration} steps: the learning rate "
+                    f"{learning_rate:g} is too large, lower it (or leave it out for the "
+                    "line search)")
+    return Run(gamma, converged, iteration, message, history)
 
 
 def _armijo(objective: Standardized, gamma: FloatArray, f: float, g: FloatArray,
@@ -206,44 +229,53 @@ def lbfgs(
     """
     with blas_single_threaded(), reporter(progress, "lbfgs", max_iter + 1) as bar:
         objective = Standardized.build(problem, backend or default_backend())
-        history: list[dict[str, Any]] = []
-        last: dict[str, Any] = {}
+        run = quasi_newton(objective, start, tol, max_iter, memory, bar)
+        return finish(objective, run.gamma, method="lbfgs", converged=run.converged,
+                      n_iter=run.n_iter, message=run.message, history=run.history,
+                      polish=True)
 
-        def fun(gamma: FloatArray) -> tuple[float, FloatArray]:
-            f, g = objective.value_and_gradient(gamma)
-            last.update(gamma=gamma.copy(), f=f, g=g)
-            return f, g
 
-        def callback(intermediate_result: optimize.OptimizeResult) -> None:
-            # The line search's last evaluation is normally the new iterate.
-            x = intermediate_result.x
-            g = last["g"] if np.array_equal(last["gamma"], x) else fun(x)[1]
-            history.append(_entry("lbfgs", len(history), float(intermediate_result.fun), g,
-                                  float("nan"), objective))
-            bar.update(**history[-1])
+def quasi_newton(objective: Standardized, start: FloatArray | None, tol: float,
+                 max_iter: int, memory: int, bar: Any) -> Run:
+    """The iterations of :func:`lbfgs` on any objective (its sums in memory or over
+    Dask partitions), up to the closing Newton step."""
+    history: list[dict[str, Any]] = []
+    last: dict[str, Any] = {}
 
-        gamma0 = _start(objective, start)
-        f0, g0 = fun(gamma0)
-        history.append(_entry("lbfgs", 0, f0, g0, float("nan"), objective))
-        bar.update(**history[-1])
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = optimize.minimize(fun, gamma0, jac=True, method="L-BFGS-B",
-                                    callback=callback,
-                                    options={"maxiter": max_iter, "gtol": tol, "maxcor": memory,
-                                             "ftol": 10 * np.finfo(float).eps,
-                                             "maxfun": 20 * max_iter})
-        message = out.message if isinstance(out.message, str) else out.message.decode()
-        message = f"scipy L-BFGS-B: {message.lower()}"
-        x = np.asarray(out.x)
+    def fun(gamma: FloatArray) -> tuple[float, FloatArray]:
+        f, g = objective.value_and_gradient(gamma)
+        last.update(gamma=gamma.copy(), f=f, g=g)
+        return f, g
+
+    def callback(intermediate_result: optimize.OptimizeResult) -> None:
+        # The line search's last evaluation is normally the new iterate.
+        x = intermediate_result.x
         g = last["g"] if np.array_equal(last["gamma"], x) else fun(x)[1]
-        largest = float(np.max(np.abs(g), initial=0.0)) if np.all(np.isfinite(g)) else np.inf
-        # SciPy also reports success when its line search stalls (a step that left
-        # a link's valid range makes the loss infinite); only a small gradient is
-        # convergence.  Up to ACCEPT the closing Newton step supplies the digits.
-        converged = bool(out.success) and largest <= max(tol, ACCEPT)
-        if out.success and not converged:
-            message += (f", but the gradient is still {largest:.2g} there (the line search "
-                        "stalled, e.g. at the edge of the link's valid range); fit with "
-                        "method='irls'")
-        return finish(objective, x, method="lbfgs", converged=converged,
-                      n_iter=int(out.nit), message=message, history=history, polish=True)
+        history.append(_entry("lbfgs", len(history), float(intermediate_result.fun), g,
+                              float("nan"), objective))
+        bar.update(**history[-1])
+
+    gamma0 = _start(objective, start)
+    f0, g0 = fun(gamma0)
+    history.append(_entry("lbfgs", 0, f0, g0, float("nan"), objective))
+    bar.update(**history[-1])
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = optimize.minimize(fun, gamma0, jac=True, method="L-BFGS-B",
+                                callback=callback,
+                                options={"maxiter": max_iter, "gtol": tol, "maxcor": memory,
+                                         "ftol": 10 * np.finfo(float).eps,
+                                         "maxfun": 20 * max_iter})
+    message = out.message if isinstance(out.message, str) else out.message.decode()
+    message = f"scipy L-BFGS-B: {message.lower()}"
+    x = np.asarray(out.x)
+    g = last["g"] if np.array_equal(last["gamma"], x) else fun(x)[1]
+    largest = float(np.max(np.abs(g), initial=0.0)) if np.all(np.isfinite(g)) else np.inf
+    # SciPy also reports success when its line search stalls (a step that left
+    # a link's valid range makes the loss infinite); only a small gradient is
+    # convergence.  Up to ACCEPT the closing Newton step supplies the digits.
+    converged = bool(out.success) and largest <= max(tol, ACCEPT)
+    if out.success and not converged:
+        message += (f", but the gradient is still {largest:.2g} there (the line search "
+                    "stalled, e.g. at the edge of the link's valid range); fit with "
+                    "method='irls'")
+    return Run(x, converged, int(out.nit), message, history)
