@@ -111,9 +111,10 @@ class Linear:
         s = self.linear(up, coef) - self.linear(down, coef)
         s = (s.T / width).T  # dη/dv
         d = at.slope
+        second: FloatArray
         if d.ndim == 1:
-            change = d * s
-            second = mean_second_derivative(self.res, at.eta) * s
+            change = np.asarray(d * s, dtype=np.float64)
+            second = np.asarray(mean_second_derivative(self.res, at.eta) * s, dtype=np.float64)
         else:
             change = np.asarray(np.einsum("icj,ij->ic", d, s), dtype=np.float64)
             second = self._softmax_second(at.mean, change)
