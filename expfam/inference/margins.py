@@ -155,7 +155,10 @@ def _moved(rows: pd.DataFrame, name: str, value: Any) -> pd.DataFrame:
 def _as_column(rows: pd.DataFrame, name: str, level: Any) -> Any:
     column = rows[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return pd.Categorical([level] * len(rows), categories=column.cat.categories)
+        # From codes: building it from n copies of a string label costs more than
+        # the design itself.
+        code = column.cat.categories.get_loc(level)
+        return pd.Categorical.from_codes(np.full(len(rows), code), dtype=column.dtype)
     return [level] * len(rows)
 
 

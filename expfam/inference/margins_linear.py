@@ -98,7 +98,7 @@ class Linear:
     def level(self, x: Design) -> tuple[FloatArray, FloatArray]:
         """Σ ω μ at design ``x`` and its gradient in β (one side of a change)."""
         at = self.point(x)
-        return np.tensordot(self.weights, at.mean, axes=(0, 0)), self._gradient(x, at.slope)
+        return self.weights @ at.mean, self._gradient(x, at.slope)
 
     def slope(self, at: Point, up: Design, down: Design,
               width: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -122,7 +122,7 @@ class Linear:
         moved = self._gradient(up, per_unit) - self._gradient(down, per_unit)
         moved[~moving] = 0.0  # exactly: their X⁺ and X⁻ columns are the same
         grad = self._gradient(at.x, second) + moved
-        return np.tensordot(self.weights, change, axes=(0, 0)), grad
+        return self.weights @ change, grad
 
     def _softmax_second(self, prob: FloatArray, q: FloatArray) -> FloatArray:
         """T_icl = q_ic (δ_{c,l} − p_il) − p_ic q_il, (n, K, m): the derivative of
