@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from expfam._typing import FloatArray
+from expfam.families.linked import LinkedFamily
 
 if TYPE_CHECKING:
     from expfam.inference.results import GLMResults
 
-__all__ = ["mean_derivative", "mean_of"]
+__all__ = ["mean_derivative", "mean_of", "mean_second_derivative"]
 
 
 def mean_of(res: GLMResults, eta: FloatArray) -> FloatArray:
@@ -44,3 +45,14 @@ def mean_derivative(res: GLMResults, eta: FloatArray) -> FloatArray:
     for j, c in enumerate(cols):
         jac[:, c, j] += prob[:, c]
     return jac
+
+
+def mean_second_derivative(res: GLMResults, eta: FloatArray) -> FloatArray:
+    """d²μ/dη² at η for a scalar family, shape (k,): the link's ``mu_eta2`` for
+    a non-canonical link; dV/dμ · V for a canonical one (μ' = V(η))."""
+    family = res.model.family
+    with np.errstate(all="ignore"):
+        if isinstance(family, LinkedFamily):
+            return np.asarray(family.link.mu_eta2(eta), dtype=np.float64)
+        return np.asarray(family.variance_slope(family.mean(eta)) * family.variance(eta),
+                          dtype=np.float64)

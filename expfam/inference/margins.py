@@ -12,15 +12,23 @@ statsmodels' default and the usual "average marginal effect"); ``at="mean"``
 evaluates them at one typical row — each numeric variable at its mean, each
 factor at its most common level (statsmodels' ``at="mean"`` when the numeric
 terms enter linearly); a dict fixes some variables at given values and the
-rest as ``"mean"``.  Standard errors come from the delta method, with the
-Jacobian of the effects in the coefficients taken numerically (as statsmodels),
-and the fit's covariance (robust if ``cov_type`` is).  A categorical model gets
-one effect per class (all K, summing to zero).
+rest as ``"mean"``.  Standard errors come from the delta method with the
+fit's covariance (robust if ``cov_type`` is).  A categorical model gets one
+effect per class (all K, summing to zero).
+
+Only linear operations touch a design (see :mod:`expfam.inference.margins_linear`):
+η = Xβ, and for the Jacobian of an average effect in β the averages Xᵀv —
+exact, by the chain rule.  A formula with factors builds each moved copy of the
+data as a :class:`~expfam.design.matrix.StructuredDesign` (factor codes), and
+the difference of two designs (a level against the reference, x + h against
+x − h) is taken of these products, never of the matrices: a factor of many
+levels is never written out as dummy columns.  The variances diag(J Cov Jᵀ)
+come from the fit's factorization (:mod:`expfam.inference.cov_forms`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,7 +36,8 @@ import pandas as pd
 
 from expfam._typing import FloatArray
 from expfam.errors import InputError
-from expfam.inference.link_scale import mean_derivative, mean_of
+from expfam.inference.cov_forms import coefficient_variances
+from expfam.inference.margins_linear import Design, Linear, Point
 from expfam.inference.prediction import fitted_rows
 
 if TYPE_CHECKING:
@@ -36,25 +45,14 @@ if TYPE_CHECKING:
 
 __all__ = ["marginal_effects"]
 
-#: Relative step of the central differences in the data (and in β).
+#: Relative step of the central differences in the data.
 STEP = 1e-6
 
 
-@dataclass(frozen=True)
-class _Effect:
-    """One effect on the evaluation rows: a derivative (``low`` the design there,
-    ``high`` its derivative in the variable, ``derivative`` True) or a discrete
-    change from design ``low`` to design ``high``."""
-
-    label: str
-    low: FloatArray
-    high: FloatArray
-    derivative: bool
-
-
-def _variables(res: GLMResults) -> tuple[pd.DataFrame, dict[str, list[Any]], Any]:
+def _variables(res: GLMResults) -> tuple[pd.DataFrame, dict[str, list[Any]],
+                                         Callable[[pd.DataFrame], Design]]:
     """The fitted rows' variables, the factors with their levels, and a function
-    from such a frame to its design matrix."""
+    from such a frame to its design (factor codes for a formula with factors)."""
     model = res.model
     if model.formula is None or model.data is None:
         names = [n for j, n in enumerate(model.exog_names) if j not in model._constant]
@@ -78,7 +76,9 @@ def _variables(res: GLMResults) -> tuple[pd.DataFrame, dict[str, list[Any]], Any
         if pd.api.types.is_bool_dtype(frame[column].dtype) and column not in factors:
             factors[column] = [False, True]
 
-    def formula_design(rows: pd.DataFrame) -> FloatArray:
+    def formula_design(rows: pd.DataFrame) -> Design:
+        if terms.plan is not None:  # factors as codes, as when fitting
+            return terms.structured_design(rows)[0]
         design, _ = terms.design(rows)
         return design.to_numpy(dtype=np.float64)
 
@@ -111,35 +111,54 @@ def _typical(frame: pd.DataFrame, factors: dict[str, list[Any]], weights: FloatA
     return out
 
 
-def _effects(res: GLMResults, rows: pd.DataFrame, factors: dict[str, list[Any]],
-             design: Any, wanted: list[str]) -> list[_Effect]:
-    out = []
+def _effects(rows: pd.DataFrame, factors: dict[str, list[Any]],
+             design: Callable[[pd.DataFrame], Design], wanted: list[str],
+             linear: Linear) -> tuple[list[str], list[FloatArray], list[FloatArray]]:
+    """Labels, average effects and their Jacobian rows in the flat coefficients.
+
+    Each design is built, used for one product or two, and dropped: a factor's
+    reference design once per factor, the evaluation rows' once in all.
+    """
+    labels: list[str] = []
+    values: list[FloatArray] = []
+    jacobian: list[FloatArray] = []
+    point: Point | None = None
     for name in wanted:
         if name in factors:
             levels = factors[name]
-            base = rows.copy()
-            base[name] = _as_column(rows, name, levels[0])
-            x_ref = design(base)
+            ref_value, ref_grad = linear.level(design(_moved(rows, name, levels[0])))
             for level in levels[1:]:
-                moved = rows.copy()
-                moved[name] = _as_column(rows, name, level)
-                out.append(_Effect(f"{name}[{level}]", x_ref, design(moved), False))
+                value, grad = linear.level(design(_moved(rows, name, level)))
+                labels.append(f"{name}[{level}]")
+                values.append(value - ref_value)
+                jacobian.append(linear.flat(grad - ref_grad))
             continue
-        values = rows[name].to_numpy(dtype=np.float64)
-        h = STEP * np.maximum(1.0, np.abs(values))
-        low, high = rows.copy(), rows.copy()
-        low[name], high[name] = values - h, values + h
-        # The design's derivative in v, once: differencing it again inside the
-        # β-Jacobian would turn its rounding into noise.
-        slope = (design(high) - design(low)) / (2.0 * h)[:, None]
-        out.append(_Effect(name, design(rows), slope, True))
+        if point is None:
+            point = linear.point(design(rows))
+        x = rows[name].to_numpy(dtype=np.float64)
+        h = STEP * np.maximum(1.0, np.abs(x))
+        value, grad = linear.slope(point, design(_moved(rows, name, x + h)),
+                                   design(_moved(rows, name, x - h)), 2.0 * h)
+        labels.append(name)
+        values.append(value)
+        jacobian.append(linear.flat(grad))
+    return labels, values, jacobian
+
+
+def _moved(rows: pd.DataFrame, name: str, value: Any) -> pd.DataFrame:
+    """``rows`` with the variable ``name`` set to ``value`` (a level, or numbers)."""
+    out = rows.copy()
+    out[name] = value if isinstance(value, np.ndarray) else _as_column(rows, name, value)
     return out
 
 
 def _as_column(rows: pd.DataFrame, name: str, level: Any) -> Any:
     column = rows[name]
     if isinstance(column.dtype, pd.CategoricalDtype):
-        return pd.Categorical([level] * len(rows), categories=column.cat.categories)
+        # From codes: building it from n copies of a string label costs more than
+        # the design itself.
+        code = column.cat.categories.get_loc(level)
+        return pd.Categorical.from_codes(np.full(len(rows), code), dtype=column.dtype)
     return [level] * len(rows)
 
 
@@ -189,47 +208,18 @@ def marginal_effects(res: GLMResults, at: Any = "overall", terms: Any = None,
             offset = np.average(np.asarray(offset), axis=0, weights=w)[None, ...]
     else:
         raise InputError(f"at must be 'overall', 'mean' or a dict of values; got {at!r}")
-    effects = _effects(res, rows, factors, design, wanted)
-    kept = res._kept
-    theta = np.where(kept, res._problem.flat(res.solver.coef), 0.0)
-
-    def evaluate(flat: FloatArray) -> FloatArray:
-        coef = res._problem.unflat(flat)
-        values = []
-        for effect in effects:
-            low = _eta(effect.low, coef, offset)
-            if not effect.derivative:
-                change = mean_of(res, _eta(effect.high, coef, offset)) - mean_of(res, low)
-            else:
-                slope = effect.high @ coef  # dη/dv
-                deriv = mean_derivative(res, low)
-                change = (deriv * slope if deriv.ndim == 1
-                          else np.einsum("icj,ij->ic", deriv, slope))
-            values.append(np.tensordot(weights, change, axes=(0, 0)))
-        return np.concatenate([np.atleast_1d(v) for v in values])
-
-    estimate = evaluate(theta)
-    jac = np.zeros((estimate.size, theta.size))
-    for j in np.flatnonzero(kept):
-        step = STEP * max(1.0, abs(theta[j]))
-        up, down = theta.copy(), theta.copy()
-        up[j] += step
-        down[j] -= step
-        jac[:, j] = (evaluate(up) - evaluate(down)) / (2.0 * step)
-    cov = np.where(np.outer(kept, kept), np.nan_to_num(res._cov), 0.0)
-    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", jac, cov, jac), 0.0, None))
-    return _table(res, effects, estimate, se, alpha)
+    coef = res._problem.unflat(np.where(res._kept, res._problem.flat(res.solver.coef), 0.0))
+    linear = Linear(res, coef, offset, weights)
+    labels, values, jacobian = _effects(rows, factors, design, wanted, linear)
+    estimate = np.concatenate([np.atleast_1d(v) for v in values])
+    jac = np.vstack(jacobian)
+    se = np.sqrt(np.clip(coefficient_variances(res, jac), 0.0, None))
+    return _table(res, labels, estimate, se, alpha)
 
 
-def _eta(x: FloatArray, coef: FloatArray, offset: FloatArray | None) -> FloatArray:
-    eta = x @ coef
-    return eta if offset is None else eta + offset
-
-
-def _table(res: GLMResults, effects: list[_Effect], estimate: FloatArray, se: FloatArray,
+def _table(res: GLMResults, labels: list[str], estimate: FloatArray, se: FloatArray,
            alpha: float) -> pd.DataFrame:
     reference = res._reference()
-    labels = [e.label for e in effects]
     if res.model.classes is None:
         index: pd.Index = pd.Index(labels, name="term")
     else:

@@ -21,7 +21,11 @@ from numpy.typing import ArrayLike
 from scipy.special import expit, logit
 
 from expfam._typing import FloatArray
+from expfam.backend.blocks import row_slices
+from expfam.design.matrix import StructuredDesign, as_matrix
+from expfam.engine.kernels import predict_eta
 from expfam.errors import InputError
+from expfam.inference.cov_forms import BLOCK_VALUES, design_variances
 from expfam.inference.link_scale import mean_derivative, mean_of
 from expfam.inference.predict import NewRows, new_rows
 
@@ -37,17 +41,27 @@ def fitted_rows(res: GLMResults) -> NewRows:
     return NewRows(res.model.exog, res.model.offset, None, res.model.row_index)
 
 
-def linear_predictor_cov(res: GLMResults, x: FloatArray) -> FloatArray:
+def linear_predictor_cov(res: GLMResults, x: FloatArray | StructuredDesign) -> FloatArray:
     """Cov(η̂) at rows ``x`` (k, p): (k,) variances for a scalar family, (k, m, m)
     covariances of the m = K − 1 η's of a categorical model.  Aliased
-    coefficients (not estimable) count as fixed at 0, as R's ``predict``."""
+    coefficients (not estimable) count as fixed at 0, as R's ``predict``.
+
+    A scalar family's variances are quadratic forms with the fit's
+    factorization (or sandwich), so a factor with many levels is never written
+    out as dummy columns (:func:`~expfam.inference.cov_forms.design_variances`).
+    """
+    if res.model.classes is None:
+        return design_variances(res, x)
     kept = res._kept
     cov = np.where(np.outer(kept, kept), res._cov, 0.0)
     p = x.shape[1]
     m = res._problem.n_natural
     blocks = cov.reshape(m, p, m, p)  # class-major flat coefficients
-    out = np.einsum("ia,jalb,ib->ijl", x, blocks, x)
-    return out[:, 0, 0] if res.model.classes is None else out
+    out = np.empty((x.shape[0], m, m))
+    for rows in row_slices(x.shape[0], max(1, BLOCK_VALUES // max(1, p))):
+        dense = as_matrix(x, rows)  # a categorical information is dense: p is moderate
+        out[rows] = np.einsum("ia,jalb,ib->ijl", dense, blocks, dense)
+    return out
 
 
 @dataclass
@@ -123,12 +137,9 @@ def get_prediction(res: GLMResults, exog: ArrayLike | pd.DataFrame | None = None
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be between 0 and 1, got {alpha}")
     rows = fitted_rows(res) if exog is None else new_rows(res, exog, offset, unseen)
-    x = rows.dense
     coef = np.where(np.isnan(res.params.to_numpy()), 0.0, res.params.to_numpy())
-    eta = x @ coef
-    if rows.offset is not None:
-        eta = eta + rows.offset
-    var_eta = linear_predictor_cov(res, x)
+    eta = predict_eta(rows.exog, coef, rows.offset)  # factors as codes: a gather
+    var_eta = linear_predictor_cov(res, rows.exog)
     mu = mean_of(res, eta)
     deriv = mean_derivative(res, eta)
     if res.model.classes is None:
