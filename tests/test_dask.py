@@ -31,15 +31,6 @@ RTOL = 1e-8  # the agreement required
 
 
 @pytest.fixture(scope="module")
-def client():
-    """One LocalCluster with two worker processes for the whole module."""
-    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as c:
-        yield c
-
-
-@pytest.fixture(scope="module")
 def frame() -> pd.DataFrame:
     rng = np.random.default_rng(13)
     n = 4000

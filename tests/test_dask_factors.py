@@ -28,7 +28,7 @@ dask = pytest.importorskip("dask")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from test_dask import RTOL, TOL, assert_same, client  # noqa: E402, F401  (the cluster)
+from test_dask import RTOL, TOL, assert_same  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def _first_part(res):
     return part
 
 
-@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+@pytest.mark.usefixtures("client")
 def test_small_factor_partitions_hold_codes(stores) -> None:
     ddf = dd.from_pandas(stores, npartitions=3)
     formula = "y ~ x + z + C(g)"
@@ -73,7 +73,7 @@ def test_small_factor_partitions_hold_codes(stores) -> None:
     assert factor.codes.ndim == 1 and factor.width == 2
 
 
-@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+@pytest.mark.usefixtures("client")
 def test_factor_by_numeric_interaction_and_lazy_prediction(stores) -> None:
     ddf = dd.from_pandas(stores, npartitions=4)
     formula = "y ~ x + C(g) + C(g):z"
@@ -89,7 +89,7 @@ def test_factor_by_numeric_interaction_and_lazy_prediction(stores) -> None:
 
 
 @pytest.mark.parametrize("cov_type", ["nonrobust", "HC2"])
-@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+@pytest.mark.usefixtures("client")
 def test_many_levels_keep_an_arrow_across_partitions(stores, cov_type) -> None:
     """300 levels: the Hessian of every partition is an arrow, summed as one and
     solved by the Schur complement; the fit (weights, a dropped row) equals the
@@ -106,7 +106,7 @@ def test_many_levels_keep_an_arrow_across_partitions(stores, cov_type) -> None:
     assert_same(res, mem)
 
 
-@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+@pytest.mark.usefixtures("client")
 def test_multinomial_and_lda_with_factors(stores) -> None:
     ddf = dd.from_pandas(stores, npartitions=3)
     mem = ef.mnlogit("cls ~ x + C(g)", stores).fit(tol=TOL, cov_type="HC1")
@@ -195,7 +195,7 @@ def test_any_partitioning_of_a_factor_formula_gives_the_in_memory_fit(
     ("cnt ~ x + C(store)", {"exposure": "e"}),
     ("cnt ~ x + C(g) + offset(np.log(x + 3))", {"offset": "off"}),
 ])
-@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+@pytest.mark.usefixtures("client")
 def test_offset_terms_and_exposure(stores, formula, extra) -> None:
     """offset() terms and exposure= are evaluated per partition (a missing
     exposure drops its row, as in memory), in the null model too, and again on

@@ -28,7 +28,7 @@ da = pytest.importorskip("dask.array")
 dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
-from test_dask import RTOL, TOL, assert_same, client  # noqa: E402, F401  (the cluster)
+from test_dask import RTOL, TOL, assert_same  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +120,7 @@ def test_lbfgs_multinomial_many_levels_and_probit(rows) -> None:
             assert isinstance(res.solver.hessian, ArrowGram)
 
 
-@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+@pytest.mark.usefixtures("client")
 def test_lbfgs_on_a_local_cluster(rows) -> None:
     formula = "y ~ x + z + C(g)"
     model = lambda d: ef.logit(formula, d, weights="w", offset="off")  # noqa: E731
