@@ -13,7 +13,6 @@ current θ.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,9 +22,8 @@ from expfam._typing import FloatArray
 from expfam.backend.dask_backend import DaskBackend
 from expfam.engine.dask_passes import ThetaSums, theta_part
 from expfam.engine.solvers.dask_newton import DaskFit
-from expfam.errors import ConvergenceWarning, user_stacklevel
 from expfam.families import ExponentialFamily, NegativeBinomial, Poisson, with_link
-from expfam.models.negative_binomial import MAX_ALTERNATIONS, THETA_TOL
+from expfam.models.negative_binomial import MAX_ALTERNATIONS, THETA_TOL, warn_unsettled
 
 __all__ = ["ThetaFit", "alternate_theta", "theta_se"]
 
@@ -78,9 +76,7 @@ def alternate_theta(backend: DaskBackend, link: str, solve: Solve, poisson_satur
             converged = True
             break
     if not converged:
-        warnings.warn(f"θ did not settle in {MAX_ALTERNATIONS} alternations (θ = {theta:.4g});"
-                      " a θ running off to infinity means no overdispersion: fit the "
-                      "Poisson family instead", ConvergenceWarning, stacklevel=user_stacklevel())
+        warn_unsettled(theta)
     assert coef is not None
     return ThetaFit(theta, float("nan"), coef, saturated, iteration, poisson_llf)
 

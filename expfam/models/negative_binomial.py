@@ -73,9 +73,7 @@ def fit_negative_binomial(model: GLM, options: dict[str, Any]) -> NegativeBinomi
             converged = True
             break
     if not converged:
-        warnings.warn(f"θ did not settle in {MAX_ALTERNATIONS} alternations (θ = {theta:.4g});"
-                      " a θ running off to infinity means no overdispersion: fit the "
-                      "Poisson family instead", ConvergenceWarning, stacklevel=user_stacklevel())
+        warn_unsettled(theta)
     # The reported fit is the GLM at the final θ, its standard errors at θ fixed.
     if res.model.family != with_link(NegativeBinomial(theta), link):
         fitted.family = with_link(NegativeBinomial(theta), link)
@@ -83,3 +81,10 @@ def fit_negative_binomial(model: GLM, options: dict[str, Any]) -> NegativeBinomi
     _, info = theta_ml(y, res.fittedvalues.to_numpy(), w, start=theta, max_iter=0)[0:2]
     theta_se = float(1.0 / np.sqrt(info)) if info > 0 else float("nan")
     return NegativeBinomialResults.extend(res, theta, theta_se, poisson.llf, iteration)
+
+
+def warn_unsettled(theta: float) -> None:
+    """Warn that θ's alternation with β ran out of rounds (θ its last value)."""
+    warnings.warn(f"θ did not settle in {MAX_ALTERNATIONS} alternations (θ = {theta:.4g}); "
+                  "a θ running off to infinity means no overdispersion: fit the Poisson "
+                  "family instead", ConvergenceWarning, stacklevel=user_stacklevel())
