@@ -49,7 +49,7 @@ from expfam.engine.schur import factorize
 from expfam.engine.solvers._result import SolverResult, loss_slack
 from expfam.errors import RankDeficientError
 
-__all__ = ["Standardized", "finish", "newton_polish"]
+__all__ = ["Standardized", "finish", "newton_polish", "newton_step"]
 
 #: After the closing Newton step the Hessian from before it is kept when no
 #: linear predictor moved by more than this.  The weights V(η) of these families
@@ -331,24 +331,14 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
     """
     assert sums.loss is not None and sums.hessian is not None
     problem = objective.problem
-    factor = None
-    if not problem.family.canonical:
-        # Under another link the step uses the observed information (the true
-        # Hessian: quadratic convergence) where it is positive definite, which
-        # its Cholesky factorization (or Schur complement's) finds out.
-        try:
-            factor = factorize(observed_information(problem, eta, objective.backend))
-        except (RankDeficientError, linalg.LinAlgError, ValueError):
-            factor = None
-    try:
-        if factor is None:
-            factor = factorize(sums.hessian)
-        with np.errstate(over="ignore", invalid="ignore"):
-            delta = problem.unflat(factor.solve(sums.gradient))
-    except (RankDeficientError, linalg.LinAlgError, ValueError):  # singular: no step
+    # Under another link the step uses the observed information (the true
+    # Hessian: quadratic convergence) where it is positive definite.
+    observed = (None if problem.family.canonical
+                else observed_information(problem, eta, objective.backend))
+    step = newton_step(problem, sums, observed)
+    if step is None:
         return None
-    if not np.all(np.isfinite(delta)):
-        return None
+    delta, factor = step
     coef = objective.coef(gamma) - delta
     new_eta = np.empty_like(eta)
     new = objective.sums(coef, eta_out=new_eta)
@@ -362,6 +352,32 @@ def newton_polish(objective: Standardized, gamma: FloatArray, sums: NewtonSums,
     if moved <= HESSIAN_REUSE and problem.family.canonical:
         return coef, new_eta, replace(new, hessian=sums.hessian, boundary=sums.boundary), factor
     return coef, new_eta, objective.sums(coef, hessian=True), None
+
+
+def newton_step(problem: GLMProblem, sums: NewtonSums, observed: Any = None
+                ) -> tuple[FloatArray, Any] | None:
+    """The Newton step δ = H⁻¹g (coefficient-shaped) and the factorization of H.
+
+    H is ``observed`` (the observed information, under another link) when its
+    Cholesky factorization (or Schur complement's) finds it positive definite,
+    else the Hessian in ``sums``.  None when H is singular or δ not finite.
+    """
+    factor = None
+    if observed is not None:
+        try:
+            factor = factorize(observed)
+        except (RankDeficientError, linalg.LinAlgError, ValueError):
+            factor = None
+    try:
+        if factor is None:
+            factor = factorize(sums.hessian)
+        with np.errstate(over="ignore", invalid="ignore"):
+            delta = problem.unflat(factor.solve(sums.gradient))
+    except (RankDeficientError, linalg.LinAlgError, ValueError):  # singular: no step
+        return None
+    if not np.all(np.isfinite(delta)):
+        return None
+    return delta, factor
 
 
 def _next_iteration(history: list[dict[str, Any]]) -> int:

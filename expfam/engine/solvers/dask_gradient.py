@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
-from scipy import linalg
 
 from expfam._typing import FloatArray
 from expfam.backend.blocks import NewtonSums, row_slices
@@ -49,12 +48,13 @@ from expfam.engine.solvers._objective import (
     Standardized,
     _Moments,
     _next_iteration,
+    newton_step,
     record,
 )
 from expfam.engine.solvers._result import SolverResult, loss_slack
 from expfam.engine.solvers.dask_newton import DaskFit
 from expfam.engine.solvers.gradient import Run, descend, quasi_newton
-from expfam.errors import NumericalError, RankDeficientError
+from expfam.errors import NumericalError
 from expfam.families import ExponentialFamily
 
 __all__ = ["DaskStandardized", "RowsFree", "dask_gradient"]
@@ -248,21 +248,11 @@ def _polish(objective: DaskStandardized, coef: FloatArray, closing: Closing,
     problem = objective.problem
     sums = closing.newton
     assert sums.loss is not None and sums.hessian is not None
-    factor = None
-    if closing.observed is not None:  # another link: the true Hessian, if definite
-        try:
-            factor = factorize(closing.observed)
-        except (RankDeficientError, linalg.LinAlgError, ValueError):
-            factor = None
-    try:
-        if factor is None:
-            factor = factorize(sums.hessian)
-        with np.errstate(over="ignore", invalid="ignore"):
-            delta = problem.unflat(factor.solve(sums.gradient))
-    except (RankDeficientError, linalg.LinAlgError, ValueError):
+    # Another link: the true Hessian, if definite.
+    step = newton_step(problem, sums, closing.observed)
+    if step is None:
         return None
-    if not np.all(np.isfinite(delta)):
-        return None
+    delta, _ = step
     new_coef = coef - delta
     backend = cast(DaskBackend, objective.backend)
     new: Closing = backend.map_sum(closing_part, new_coef, null_coef, False,
