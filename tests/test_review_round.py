@@ -83,3 +83,31 @@ def test_unseen_level_message_is_bounded_for_many_levels() -> None:
     message = str(info.value)
     assert f"and {n_levels - 10} more" in message
     assert len(message) < 400
+
+
+@pytest.mark.parametrize("formula, family, link", [
+    ("k ~ x + C(g)", "poisson", None),
+    ("k ~ x + C(g)", "negative_binomial", None),
+    ("c ~ x + C(g)", "gamma", "log"),
+    ("y ~ x + C(g)", "binomial", "probit"),
+])
+def test_dask_profile_intervals_with_many_levels(formula: str, family: str,
+                                                 link: str | None) -> None:
+    """A factor of 64 levels or more is an arrow on Dask; its profile intervals
+    failed with "float() argument must be ... not 'ArrowGram'".  They must equal
+    the in-memory profile intervals (root finding with refits)."""
+    rng = np.random.default_rng(9)
+    n, levels = 2000, 70
+    codes = rng.integers(0, levels, n)
+    df = pd.DataFrame({"x": rng.normal(size=n), "g": [f"s{c:03d}" for c in codes]})
+    mu = np.exp(0.3 + 0.2 * df.x + (codes % 5) * 0.1)
+    df["k"] = rng.negative_binomial(3, 3 / (3 + mu))
+    df["c"] = rng.gamma(3.0, mu / 3.0)
+    df["y"] = (rng.random(n) < 1 / (1 + np.exp(-(0.3 * df.x + (codes % 3) * 0.3)))).astype(float)
+    kw = {"family": family} if link is None else {"family": family, "link": link}
+    terms = ["Intercept", "x", "C(g)[T.s003]", "C(g)[T.s069]"]
+    on_dask = ef.glm(formula, dd.from_pandas(df, npartitions=3), **kw).fit()
+    assert type(on_dask.solver.hessian).__name__ == "ArrowGram"
+    got = on_dask.conf_int(method="profile", terms=terms)
+    want = ef.glm(formula, df, **kw).fit().conf_int(method="profile", terms=terms)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-7)
