@@ -31,6 +31,7 @@ __all__ = [
     "NumericalError",
     "RankDeficientError",
     "SeparationWarning",
+    "describe_levels",
     "describe_rows",
     "label",
     "row_labels",
@@ -111,6 +112,13 @@ def label(value: object) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def describe_levels(levels: Sequence[object], limit: int = 10) -> str:
+    """The first ``limit`` levels for a message and how many more: a factor of
+    20,000 levels must not make a message of 20,000 names."""
+    shown = ", ".join(label(v) for v in levels[:limit])
+    return shown + (f" and {len(levels) - limit} more" if len(levels) > limit else "")
 
 
 def describe_rows(mask_or_index: ArrayLike, limit: int = 5) -> str:

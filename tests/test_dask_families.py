@@ -166,7 +166,7 @@ def test_profile_refusals(frame) -> None:
         res = ef.glm("y ~ x", dd.from_pandas(frame, npartitions=2), family="bernoulli").fit()
         with pytest.raises(ef.errors.InputError, match="'w' is not a coefficient"):
             res.conf_int(method="profile", terms="w")
-        # Wald intervals take terms= too, as in memory.
+        # Wald intervals take terms= too (R's parm), as in memory.
         pd.testing.assert_frame_equal(res.conf_int(terms="x"), res.conf_int().loc[["x"]])
 
 

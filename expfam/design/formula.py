@@ -36,7 +36,14 @@ from expfam.design.sparse_columns import (
     with_categories,
     zero_filled,
 )
-from expfam.errors import DataWarning, InputError, describe_rows, label, user_stacklevel
+from expfam.errors import (
+    DataWarning,
+    InputError,
+    describe_levels,
+    describe_rows,
+    label,
+    user_stacklevel,
+)
 
 __all__ = ["FormulaTerms", "ModelFrame", "Response", "model_frame"]
 
@@ -205,8 +212,7 @@ def _known_levels(frame: pd.DataFrame, column: str, levels: list[Any], unseen: s
             raise InputError(
                 f"column {column!r}{coding} has level(s) {', '.join(map(label, found))} at "
                 f"{describe_rows(new)} that were not seen when fitting (known: "
-                f"{', '.join(map(label, levels))}); pass unseen='nan' to predict NaN for "
-                "those rows")
+                f"{describe_levels(levels)}); pass unseen='nan' to predict NaN for those rows")
         frame[column] = values.where(~new, levels[0])
     return ~new
 

@@ -30,10 +30,12 @@ from scipy import stats
 from expfam._typing import FloatArray
 from expfam.backend.blocks import NewtonSums
 from expfam.backend.dask_backend import DaskBackend
+from expfam.design.gram import ArrowGram
 from expfam.engine.dask_passes import BatchSums, fixed_part, observed_part
 from expfam.engine.dask_problem import Part, newton_part
+from expfam.engine.schur import SchurFactor
 from expfam.engine.solvers.dask_newton import dask_newton
-from expfam.errors import InputError
+from expfam.errors import ExpfamError, InputError
 from expfam.families import ExponentialFamily
 from expfam.inference.hypotheses import _end
 
@@ -64,7 +66,7 @@ def dask_profile_conf_int(res: DaskGLMResults, alpha: float,
     backend = DaskBackend(res._parts)
     beta = np.asarray(res.solver.coef, dtype=np.float64)
     bse = np.asarray(res.bse, dtype=np.float64)
-    hessian = np.asarray(res.solver.hessian, dtype=np.float64)
+    hessian = res.solver.hessian  # an ArrowGram for a factor of many levels
     limit = float(stats.chi2.isf(alpha, 1))
     scale = float(res.scale)
     ends = [(names.index(n), side) for n in wanted for side in (-1.0, 1.0)]
@@ -100,16 +102,16 @@ class _Sums:
 
 
 def _newton_ends(backend: DaskBackend, family: ExponentialFamily, beta: FloatArray,
-                 bse: FloatArray, hessian: FloatArray, loss_min: float, scale: float,
-                 limit: float, ends: list[tuple[int, float]]
+                 bse: FloatArray, hessian: FloatArray | ArrowGram, loss_min: float,
+                 scale: float, limit: float, ends: list[tuple[int, float]]
                  ) -> dict[tuple[int, float], float | None]:
     """Every endpoint by Newton's method on its system, all in the same passes;
     None for those that did not converge."""
-    cov = np.linalg.inv(hessian)
     current: dict[tuple[int, float], FloatArray] = {}
     for j, side in ends:
-        t = np.sqrt(limit * scale / cov[j, j])
-        current[(j, side)] = beta + side * t * cov[:, j]
+        cov_j = _solve_unit(hessian, j)  # H⁻¹e_j: one Schur solve for an arrow
+        t = np.sqrt(limit * scale / cov_j[j])
+        current[(j, side)] = beta + side * t * cov_j
     result: dict[tuple[int, float], float | None] = dict.fromkeys(ends)
     active = list(ends)
     part = _Sums(observed=not family.canonical)
@@ -140,6 +142,9 @@ def _step(sums: NewtonSums, j: int, loss_min: float, scale: float,
     or its Jacobian is singular."""
     if not sums.finite or sums.hessian is None or sums.loss is None:
         return None
+    if isinstance(sums.hessian, ArrowGram):
+        return _arrow_step(sums.hessian, sums.gradient, j,
+                           2.0 * (sums.loss - loss_min) / scale - limit, scale)
     g = sums.gradient
     k = len(g)
     others = [c for c in range(k) if c != j]
@@ -151,6 +156,42 @@ def _step(sums: NewtonSums, j: int, loss_min: float, scale: float,
         step = np.linalg.solve(jac, -f)
     except np.linalg.LinAlgError:
         return None
+    return step if np.all(np.isfinite(step)) else None
+
+
+def _solve_unit(hessian: FloatArray | ArrowGram, j: int) -> FloatArray:
+    """H⁻¹e_j, shape (p,)."""
+    unit = np.zeros(hessian.shape[0])
+    unit[j] = 1.0
+    if isinstance(hessian, ArrowGram):
+        return SchurFactor(hessian).solve(unit)
+    return np.linalg.solve(np.asarray(hessian, dtype=np.float64), unit)
+
+
+def _arrow_step(hessian: ArrowGram, g: FloatArray, j: int, excess: float,
+                scale: float) -> FloatArray | None:
+    """The Newton step of :func:`_step` when H is an arrow (a factor of many
+    levels), without writing out the p × p Jacobian.
+
+    The Jacobian is H with its row j replaced by vᵀ = 2gᵀ/φ, i.e. H + e_j(v − He_j)ᵀ,
+    and the right-hand side is −F with F = g but F_j the gain's excess over the
+    limit; by Sherman–Morrison, with u = v − He_j, the step is
+    −(H⁻¹F − H⁻¹e_j·(uᵀH⁻¹F)/(1 + uᵀH⁻¹e_j)): two Schur solves.
+    """
+    try:
+        factor = SchurFactor(hessian)
+    except (ExpfamError, np.linalg.LinAlgError):
+        return None  # a level without weight at this point: root finding instead
+    f = g.copy()
+    f[j] = excess
+    unit = np.zeros(len(g))
+    unit[j] = 1.0
+    h_f, h_e = factor.solve(f), factor.solve(unit)
+    u = 2.0 * g / scale - hessian.matmul(unit)
+    denominator = 1.0 + u @ h_e
+    if not np.isfinite(denominator) or abs(denominator) < 1e-12:
+        return None
+    step = -(h_f - h_e * (u @ h_f) / denominator)
     return step if np.all(np.isfinite(step)) else None
 
 

@@ -24,7 +24,7 @@ from expfam.design.matrix import StructuredDesign
 from expfam.engine.dask_problem import Part, Statistics, part_eta
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import SolverResult
-from expfam.errors import InputError
+from expfam.errors import InputError, row_labels
 from expfam.families import Categorical
 from expfam.inference.negative_binomial import NegativeBinomialResults
 from expfam.inference.results import GLMResults
@@ -304,11 +304,12 @@ class _FramePredict(_ArrayPredict):
     def __call__(self, df: Any) -> Any:
         assert self.terms is not None
         x: np.ndarray | StructuredDesign
-        if self.terms.plan is not None:  # factors as codes, as when fitting
-            x, valid = self.terms.structured_design(df, unseen=self.unseen)
-        else:
-            design, valid = self.terms.design(df, unseen=self.unseen)
-            x = design.to_numpy(dtype=np.float64)
+        with row_labels(df.index):  # errors name the rows' own labels, not partition positions
+            if self.terms.plan is not None:  # factors as codes, as when fitting
+                x, valid = self.terms.structured_design(df, unseen=self.unseen)
+            else:
+                design, valid = self.terms.design(df, unseen=self.unseen)
+                x = design.to_numpy(dtype=np.float64)
         off = None if self.offset is None else df[self.offset].to_numpy(dtype=np.float64)
         in_formula = self.terms.formula_offset(df)  # offset(...) terms, re-evaluated
         if in_formula is not None:

@@ -72,14 +72,17 @@ def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor |
     """The inverse information in full (k × k), and its Schur factorization when
     the information is an arrow (for hat values without dummy columns).
 
-    Raises :class:`InputError` beyond ``MAX_DENSE_COV`` coefficients, as in
-    memory: a sandwich is a k × k matrix."""
+    Raises :class:`InputError` beyond ``MAX_DENSE_COV`` coefficients: on Dask the
+    meat is summed as a k × k matrix (in memory the sandwich is by blocks,
+    :mod:`expfam.inference.robust_arrow`)."""
     k = hessian.shape[0]
     if k > MAX_DENSE_COV:
         raise InputError(f"a robust covariance for all {k} coefficients would be a {k} × {k} "
                          f"matrix (more than {MAX_DENSE_COV} coefficients, from a factor with "
-                         "many levels); fit with cov_type='nonrobust', whose standard errors "
-                         "are exact without it")
+                         "many levels), which Dask does not form yet; fit with "
+                         "cov_type='nonrobust', whose standard errors are exact without it, or "
+                         "fit the computed rows in memory, where robust standard errors of any "
+                         "number of levels are exact by blocks")
     factor: CholeskyFactor | SchurFactor = factorize(hessian)
     bread = factor.inverse()
     return (bread + bread.T) / 2.0, factor if isinstance(factor, SchurFactor) else None

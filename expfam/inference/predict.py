@@ -12,6 +12,7 @@ from numpy.typing import ArrayLike
 
 from expfam._typing import FloatArray
 from expfam.design.arrays import as_design, as_rows, frame_from_columns
+from expfam.design.dask_frame import is_dask
 from expfam.design.matrix import StructuredDesign
 from expfam.engine.kernels import predict_eta
 from expfam.errors import DataWarning, InputError, row_labels, user_stacklevel
@@ -44,6 +45,10 @@ def new_rows(res: GLMResults, exog: ArrayLike | pd.DataFrame,
              offset: ArrayLike | str | None, unseen: str = "raise") -> NewRows:
     """The design matrix and offset of new rows: rebuilt through the formula (with
     the offset it names re-read from the new data), or the model's columns."""
+    if is_dask(exog):  # else read as an array of objects: "exog has dtype object"
+        raise InputError("these are Dask rows, but the model was fitted in memory: predict "
+                         "from rows.compute(), or fit the model on the Dask data to "
+                         "predict lazily")
     exog = frame_from_columns(exog)
     terms = res.model.formula
     valid = None

@@ -23,11 +23,12 @@ from scipy import linalg
 from expfam._typing import FloatArray
 from expfam.backend.blocks import Backend, default_backend
 from expfam.design.arrays import as_design, as_rows, check_exog_finite, default_names
+from expfam.design.dask_frame import is_dask
 from expfam.design.formula import FormulaTerms, model_frame
 from expfam.design.response import Classes, class_response
 from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.scatter import ClassScatter, class_scatter, fourth_moment
-from expfam.errors import InputError, RankDeficientError
+from expfam.errors import InputError, RankDeficientError, row_labels
 from expfam.families import Categorical
 from expfam.inference.box_m import box_m_test
 from expfam.inference.classify import most_probable
@@ -226,12 +227,17 @@ def feature_rows(model: Any, exog: Any, unseen: str = "raise"
     rows), its row index, and which rows can be predicted (no missing value, no
     unseen level).  New columns must be the model's: by name when both sides have
     names (as :meth:`GLMResults.predict`), else by count."""
+    if is_dask(exog):  # else read as an array of objects: "exog has dtype object"
+        raise InputError("these are Dask rows, but the model was fitted in memory: predict "
+                         "from rows.compute(), or fit the model on the Dask data to "
+                         "predict lazily")
     if exog is None:
         x = np.asarray(model.exog, dtype=np.float64)
         return x, model.row_index, np.ones(len(x), dtype=bool)
     if model.formula is not None and isinstance(exog, pd.DataFrame):
         # The formula fills missing values with placeholders; ``valid`` marks them.
-        design, valid = model.formula.design(exog, unseen=unseen)
+        with row_labels(exog.index):  # errors name the rows' own labels
+            design, valid = model.formula.design(exog, unseen=unseen)
         design = design.drop(columns=["Intercept"], errors="ignore")
         return design.to_numpy(dtype=np.float64), exog.index, np.asarray(valid, bool)
     arr, names = as_design(exog)
