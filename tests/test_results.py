@@ -137,3 +137,16 @@ def test_conf_int_for_chosen_terms_as_r_parm():
         pd.testing.assert_frame_equal(some, whole.loc[["wt", "hp"]])
     with pytest.raises(InputError, match="'zz' is not a coefficient"):
         res.conf_int(terms=["zz"])
+
+
+def test_cov_params_block_in_the_order_asked_and_clear_errors():
+    from expfam.errors import InputError
+
+    res = ef.logit("am ~ hp + wt", ef.datasets.load("mtcars")).fit()
+    block = res.cov_params(columns=["wt", "hp"])
+    assert list(block.index) == list(block.columns) == ["wt", "hp"]
+    pd.testing.assert_frame_equal(block, res.cov_params().loc[["wt", "hp"], ["wt", "hp"]])
+    with pytest.raises(InputError, match="columns= is empty"):
+        res.cov_params(columns=[])
+    with pytest.raises(InputError, match="no coefficient.*'zz'; they are 'Intercept'"):
+        res.cov_params(columns=["zz"])

@@ -29,7 +29,7 @@ from expfam.engine.null_model import null_eta
 from expfam.engine.problem import GLMProblem
 from expfam.engine.schur import SchurFactor
 from expfam.engine.solvers import SolverResult
-from expfam.errors import InputError, row_labels
+from expfam.errors import InputError, describe_levels, row_labels
 from expfam.inference import cov_blocks
 from expfam.inference.aliasing import pad_estimable
 from expfam.inference.diagnostics import information_factor
@@ -229,8 +229,9 @@ class GLMResults:
         columns : list of labels, or a string, optional
             Only these coefficients' block: a list of coefficient labels, or a
             string selecting the labels that start with it (a factor term, say
-            ``"C(store)"``).  For the inverse information of a model with a
-            factor of many levels this is one solve with the Schur complement,
+            ``"C(store)"``); a list's block comes in the list's order.  For the
+            inverse information of a model with a factor of many levels this is
+            one solve with the Schur complement,
             and the full p × p matrix is never formed (it is refused beyond
             5,000 coefficients).
         """
@@ -240,14 +241,20 @@ class GLMResults:
         labels = [str(v) for v in index]
         if isinstance(columns, str):
             chosen = [j for j, name in enumerate(labels) if name.startswith(columns)]
+            if not chosen:
+                raise InputError(f"no coefficient label starts with {columns!r}")
         else:
-            wanted = {str(c) for c in columns}
-            chosen = [j for j, name in enumerate(labels) if name in wanted]
-            missing = wanted - {labels[j] for j in chosen}
+            # In the order asked for, as DataFrame.loc.
+            position = {name: j for j, name in enumerate(labels)}
+            wanted = [str(c) for c in columns]
+            if not wanted:
+                raise InputError("columns= is empty: give coefficient labels, or a prefix "
+                                 "such as a factor's name")
+            missing = [c for c in wanted if c not in position]
             if missing:
-                raise InputError(f"no coefficient(s) {', '.join(sorted(map(repr, missing)))}")
-        if not chosen:
-            raise InputError(f"no coefficient label starts with {columns!r}")
+                raise InputError(f"no coefficient(s) {', '.join(map(repr, missing))}; they "
+                                 f"are {describe_levels(labels)}")
+            chosen = [position[c] for c in wanted]
         idx = np.asarray(chosen)
         sub = cov_blocks.covariance_block(self, idx)
         picked = index[idx]
@@ -308,7 +315,7 @@ class GLMResults:
         unknown = [t for t in wanted if t not in labels]
         if unknown:
             raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
-                             f"{', '.join(labels)}")
+                             f"{describe_levels(labels)}")
         return table.iloc[[labels.index(t) for t in wanted]]
 
     def wald_test(self, restriction: Any) -> Any:
