@@ -148,5 +148,5 @@ def test_cov_params_block_in_the_order_asked_and_clear_errors():
     pd.testing.assert_frame_equal(block, res.cov_params().loc[["wt", "hp"], ["wt", "hp"]])
     with pytest.raises(InputError, match="columns= is empty"):
         res.cov_params(columns=[])
-    with pytest.raises(InputError, match="no coefficient.*'zz'; they are 'Intercept'"):
+    with pytest.raises(InputError, match=r"no coefficient.*'zz'; they are 'Intercept'"):
         res.cov_params(columns=["zz"])

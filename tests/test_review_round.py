@@ -111,3 +111,13 @@ def test_dask_profile_intervals_with_many_levels(formula: str, family: str,
     got = on_dask.conf_int(method="profile", terms=terms)
     want = ef.glm(formula, df, **kw).fit().conf_int(method="profile", terms=terms)
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=1e-7)
+
+
+def test_dask_missing_values_name_the_rows() -> None:
+    dask = pytest.importorskip("dask")
+    dd = pytest.importorskip("dask.dataframe")
+    df = pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20) % 2})
+    df.loc[[13, 15], "x"] = np.nan
+    with dask.config.set(scheduler="sync"), pytest.raises(
+            InputError, match=r"'x' in partition 1 \(rows labelled 13, 15\)"):
+        ef.logit("y ~ x", dd.from_pandas(df, npartitions=2), missing="raise").fit()

@@ -44,7 +44,7 @@ from expfam.design.formula import (
 from expfam.design.matrix import StructuredDesign
 from expfam.design.partition_design import partition_design
 from expfam.design.response import Classes, _classes, _sorted_labels
-from expfam.errors import InputError
+from expfam.errors import InputError, label
 
 __all__ = ["RawPart", "array_classes", "array_parts", "formula_levels", "formula_parts", "is_dask"]
 
@@ -316,8 +316,11 @@ def _formula_part(index: int, df: pd.DataFrame, terms: FormulaTerms, needed: lis
     incomplete = np.array(gaps.any(axis=1).to_numpy(), dtype=bool)  # writable: offsets add
     if incomplete.any() and missing == "raise":
         bad = [str(c) for c in gaps.columns[gaps.any(axis=0).to_numpy()]]
+        labels = [label(v) for v in df.index[incomplete][:5]]
+        more = f" and {int(incomplete.sum()) - 5} more" if incomplete.sum() > 5 else ""
         raise InputError(f"missing values in {', '.join(map(repr, bad))} in partition "
-                         f"{index}; drop or fill them, or pass missing='drop'")
+                         f"{index} (rows labelled {', '.join(labels)}{more}); drop or fill "
+                         "them, or pass missing='drop'")
     frame = df[~incomplete]
     formula_offset, defined = partition_offset(terms, frame, extras.get("exposure"), index,
                                                missing)
