@@ -9,8 +9,9 @@ spread over several partitions adds up exactly.
 
 A partition holding a structured design (a formula's factors as codes) forms
 its meat from the design's own products, Xᵀ diag(r²) X and grouped sums, as
-in memory, and its hat values from the Schur factorization when a factor with
-many levels keeps its information block diagonal: no dummy columns.
+in memory.  When a factor with many levels keeps the information an arrow, the
+sandwich is summed by its pieces instead, never as a k × k matrix
+(:mod:`expfam.inference.dask_robust_arrow`, which also picks between the two).
 """
 
 from __future__ import annotations
@@ -72,17 +73,21 @@ def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor |
     """The inverse information in full (k × k), and its Schur factorization when
     the information is an arrow (for hat values without dummy columns).
 
-    Raises :class:`InputError` beyond ``MAX_DENSE_COV`` coefficients: on Dask the
-    meat is summed as a k × k matrix (in memory the sandwich is by blocks,
-    :mod:`expfam.inference.robust_arrow`)."""
+    For a dense information only: an arrow's sandwich is summed by its pieces
+    (:mod:`expfam.inference.dask_robust_arrow`).  Raises :class:`InputError`
+    beyond ``MAX_DENSE_COV`` coefficients, where the k × k meat and bread would
+    be too large (in memory too: there the sandwich is by pieces for an arrow
+    only, as here)."""
     k = hessian.shape[0]
     if k > MAX_DENSE_COV:
         raise InputError(f"a robust covariance for all {k} coefficients would be a {k} × {k} "
-                         f"matrix (more than {MAX_DENSE_COV} coefficients, from a factor with "
-                         "many levels), which Dask does not form yet; fit with "
-                         "cov_type='nonrobust', whose standard errors are exact without it, or "
-                         "fit the computed rows in memory, where robust standard errors of any "
-                         "number of levels are exact by blocks")
+                         f"matrix (more than {MAX_DENSE_COV} coefficients), and this model's "
+                         "information is dense: robust covariances are exact by blocks, on "
+                         "Dask as in memory, only when one factor with treatment (or full "
+                         "dummy) coding holds the many coefficients of a one-response model "
+                         "(its information an arrow). Fit with cov_type='nonrobust', whose standard errors are "
+                         "exact without it, or code the many-level factor as C(name) with "
+                         "treatment contrasts")
     factor: CholeskyFactor | SchurFactor = factorize(hessian)
     bread = factor.inverse()
     return (bread + bread.T) / 2.0, factor if isinstance(factor, SchurFactor) else None
