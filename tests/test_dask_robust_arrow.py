@@ -43,7 +43,8 @@ def _frame(seed: int, n: int, levels: int) -> pd.DataFrame:
                        "w": rng.integers(1, 4, n).astype(float),
                        "off": rng.normal(0, 0.2, n),
                        "cl": [f"c{i}" for i in rng.integers(0, 45, n)],
-                       "s": pd.Categorical.from_codes(codes, [f"s{i:03d}" for i in range(levels)])})
+                       "s": pd.Categorical.from_codes(
+                           codes, [f"s{i:03d}" for i in range(levels)])})
     eta = 0.2 + 0.3 * df.x - 0.4 * df.z + 0.3 * (df.g == "b") + df.off + rng.normal(
         0, 0.3, levels)[codes]
     df["y"] = rng.poisson(np.exp(eta)).astype(float)
@@ -202,9 +203,10 @@ def test_leverage_one_gives_nan_with_a_warning() -> None:
     with dask.config.set(scheduler="sync"), warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
         mem, _ = _fits(df, "HC3")
+        assert np.isnan(mem.bse).all()  # in memory the sandwich (and warning) is lazy
     with dask.config.set(scheduler="sync"), pytest.warns(DataWarning, match="leverage 1"):
-        _, res = _fits(df, "HC3")
-    assert np.isnan(mem.bse).all() and np.isnan(res.bse).all()
+        _, res = _fits(df, "HC3")  # on Dask it comes with the fit's last pass
+    assert np.isnan(res.bse).all()
 
 
 @settings(max_examples=6, deadline=None)

@@ -85,9 +85,9 @@ def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor |
                          "information is dense: robust covariances are exact by blocks, on "
                          "Dask as in memory, only when one factor with treatment (or full "
                          "dummy) coding holds the many coefficients of a one-response model "
-                         "(its information an arrow). Fit with cov_type='nonrobust', whose standard errors are "
-                         "exact without it, or code the many-level factor as C(name) with "
-                         "treatment contrasts")
+                         "(its information an arrow). Fit with cov_type='nonrobust', whose "
+                         "standard errors are exact without it, or code the many-level "
+                         "factor as C(name) with treatment contrasts")
     factor: CholeskyFactor | SchurFactor = factorize(hessian)
     bread = factor.inverse()
     return (bread + bread.T) / 2.0, factor if isinstance(factor, SchurFactor) else None

@@ -22,6 +22,11 @@ for HC types: each row has one level; sparse per cluster), 𝒜ᵀℒ (L × k) a
 sums over row blocks (memory O(L·k) besides the per-row scalings); for
 clusters the rows' pieces are kept (O(n·k)) and summed per cluster after the
 pass.  The diagonal (standard errors) and any block of V follow exactly.
+
+The per-row entries (:func:`row_entries`), their HC sums (:func:`hc_pieces`)
+and the assembly (:func:`assemble`, :func:`cluster_sandwich`) are separate so
+that a Dask partition computes its share with the same code and the client
+adds the shares (:mod:`expfam.inference.dask_robust_arrow`).
 """
 
 from __future__ import annotations
