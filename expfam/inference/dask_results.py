@@ -28,6 +28,7 @@ from expfam.errors import InputError, row_labels
 from expfam.families import Categorical
 from expfam.inference.negative_binomial import NegativeBinomialResults
 from expfam.inference.results import GLMResults
+from expfam.inference.robust_arrow import ArrowSandwich
 
 if TYPE_CHECKING:
     from expfam.models.glm import GLM
@@ -53,6 +54,7 @@ class DaskGLMResults(GLMResults):
                  statistics: Statistics, parts: list[Any], rows: list[int],
                  passes: list[str], seconds: list[float] | None = None,
                  robust: FloatArray | None = None,
+                 sandwich: ArrowSandwich | None = None,
                  cov_type: str = "nonrobust", small_sample: str = "regress",
                  information: str = "expected", log_y: float | None = None,
                  scale: str | float | None = None) -> None:
@@ -65,6 +67,8 @@ class DaskGLMResults(GLMResults):
         self._parts = parts
         self._row_counts = rows
         self._robust = robust
+        #: A robust covariance by its pieces, when the information is an arrow.
+        self._arrow_sandwich = sandwich
         self.passes = list(passes)
         self.n_passes = len(passes)
         #: Wall-clock seconds of each pass (NaN for a formula's levels pass, made
@@ -112,13 +116,17 @@ class DaskGLMResults(GLMResults):
         if self.cov_type == "nonrobust":
             self._check_dense_cov("the covariance matrix")
             return self.scale * self._expand(self._factor.inverse())
+        if self._arrow_sandwich is not None:  # by pieces: refused whole beyond 5,000
+            self._check_dense_cov(f"a {self.cov_type} covariance")
+            return self._expand(self._arrow_sandwich.block(np.arange(self.n_params)))
         assert self._robust is not None
         return self._robust
 
     @property
-    def _sandwich(self) -> None:
-        """The robust meat was summed on the workers (``_robust``), not by pieces."""
-        return None
+    def _sandwich(self) -> ArrowSandwich | None:
+        """The robust covariance by its pieces (an arrow information), summed on the
+        workers in the statistics pass; None when its meat was summed whole."""
+        return self._arrow_sandwich
 
     def conf_int(self, alpha: float = 0.05, method: str = "wald",
                  terms: Any = None) -> pd.DataFrame:

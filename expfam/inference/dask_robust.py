@@ -9,8 +9,9 @@ spread over several partitions adds up exactly.
 
 A partition holding a structured design (a formula's factors as codes) forms
 its meat from the design's own products, Xᵀ diag(r²) X and grouped sums, as
-in memory, and its hat values from the Schur factorization when a factor with
-many levels keeps its information block diagonal: no dummy columns.
+in memory.  When a factor with many levels keeps the information an arrow, the
+sandwich is summed by its pieces instead, never as a k × k matrix
+(:mod:`expfam.inference.dask_robust_arrow`, which also picks between the two).
 """
 
 from __future__ import annotations
@@ -72,17 +73,21 @@ def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor |
     """The inverse information in full (k × k), and its Schur factorization when
     the information is an arrow (for hat values without dummy columns).
 
-    Raises :class:`InputError` beyond ``MAX_DENSE_COV`` coefficients: on Dask the
-    meat is summed as a k × k matrix (in memory the sandwich is by blocks,
-    :mod:`expfam.inference.robust_arrow`)."""
+    For a dense information only: an arrow's sandwich is summed by its pieces
+    (:mod:`expfam.inference.dask_robust_arrow`).  Raises :class:`InputError`
+    beyond ``MAX_DENSE_COV`` coefficients, where the k × k meat and bread would
+    be too large (in memory too: there the sandwich is by pieces for an arrow
+    only, as here)."""
     k = hessian.shape[0]
     if k > MAX_DENSE_COV:
         raise InputError(f"a robust covariance for all {k} coefficients would be a {k} × {k} "
-                         f"matrix (more than {MAX_DENSE_COV} coefficients, from a factor with "
-                         "many levels), which Dask does not form yet; fit with "
-                         "cov_type='nonrobust', whose standard errors are exact without it, or "
-                         "fit the computed rows in memory, where robust standard errors of any "
-                         "number of levels are exact by blocks")
+                         f"matrix (more than {MAX_DENSE_COV} coefficients), and this model's "
+                         "information is dense: robust covariances are exact by blocks, on "
+                         "Dask as in memory, only when one factor with treatment (or full "
+                         "dummy) coding holds the many coefficients of a one-response model "
+                         "(its information an arrow). Fit with cov_type='nonrobust', whose "
+                         "standard errors are exact without it, or code the many-level "
+                         "factor as C(name) with treatment contrasts")
     factor: CholeskyFactor | SchurFactor = factorize(hessian)
     bread = factor.inverse()
     return (bread + bread.T) / 2.0, factor if isinstance(factor, SchurFactor) else None
@@ -99,21 +104,8 @@ class _HCMeat:
         if eta is None:
             return Meat(np.zeros((k, k)))
         prob = part.problem
-        f = part.frequency
-        scale = None
-        if f is not None:  # f·s sᵀ = (f s)(f s)ᵀ / f
-            scale = np.sqrt(np.where(f > 0, f, 1.0))
-        full = 0
-        if self.power:
-            lev = hat_values(prob, eta, self.bread if self.schur is None else self.schur,
-                             _SERIAL)
-            if f is not None:
-                lev = np.divide(lev, f, out=np.zeros_like(lev), where=f > 0)
-            ones = lev >= 1.0 - LEVERAGE_TOL
-            full = int(np.count_nonzero(ones))
-            with np.errstate(invalid="ignore"):
-                hat = np.where(ones, np.nan, np.abs(1.0 - lev) ** (self.power / 2))
-            scale = hat if scale is None else scale * hat
+        scale, full = part_scale(part, eta, self.bread if self.schur is None else self.schur,
+                                 self.power)
         rows = slice(0, prob.n_obs)
         if isinstance(prob.exog, StructuredDesign):
             return Meat(_structured_meat(prob.exog, _residuals(prob, eta, rows), scale), full)
@@ -123,6 +115,53 @@ class _HCMeat:
         return Meat(np.asarray(s.T @ s, dtype=np.float64), full)
 
 
+def part_scale(part: Part, eta: FloatArray, bread: FloatArray | SchurFactor,
+               power: float) -> tuple[FloatArray | None, int]:
+    """What each row's score is divided by in one partition's HC meat, shape (n,)
+    or None for 1, and how many rows have leverage 1 (NaN there).
+
+    √f (f copies of one score s: f·s sᵀ = (f s)(f s)ᵀ / f) times (1 − h)^(power/2),
+    h the hat value of one of a row's f observations, computed within the
+    partition from ``bread`` (the inverse information, or the Schur
+    factorization of an arrow).
+    """
+    prob = part.problem
+    f = part.frequency
+    scale = None
+    if f is not None:
+        scale = np.sqrt(np.where(f > 0, f, 1.0))
+    full = 0
+    if power:
+        lev = hat_values(prob, eta, bread, _SERIAL)
+        if f is not None:
+            lev = np.divide(lev, f, out=np.zeros_like(lev), where=f > 0)
+        ones = lev >= 1.0 - LEVERAGE_TOL
+        full = int(np.count_nonzero(ones))
+        with np.errstate(invalid="ignore"):
+            hat = np.where(ones, np.nan, np.abs(1.0 - lev) ** (power / 2))
+        scale = hat if scale is None else scale * hat
+    return scale, full
+
+
+def cluster_labels(part: Part) -> np.ndarray:
+    """The partition's cluster labels (objects), checked for missing ones."""
+    labels = np.asarray(part.groups, dtype=object)
+    if np.any(pd.isna(labels)):
+        raise InputError(f"partition {part.index}: groups is missing at "
+                         f"{int(np.sum(pd.isna(labels)))} row(s); give every row a "
+                         "cluster label")
+    return labels
+
+
+def warn_full_leverage(full: int, cov_type: str) -> None:
+    """The warning for rows of leverage 1, counted over the partitions."""
+    if full:
+        warnings.warn(f"{full} row(s) have leverage 1 (the fit passes through them "
+                      f"exactly), so {cov_type}, which divides by 1 − h, is undefined: its "
+                      "standard errors are NaN, as R's sandwich gives",
+                      DataWarning, stacklevel=user_stacklevel())
+
+
 @dataclass(frozen=True)
 class _ClusterMeat:
     k: int
@@ -130,11 +169,7 @@ class _ClusterMeat:
     def __call__(self, part: Part, eta: FloatArray | None) -> ClusterSums:
         if eta is None or part.groups is None:
             return ClusterSums(pd.DataFrame(np.zeros((0, self.k))), pd.Series(dtype=float))
-        labels = np.asarray(part.groups, dtype=object)
-        if np.any(pd.isna(labels)):
-            raise InputError(f"partition {part.index}: groups is missing at "
-                             f"{int(np.sum(pd.isna(labels)))} row(s); give every row a "
-                             "cluster label")
+        labels = cluster_labels(part)
         prob = part.problem
         f = np.ones(prob.n_obs) if part.frequency is None else part.frequency
         rows = slice(0, prob.n_obs)
@@ -184,11 +219,7 @@ def finish_covariance(total: Meat | ClusterSums, bread: FloatArray, cov_type: st
             meat *= (n - 1) / (n - k)
     else:
         meat = total.matrix.copy()
-        if total.full_leverage:
-            warnings.warn(f"{total.full_leverage} row(s) have leverage 1 (the fit passes "
-                          f"through them exactly), so {cov_type}, which divides by 1 − h, is "
-                          "undefined: its standard errors are NaN, as R's sandwich gives",
-                          DataWarning, stacklevel=user_stacklevel())
+        warn_full_leverage(total.full_leverage, cov_type)
         if cov_type == "HC1":
             meat *= n / (n - k) if small_sample == "regress" else n / (n - 1)
     cov = bread @ meat @ bread

@@ -22,11 +22,15 @@ for HC types: each row has one level; sparse per cluster), 𝒜ᵀℒ (L × k) a
 sums over row blocks (memory O(L·k) besides the per-row scalings); for
 clusters the rows' pieces are kept (O(n·k)) and summed per cluster after the
 pass.  The diagonal (standard errors) and any block of V follow exactly.
+
+The per-row entries (:func:`row_entries`), their HC sums (:func:`hc_pieces`)
+and the assembly (:func:`assemble`, :func:`cluster_sandwich`) are separate so
+that a Dask partition computes its share with the same code and the client
+adds the shares (:mod:`expfam.inference.dask_robust_arrow`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,7 +54,8 @@ from expfam.inference.robust import (
     score_scale,
 )
 
-__all__ = ["ArrowSandwich", "arrow_sandwich"]
+__all__ = ["ArrowSandwich", "SandwichPieces", "arrow_layout", "arrow_sandwich", "assemble",
+           "cluster_sandwich", "grouped", "hc_pieces", "row_entries"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -159,10 +164,9 @@ def arrow_sandwich(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
     if not kept.all():
         # The factor is that of the fit on the estimable columns: the same design.
         problem = reduce_problem(problem, np.flatnonzero(kept))
-    layout = _arrow_layout(problem.exog, factor)
-    if layout is None:
+    part = arrow_layout(problem.exog, factor)
+    if part is None:
         return None
-    part = layout
     n = n_observations(problem, frequency)
     rank = factor.h.shape[0]
     if cov_type == "cluster":
@@ -175,34 +179,53 @@ def arrow_sandwich(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
         multiplier = meat_factor(cov_type, n, rank, small_sample)
     if scale is not None and np.isnan(scale).any():
         multiplier = np.nan  # a row of leverage 1: the whole sandwich is undefined, as R's
-    n_levels = len(factor.h.big_cols)
-    n_groups = 0 if codes is None else int(codes.max()) + 1
-    k = len(factor.h.small_cols)
+    if codes is None:
+        pieces = backend.map_sum(
+            lambda rows: hc_pieces(row_entries(problem, eta, factor, part, scale, rows),
+                                   part.width),
+            problem.n_obs)
+        return assemble(factor, pieces, None, multiplier)
     # Clusters: every row's entry of 𝒜 and row of ℒ, summed per cluster after
     # the pass (per-block sums would cost O(G·k) a block with many clusters).
-    rows_out = None if codes is None else (np.empty(problem.n_obs), np.empty((problem.n_obs, k)))
-    sums = backend.map_sum(_block_pieces(problem, eta, factor, part, scale, rows_out),
-                           problem.n_obs)
-    a_matrix = None
-    if rows_out is None:
-        aa, al, ll = sums.aa, sums.al, sums.ll
-    else:
-        assert codes is not None
-        a, ell = rows_out
-        level = np.minimum(part.codes, n_levels - 1)
-        a_matrix = sp.csc_matrix((a, (codes, level)), shape=(n_groups, n_levels))
-        a_matrix.sum_duplicates()  # one entry per (cluster, level)
-        cluster_sums = _grouped(codes, ell, n_groups)  # ℒ: the clusters' score sums
-        aa = np.asarray(a_matrix.multiply(a_matrix).sum(axis=0)).ravel()
-        al = np.asarray(a_matrix.T @ cluster_sums)
-        ll = cluster_sums.T @ cluster_sums
+    k = len(factor.h.small_cols)
+    a, level = np.empty(problem.n_obs), np.empty(problem.n_obs, dtype=np.intp)
+    ell = np.empty((problem.n_obs, k))
+
+    def fill(rows: slice) -> int:
+        a[rows], level[rows], ell[rows] = row_entries(problem, eta, factor, part, None, rows)
+        return 0
+
+    backend.map_sum(fill, problem.n_obs)
+    n_groups = int(codes.max()) + 1
+    a_matrix = sp.csc_matrix((a, (codes, level)), shape=(n_groups, part.width))
+    cluster_sums = grouped(codes, ell, n_groups)  # ℒ: the clusters' score sums
+    return cluster_sandwich(factor, a_matrix, cluster_sums, multiplier)
+
+
+def assemble(factor: SchurFactor, pieces: SandwichPieces, a_matrix: sp.csc_matrix | None,
+             multiplier: float) -> ArrowSandwich:
+    """The sandwich from its summed pieces (``a_matrix``: 𝒜 for clusters, else None)."""
+    k = len(factor.h.small_cols)
     s_inv = factor.schur_solve(np.eye(k)) if k else np.zeros((0, 0))
     s_inv = (s_inv + s_inv.T) / 2.0
     r_big = -(factor.bd.T @ s_inv)
-    return ArrowSandwich(factor, s_inv, r_big, aa, a_matrix, al, ll, multiplier)
+    return ArrowSandwich(factor, s_inv, r_big, pieces.aa, a_matrix, pieces.al, pieces.ll,
+                         multiplier)
 
 
-def _arrow_layout(exog: Any, factor: SchurFactor) -> FactorColumns | None:
+def cluster_sandwich(factor: SchurFactor, a_matrix: sp.spmatrix, cluster_sums: FloatArray,
+                     multiplier: float) -> ArrowSandwich:
+    """The cluster sandwich from 𝒜 (G × L, the rows' entries summed per cluster and
+    level) and ℒ (G × k, the clusters' score sums over the small columns)."""
+    a_matrix = sp.csc_matrix(a_matrix)
+    a_matrix.sum_duplicates()  # one entry per (cluster, level)
+    pieces = SandwichPieces(np.asarray(a_matrix.multiply(a_matrix).sum(axis=0)).ravel(),
+                            np.asarray(a_matrix.T @ cluster_sums),
+                            cluster_sums.T @ cluster_sums)
+    return assemble(factor, pieces, a_matrix, multiplier)
+
+
+def arrow_layout(exog: Any, factor: SchurFactor) -> FactorColumns | None:
     """The factor part of ``exog`` if its columns are the arrow's (levels: the
     diagonal part's columns; small: the others, in order), else None."""
     if not isinstance(exog, StructuredDesign) or exog.diagonal_part is None:
@@ -221,59 +244,61 @@ def _arrow_layout(exog: Any, factor: SchurFactor) -> FactorColumns | None:
 
 
 @dataclass(frozen=True)
-class _Pieces:
-    """A block of rows' share of the sandwich's pieces (they add over blocks).
-
-    diag 𝒜ᵀ𝒜 (L,), 𝒜ᵀℒ (L, k) and ℒᵀℒ (k, k), for HC types (rows are their own
-    clusters); empty for clusters.
-    """
+class SandwichPieces:
+    """Rows' share of the HC sandwich's pieces (they add over blocks and partitions):
+    diag 𝒜ᵀ𝒜 (L,), 𝒜ᵀℒ (L, k) and ℒᵀℒ (k, k)."""
 
     aa: FloatArray
     al: FloatArray
     ll: FloatArray
 
-    def __add__(self, other: _Pieces) -> _Pieces:
-        return _Pieces(self.aa + other.aa, self.al + other.al, self.ll + other.ll)
+    @classmethod
+    def zero(cls, n_levels: int, k: int) -> SandwichPieces:
+        return cls(np.zeros(n_levels), np.zeros((n_levels, k)), np.zeros((k, k)))
+
+    def __add__(self, other: SandwichPieces) -> SandwichPieces:
+        return SandwichPieces(self.aa + other.aa, self.al + other.al, self.ll + other.ll)
 
 
-def _block_pieces(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
-                  part: FactorColumns, scale: FloatArray | None,
-                  rows_out: tuple[FloatArray, FloatArray] | None) -> Callable[[slice], _Pieces]:
-    """The function of a block of rows giving its :class:`_Pieces`.
+def row_entries(problem: GLMProblem, eta: FloatArray, factor: SchurFactor,
+                part: FactorColumns, scale: FloatArray | None,
+                rows: slice) -> tuple[FloatArray, np.ndarray, FloatArray]:
+    """The rows' entries of 𝒜, their levels, and their rows of ℒ: shapes (b,), (b,), (b, k).
 
-    A row with scaled score u, small columns s and value v at level c has the
-    entry a = u·v/D_c of 𝒜 and the row ℓ = u·(s − v·(D⁻¹Bᵀ)_c) of ℒ.  For
-    clusters they are written to ``rows_out`` (shapes (n,) and (n, k)) instead,
-    to be summed per cluster after the pass.
+    A row with scaled score u (its score per unit of x divided by ``scale``,
+    shape (n,), or by 1), small columns s and value v at level c has the entry
+    a = u·v/D_c of 𝒜 (0 at the reference level, which has no column) and the
+    row ℓ = u·(s − v·(D⁻¹Bᵀ)_c) of ℒ.  ``problem`` and ``eta`` may be a whole
+    model's or one Dask partition's: the entries are per row.
     """
     n_levels, k = part.width, len(factor.h.small_cols)
-
-    def pieces(rows: slice) -> _Pieces:
-        u = _residuals(problem, eta, rows)  # w·(t − μ)·μ'/V: the score per unit of x
-        if scale is not None:
-            u = u / scale[rows]  # NaN where a hat value is 1, as the dense path
-        level = part.codes[rows]
-        inside = level < n_levels  # rows at the reference level have no level column
-        v = np.ones(len(level)) if part.values is None else np.asarray(part.values[rows])
-        v = np.where(inside, v, 0.0)
-        col = np.minimum(level, n_levels - 1)
-        a = u * v * np.take(factor.inv_d, col)
-        ell = np.take(factor.level_rows, col, axis=0)  # ℓ, computed in place
-        if k:
-            ell *= v[:, None]
-            np.subtract(problem.exog.rows(rows).dense_small(), ell,  # type: ignore[union-attr]
-                        out=ell)
-            ell *= u[:, None]
-        if rows_out is not None:
-            rows_out[0][rows], rows_out[1][rows] = a, ell
-            return _Pieces(np.zeros(0), np.zeros((0, k)), np.zeros((k, k)))
-        return _Pieces(np.bincount(col, weights=a * a, minlength=n_levels).astype(np.float64),
-                       _grouped(col, a[:, None] * ell, n_levels), ell.T @ ell)
-
-    return pieces
+    u = _residuals(problem, eta, rows)  # w·(t − μ)·μ'/V: the score per unit of x
+    if scale is not None:
+        u = u / scale[rows]  # NaN where a hat value is 1, as the dense path
+    level = part.codes[rows]
+    inside = level < n_levels  # rows at the reference level have no level column
+    v = np.ones(len(level)) if part.values is None else np.asarray(part.values[rows])
+    v = np.where(inside, v, 0.0)
+    col = np.minimum(level, n_levels - 1)
+    a = u * v * np.take(factor.inv_d, col)
+    ell = np.take(factor.level_rows, col, axis=0)  # ℓ, computed in place
+    if k:
+        ell *= v[:, None]
+        np.subtract(problem.exog.rows(rows).dense_small(), ell,  # type: ignore[union-attr]
+                    out=ell)
+        ell *= u[:, None]
+    return a, col, ell
 
 
-def _grouped(codes: np.ndarray, values: FloatArray, size: int) -> FloatArray:
+def hc_pieces(entries: tuple[FloatArray, np.ndarray, FloatArray],
+              n_levels: int) -> SandwichPieces:
+    """The HC pieces of rows given their :func:`row_entries` (each row its own cluster)."""
+    a, col, ell = entries
+    return SandwichPieces(np.bincount(col, weights=a * a, minlength=n_levels).astype(np.float64),
+                          grouped(col, a[:, None] * ell, n_levels), ell.T @ ell)
+
+
+def grouped(codes: np.ndarray, values: FloatArray, size: int) -> FloatArray:
     """Σ of ``values`` rows per code, shape (size, c)."""
     out = np.empty((size, values.shape[1]))
     for j in range(values.shape[1]):

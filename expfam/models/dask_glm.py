@@ -70,7 +70,7 @@ from expfam.families import (
     with_link,
 )
 from expfam.inference.dask_results import DaskGLMResults, DaskNegativeBinomialResults
-from expfam.inference.dask_robust import bread_of, finish_covariance, meat_function
+from expfam.inference.dask_robust_arrow import robust_plan
 from expfam.inference.dispersion import check_scale
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE
 from expfam.models.dask_negative_binomial import alternate_theta, theta_se
@@ -333,11 +333,14 @@ class DaskGLM(GLM):
             observed = backend.map_sum(observed_part, record.coef, what="observed information",
                                        parts=own)
             record = dataclasses.replace(record, hessian=observed)  # each part's symmetric
-        # The bread only for a sandwich (an arrow's inverse only then, by its Schur
-        # complement; a nonrobust fit keeps the factorised information).
-        bread, schur = (None, None) if cov_type == "nonrobust" else bread_of(record.hessian)
-        meat = (None if bread is None
-                else meat_function(cov_type, bread, self.classes is not None, schur))
+        # A sandwich's meat is summed in the statistics pass: by the pieces of the
+        # arrow (a factor with many levels: never p × p), else as a k × k matrix.
+        plan = None if cov_type == "nonrobust" else robust_plan(
+            record.hessian, cov_type, self.classes is not None, list(self.exog_names),
+            record.n_boundary > 0)
+        if plan is not None and plan.factor is not None:  # the results reuse it
+            record = dataclasses.replace(record, factor=(record.hessian, plan.factor))
+        meat = None if plan is None else plan.meat
         statistics = fit.statistics
         if statistics is None or meat is not None:
             statistics = backend.map_sum(statistics_part, record.coef, null, meat,
@@ -346,17 +349,15 @@ class DaskGLM(GLM):
         log_y = None
         if family.estimated_dispersion and family.name != "gaussian":
             log_y = backend.map_sum(log_y_part, what="Σ log y (the likelihood's constant)")
-        robust = None
-        if bread is not None:
-            robust = finish_covariance(statistics.extra, bread, cov_type,
-                                       stats.positive_frequency, math.prod(shape),
-                                       small_sample)
+        robust, sandwich = (None, None) if plan is None else plan.finish(
+            statistics.extra, stats.positive_frequency, math.prod(shape), small_sample)
         empty = GLMProblem(np.zeros((0, self._p)), np.zeros((0, *shape[1:])), np.zeros(0),
                            None, family)
         rows = [stats.rows[i] for i in range(len(parts))]
         res = DaskGLMResults(model, empty, record, statistics=statistics, parts=own,
                              rows=rows, passes=backend.passes, seconds=backend.seconds,
-                             robust=robust, cov_type=cov_type, small_sample=small_sample,
+                             robust=robust, sandwich=sandwich, cov_type=cov_type,
+                             small_sample=small_sample,
                              information=information, log_y=log_y, scale=scale)
         if theta is not None:
             se = theta_se(backend, record.coef, theta.theta)
