@@ -335,13 +335,22 @@ def statistics_part(part: Part, coef: FloatArray, null_coef: FloatArray,
     if prob.n_obs == 0:
         return Statistics(0.0, 0.0, 0.0, 0.0, 0.0, None if meat is None else meat(part, None))
     eta = part_eta(part, coef) if eta is None else eta
-    null = part_eta(part, null_coef, ones=True)
+    null = _null_eta(part, null_coef)
     kw = {"weights": part.frequency, "trials": part.trials}
     return Statistics(family.loglike(part.endog, eta, **kw),
                       family.deviance(part.endog, eta, **kw), _pearson(part, eta),
                       family.loglike(part.endog, null, **kw),
                       family.deviance(part.endog, null, **kw),
                       None if meat is None else meat(part, eta))
+
+
+def _null_eta(part: Part, null_coef: FloatArray) -> FloatArray:
+    """η of the intercept-only model.  Without an offset it is the same for every
+    row: returned as one value (shape () or (m,)) that the family's row sums
+    broadcast, so A(η₀) and the like are computed once, not once per row."""
+    if part.problem.offset is None:
+        return np.asarray(null_coef, dtype=np.float64)
+    return part_eta(part, null_coef, ones=True)
 
 
 def _pearson(part: Part, eta: FloatArray) -> float:
