@@ -111,3 +111,26 @@ def test_a_persisted_fit_on_workers_equals_in_memory() -> None:
     res = ef.GLM(da.from_array(y, chunks=700), da.from_array(x, chunks=(700, 4))).fit(
         tol=TOL, persist=True)
     assert_same(res, ef.GLM(y, x).fit(tol=TOL), RTOL)
+
+
+def test_an_unaligned_design_is_copied_aligned_once() -> None:
+    from expfam.design.dask_frame import RawPart
+    from expfam.engine.dask_problem import stats_part, to_part
+    from expfam.families import Bernoulli
+
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((500, 4))
+    # As an array that arrived inside a message: at an odd byte offset.
+    raw = bytearray(x.nbytes + 1)
+    unaligned = np.frombuffer(raw, dtype=np.float64, count=x.size, offset=1).reshape(x.shape)
+    unaligned[...] = x
+    assert not unaligned.flags.aligned
+    y = (rng.random(500) < 0.5).astype(float)
+    part = to_part(RawPart(0, unaligned, y, None, None, None, None, 0), Bernoulli(), None, 4)
+    assert part.problem.exog.flags.aligned
+    np.testing.assert_array_equal(part.problem.exog, x)
+    # An aligned design is used as it is (no copy).
+    same = to_part(RawPart(0, x, y, None, None, None, None, 0), Bernoulli(), None, 4)
+    assert same.problem.exog is x
+    np.testing.assert_array_equal(stats_part(part, 100).sample[0].exog,
+                                  stats_part(same, 100).sample[0].exog)
