@@ -113,7 +113,7 @@ def test_a_persisted_fit_on_workers_equals_in_memory() -> None:
     assert_same(res, ef.GLM(y, x).fit(tol=TOL), RTOL)
 
 
-def test_an_unaligned_design_is_copied_aligned_once() -> None:
+def test_a_sample_of_an_unaligned_design_is_drawn_by_whole_rows() -> None:
     from expfam.design.dask_frame import RawPart
     from expfam.engine.dask_problem import stats_part, to_part
     from expfam.families import Bernoulli
@@ -126,11 +126,11 @@ def test_an_unaligned_design_is_copied_aligned_once() -> None:
     unaligned[...] = x
     assert not unaligned.flags.aligned
     y = (rng.random(500) < 0.5).astype(float)
-    part = to_part(RawPart(0, unaligned, y, None, None, None, None, 0), Bernoulli(), None, 4)
-    assert part.problem.exog.flags.aligned
-    np.testing.assert_array_equal(part.problem.exog, x)
-    # An aligned design is used as it is (no copy).
-    same = to_part(RawPart(0, x, y, None, None, None, None, 0), Bernoulli(), None, 4)
-    assert same.problem.exog is x
-    np.testing.assert_array_equal(stats_part(part, 100).sample[0].exog,
-                                  stats_part(same, 100).sample[0].exog)
+    off = rng.standard_normal(500)
+    parts = [to_part(RawPart(0, exog, y, None, off, None, None, 0), Bernoulli(), None, 4)
+             for exog in (unaligned, x)]
+    assert parts[0].problem.exog is unaligned  # kept as it is: no copy
+    drawn, reference = (stats_part(p, 100).sample[0] for p in parts)
+    assert drawn.exog.flags.aligned
+    for name in ("exog", "target", "weights", "offset"):
+        np.testing.assert_array_equal(getattr(drawn, name), getattr(reference, name))
