@@ -347,6 +347,8 @@ def factor_benchmark() -> None:
             bse = res.bse
         print(f"expfam on Dask, {FACTOR_LEVELS}-level factor: {t_fit:.1f} s, {res.n_passes} "
               f"passes; peak worker memory {watch.peak / 2**30:.2f} GiB")
+        print("  passes: " + ", ".join(f"{w} {s:.2f} s" for w, s in zip(
+            res.passes, res.seconds, strict=True)))
     t_mem, mem = timed(lambda: ef.logit(formula, frame).fit())
     print(f"  in memory: {t_mem:.1f} s; max |Δ SE|/SE {_rel(bse, mem.bse):.1e}")
 
