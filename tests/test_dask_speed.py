@@ -134,3 +134,16 @@ def test_a_sample_of_an_unaligned_design_is_drawn_by_whole_rows() -> None:
     assert drawn.exog.flags.aligned
     for name in ("exog", "target", "weights", "offset"):
         np.testing.assert_array_equal(getattr(drawn, name), getattr(reference, name))
+
+
+@pytest.mark.usefixtures("client")  # the LocalCluster of test_dask
+def test_a_partition_that_fails_to_build_is_named_on_the_per_worker_path() -> None:
+    from expfam.errors import InputError
+
+    rng = np.random.default_rng(4)
+    x = np.column_stack([np.ones(4000), rng.standard_normal(4000)])
+    y = (rng.random(4000) < 0.5).astype(float)
+    y[3100] = 2.0
+    with pytest.raises(InputError, match="partition 3: response is not 0 or 1 at row 100"):
+        ef.GLM(da.from_array(y, chunks=1000), da.from_array(x, chunks=(1000, 2))).fit(
+            persist=True)

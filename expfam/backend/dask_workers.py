@@ -99,8 +99,12 @@ class WorkerParts:
     def map_sum(self, fn: Callable[..., S], args: tuple[Any, ...], name: str) -> S:
         """``fn(part, *args)`` summed over every partition: one task per worker thread."""
         token = uuid.uuid4().hex
-        tasks = [self.client.submit(_on_parts, fn, args, *held, key=f"{name}-{i}-{token}",
-                                    workers=None if worker is None else [worker],
-                                    allow_other_workers=True, pure=False)
-                 for i, (worker, held) in enumerate(self.groups())]
+        tasks = []
+        for i, (worker, held) in enumerate(self.groups()):
+            # Pinned to the worker holding the partitions (if it leaves, anywhere);
+            # a partition held nowhere failed to build, and its task raises why.
+            where = {} if worker is None else {"workers": [worker],
+                                               "allow_other_workers": True}
+            tasks.append(self.client.submit(_on_parts, fn, args, *held, pure=False,
+                                            key=f"{name}-{i}-{token}", **where))
         return functools.reduce(operator.add, self.client.gather(tasks))
