@@ -86,8 +86,9 @@ class DaskBackend:
         #: One entry per pass: its wall-clock seconds.
         self.seconds: list[float] = []
         self.persisted = False
-        #: Where the persisted partitions live, on a distributed cluster.
-        self._workers: WorkerParts | None = None
+        #: Where the persisted partitions live, on a distributed cluster (also for
+        #: partitions persisted before, such as a results object's).
+        self._workers: WorkerParts | None = WorkerParts.of(self.parts)
         #: Told of every pass (quiet unless a fit's ``progress=`` asks).
         self.progress: Progress = Progress("dask")
 

@@ -63,7 +63,7 @@ class WorkerParts:
         except ImportError:
             return None
         futures = []
-        for part in parts:
+        for part in parts:  # stops at the first lazy one: one graph walked at most
             found = futures_of(part)
             if len(found) != 1 or found[0].key != getattr(part, "key", None):
                 return None
