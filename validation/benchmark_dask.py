@@ -10,7 +10,8 @@ intercept) as a Dask array persisted on a ``LocalCluster`` with 2 worker
 processes of one thread, fitted by
 
 - expfam on Dask (``ef.GLM(dask_y, dask_X).fit()``: estimates, standard errors
-  and every statistic);
+  and every statistic), each fit building its own partitions from the
+  persisted arrays;
 - expfam in memory, on the same numbers as NumPy arrays (target: Dask at most
   1.3× its time);
 - dask-glm's unregularized solvers on the same persisted arrays (Newton and
@@ -34,7 +35,11 @@ the peak resident memory of any worker, and the largest relative difference
 of the standard errors to the in-memory fit of the same formula.  Partitions
 hold the factor as integer codes, as in memory (not 300 dummy columns).
 
-One run each.  The machine is shared: compare ratios, not absolute times.
+The in-memory and Dask fits run ``--repeats`` times (3), interleaved so that
+both see the same machine load, after one small warm-up fit on each side;
+the medians and the paired ratios are printed, with the load average before
+and after.  dask-glm and the other parts run once.  The machine is shared:
+compare ratios, not absolute times.
 """
 
 from __future__ import annotations
@@ -72,49 +77,85 @@ def timed(fn: Any) -> tuple[float, Any]:
     return time.perf_counter() - start, out
 
 
-def cluster_benchmark() -> None:
+def cluster_benchmark(repeats: int = 3) -> None:
+    import dask
     import dask.array as da
     import distributed
 
     x, y = logistic_data(N_ROWS, N_COLS)
-    t_mem, mem = timed(lambda: ef.GLM(y, x).fit())
-    # A Dask fit computes the likelihood, deviance and Pearson sums in its last
-    # pass; in memory they are computed when first read.  Time both ways.
-    t_stats, _ = timed(lambda: str(mem.summary()))
-    print(f"expfam in memory:        {t_mem:7.2f} s  ({mem.n_iter} iterations; "
-          f"+{t_stats:.2f} s for the summary's statistics)")
+    print(f"load average before: {_load()}")
+    # Warm both sides alike (imports, BLAS), as a running session or cluster would be.
+    ef.GLM(y[:20_000], x[:20_000]).fit()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None, memory_limit="3GB") as cluster, \
-            distributed.Client(cluster) as client:
+            distributed.Client(cluster):
         rows = N_ROWS // 8
         dx = da.from_array(x, chunks=(rows, N_COLS)).persist()
         dy = da.from_array(y, chunks=rows).persist()
         distributed.wait([dx, dy])
-        # Warm the workers (imports), as any long-running cluster would be.
-        client.run(lambda: __import__("expfam"))
-        t_dask, res = timed(lambda: ef.GLM(dy, dx).fit())
-        t_summary, _ = timed(lambda: str(res.summary()))
-        passes = ", ".join(f"{w} {s:.2f} s"
-                           for w, s in zip(res.passes, res.seconds, strict=True))
-        print(f"expfam on Dask:          {t_dask:7.2f} s  ({res.n_passes} passes: {passes}; "
-              f"+{t_summary:.2f} s for the summary)")
-        print(f"  ratio to in memory:    {t_dask / t_mem:7.2f}  (fit only; with the summary "
-              f"{(t_dask + t_summary) / (t_mem + t_stats):.2f}; target <= 1.3)")
-        print(f"  max |Δ params|/|params| {_rel(res.params, mem.params):.1e}, "
-              f"max |Δ SE|/SE {_rel(res.bse, mem.bse):.1e}, "
-              f"llf rel. {abs(res.llf / mem.llf - 1):.1e}")
-        _dask_glm(dx, dy, t_dask, mem.params.to_numpy())
+        ef.GLM(da.from_array(y[:20_000], chunks=5000),
+               da.from_array(x[:20_000], chunks=(5000, N_COLS))).fit()
+        # Interleaved, so that both sides see the same load; each Dask fit builds
+        # (and persists) its own partitions from the persisted arrays.
+        t_mem, t_stats, t_dask, t_summary, seconds = [], [], [], [], []
+        for _ in range(repeats):
+            t, mem = timed(lambda: ef.GLM(y, x).fit())
+            t_mem.append(t)
+            # A Dask fit computes the likelihood, deviance and Pearson sums in its
+            # last pass; in memory they are computed when first read.
+            t_stats.append(timed(lambda m=mem: str(m.summary()))[0])
+            t, res = timed(lambda: ef.GLM(dy, dx).fit())
+            t_dask.append(t)
+            t_summary.append(timed(lambda r=res: str(r.summary()))[0])
+            seconds.append(res.seconds)
+            params, bse, llf, passes = res.params, res.bse, res.llf, res.passes
+            del res  # its partitions are released; the next fit builds its own
+        m_mem, m_dask = _median(t_mem), _median(t_dask)
+        print(f"expfam in memory:        {m_mem:7.2f} s  median of {_list(t_mem)} "
+              f"({mem.n_iter} iterations; +{_median(t_stats):.2f} s for the summary's "
+              "statistics)")
+        per_pass = ", ".join(f"{w} {_median([s[i] for s in seconds]):.2f} s"
+                             for i, w in enumerate(passes))
+        print(f"expfam on Dask:          {m_dask:7.2f} s  median of {_list(t_dask)} "
+              f"({len(passes)} passes, medians: {per_pass}; +{_median(t_summary):.2f} s "
+              "for the summary)")
+        ratios = [d / m for d, m in zip(t_dask, t_mem, strict=True)]
+        with_summary = [(d + ds) / (m + ms) for d, ds, m, ms in zip(
+            t_dask, t_summary, t_mem, t_stats, strict=True)]
+        print(f"  ratio to in memory:    {_median(ratios):7.2f}  median of the paired runs "
+              f"{_list(ratios)} (fit only; with the summary {_median(with_summary):.2f}; "
+              "target <= 1.3)")
+        print(f"  max |Δ params|/|params| {_rel(params, mem.params):.1e}, "
+              f"max |Δ SE|/SE {_rel(bse, mem.bse):.1e}, llf rel. {abs(llf / mem.llf - 1):.1e}")
+        _dask_glm(dx, dy, m_dask, mem.params.to_numpy())
     # The same fit on Dask's threads scheduler (no cluster): the partitions in
     # this process, so the difference to the line above is the cluster's cost.
-    import dask
-
     dx = da.from_array(x, chunks=(rows, N_COLS))
     dy = da.from_array(y, chunks=rows)
-    with dask.config.set(scheduler="threads"):
-        t_threads, res = timed(lambda: ef.GLM(dy, dx).fit())
-    print(f"expfam on Dask, threads: {t_threads:7.2f} s  ({res.n_passes} passes; ratio to in "
-          f"memory {t_threads / t_mem:.2f})")
+    t_mem, t_threads = [], []
+    for _ in range(repeats):
+        t_mem.append(timed(lambda: ef.GLM(y, x).fit())[0])
+        with dask.config.set(scheduler="threads"):
+            t, res = timed(lambda: ef.GLM(dy, dx).fit())
+        t_threads.append(t)
+    ratios = [d / m for d, m in zip(t_threads, t_mem, strict=True)]
+    print(f"expfam on Dask, threads: {_median(t_threads):7.2f} s  median of "
+          f"{_list(t_threads)} ({res.n_passes} passes; paired ratio to in memory "
+          f"{_median(ratios):.2f}, runs {_list(ratios)})")
+    print(f"load average after: {_load()}")
     _spark()
+
+
+def _median(values: list[float]) -> float:
+    return float(np.median(values))
+
+
+def _list(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.2f}" for v in values) + "]"
+
+
+def _load() -> str:
+    return ", ".join(f"{v:.1f}" for v in os.getloadavg()) + " (1, 5, 15 min; 2 cores)"
 
 
 def _rel(a: Any, b: Any) -> float:
@@ -306,6 +347,8 @@ def factor_benchmark() -> None:
             bse = res.bse
         print(f"expfam on Dask, {FACTOR_LEVELS}-level factor: {t_fit:.1f} s, {res.n_passes} "
               f"passes; peak worker memory {watch.peak / 2**30:.2f} GiB")
+        print("  passes: " + ", ".join(f"{w} {s:.2f} s" for w, s in zip(
+            res.passes, res.seconds, strict=True)))
     t_mem, mem = timed(lambda: ef.logit(formula, frame).fit())
     print(f"  in memory: {t_mem:.1f} s; max |Δ SE|/SE {_rel(bse, mem.bse):.1e}")
 
@@ -314,12 +357,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("cluster", "oocore", "factor300", "both"),
                         default="both")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved runs of the in-memory and Dask fits (cluster)")
     parser.add_argument("--check", action=argparse.BooleanOptionalAction, default=True,
                         help="compare the out-of-core SEs with an in-memory fit")
     args = parser.parse_args()
     print("(a shared machine: compare ratios)")
     if args.part in ("cluster", "both"):
-        cluster_benchmark()
+        cluster_benchmark(args.repeats)
     if args.part in ("oocore", "both"):
         out_of_core(args.check)
     if args.part == "factor300":

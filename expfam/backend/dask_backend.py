@@ -21,6 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from expfam.backend.blocks import blas_single_threaded
+from expfam.backend.dask_workers import WorkerParts
+from expfam.backend.heap import heap_reuse
 from expfam.backend.progress import Progress
 from expfam.errors import ExpfamError
 
@@ -57,6 +59,13 @@ def _add_all(*summaries: Any) -> Any:
     return functools.reduce(operator.add, summaries)
 
 
+def _on_part(fn: Callable[..., S], part: Any, *args: Any) -> S:
+    """``fn(part, *args)`` on the worker, its block temporaries reusing the heap
+    (see :mod:`expfam.backend.heap`: Dask's workers would map each afresh)."""
+    with heap_reuse():
+        return fn(part, *args)
+
+
 class DaskBackend:
     """Runs passes over lazy partitions.
 
@@ -77,6 +86,9 @@ class DaskBackend:
         #: One entry per pass: its wall-clock seconds.
         self.seconds: list[float] = []
         self.persisted = False
+        #: Where the persisted partitions live, on a distributed cluster (also for
+        #: partitions persisted before, such as a results object's).
+        self._workers: WorkerParts | None = WorkerParts.of(self.parts)
         #: Told of every pass (quiet unless a fit's ``progress=`` asks).
         self.progress: Progress = Progress("dask")
 
@@ -88,8 +100,15 @@ class DaskBackend:
         transforms of them, such as a model's intercept-only design).
         """
         from dask import delayed
+        from dask.base import tokenize
 
-        tasks = [delayed(fn, pure=True)(part, *args)
+        name = getattr(fn, "__name__", "pass")  # the dashboard's name for the tasks
+        if self._workers is not None and (parts is None or parts is self.parts):
+            # Persisted on a distributed cluster: a few tasks per worker, no graph.
+            workers = self._workers
+            return self._run(lambda: workers.map_sum(fn, args, name), what)
+        tasks = [delayed(_on_part, pure=True)(fn, part, *args,
+                                              dask_key_name=f"{name}-{tokenize(fn, part, *args)}")
                  for part in (self.parts if parts is None else parts)]
         while len(tasks) > 1:
             tasks = [delayed(_add_all, pure=True)(*tasks[i:i + SPLIT_EVERY])
@@ -100,6 +119,10 @@ class DaskBackend:
         """Compute one lazy result as a counted pass; failures name the pass."""
         import dask
 
+        return self._run(lambda: dask.compute(task)[0], what)
+
+    def _run(self, run: Callable[[], S], what: str) -> S:
+        """``run()`` as a counted pass; failures name the pass."""
         self.n_passes += 1
         self.passes.append(what)
         start = time.perf_counter()
@@ -107,7 +130,7 @@ class DaskBackend:
             # Under the threads scheduler the kernels run in this process, where
             # BLAS threads would fight Dask's threads for the cores.
             with blas_single_threaded():
-                (result,) = dask.compute(task)
+                result = run()
         except ExpfamError:
             raise  # bad data found on a worker: the message already says where
         except Exception as err:
@@ -125,6 +148,8 @@ class DaskBackend:
 
         self.parts = list(dask.persist(*self.parts))
         self.persisted = True
+        # On a distributed cluster, passes then run as a few tasks per worker.
+        self._workers = WorkerParts.of(self.parts)
 
 
 def cluster_memory() -> float:

@@ -188,6 +188,12 @@ def _values(block: Any) -> np.ndarray | None:
 def _missing_rows(values: np.ndarray) -> np.ndarray:
     """Rows with a missing value (NaN, None): NumPy's own test for floats."""
     if values.dtype.kind == "f":
+        # A NaN anywhere makes the sum NaN (so does inf − inf): only then look
+        # row by row.  The sum reads the values once, with no n × p temporary.
+        with np.errstate(invalid="ignore", over="ignore"):
+            total = np.sum(values)
+        if not np.isnan(total):
+            return np.zeros(values.shape[0], dtype=bool)
         return np.isnan(values).any(axis=1)
     if values.dtype.kind in "iub":
         return np.zeros(values.shape[0], dtype=bool)
