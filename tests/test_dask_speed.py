@@ -24,7 +24,7 @@ dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-from test_dask import RTOL, TOL, assert_same, client  # noqa: E402, F401  (the cluster)
+from test_dask import RTOL, TOL, assert_same  # noqa: E402
 
 
 class _MallInfo2(ctypes.Structure):
