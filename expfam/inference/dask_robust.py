@@ -29,7 +29,6 @@ from expfam.design.gram import ArrowGram
 from expfam.design.matrix import StructuredDesign
 from expfam.engine.dask_problem import Part
 from expfam.engine.kernels import hat_values
-from expfam.engine.linalg import CholeskyFactor
 from expfam.engine.schur import SchurFactor, factorize
 from expfam.errors import DataWarning, InputError, user_stacklevel
 from expfam.inference.cov_blocks import MAX_DENSE_COV
@@ -69,12 +68,10 @@ class ClusterSums:
                            pd.concat([self.weight, other.weight]).groupby(level=0).sum())
 
 
-def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor | None]:
-    """The inverse information in full (k × k), and its Schur factorization when
-    the information is an arrow (for hat values without dummy columns).
-
-    For a dense information only: an arrow's sandwich is summed by its pieces
-    (:mod:`expfam.inference.dask_robust_arrow`).  Raises :class:`InputError`
+def bread_of(hessian: FloatArray | ArrowGram) -> FloatArray:
+    """The inverse information in full (k × k), for the k × k sandwich (a
+    one-response arrow's sandwich is summed by its pieces instead:
+    :mod:`expfam.inference.dask_robust_arrow`).  Raises :class:`InputError`
     beyond ``MAX_DENSE_COV`` coefficients, where the k × k meat and bread would
     be too large (in memory too: there the sandwich is by pieces for an arrow
     only, as here)."""
@@ -88,24 +85,21 @@ def bread_of(hessian: FloatArray | ArrowGram) -> tuple[FloatArray, SchurFactor |
                          "(its information an arrow). Fit with cov_type='nonrobust', whose "
                          "standard errors are exact without it, or code the many-level "
                          "factor as C(name) with treatment contrasts")
-    factor: CholeskyFactor | SchurFactor = factorize(hessian)
-    bread = factor.inverse()
-    return (bread + bread.T) / 2.0, factor if isinstance(factor, SchurFactor) else None
+    bread = factorize(hessian).inverse()
+    return (bread + bread.T) / 2.0
 
 
 @dataclass(frozen=True)
 class _HCMeat:
     bread: FloatArray
     power: float
-    schur: SchurFactor | None = None  # the bread's factorization, for an arrow
 
     def __call__(self, part: Part, eta: FloatArray | None) -> Meat:
         k = self.bread.shape[0]
         if eta is None:
             return Meat(np.zeros((k, k)))
         prob = part.problem
-        scale, full = part_scale(part, eta, self.bread if self.schur is None else self.schur,
-                                 self.power)
+        scale, full = part_scale(part, eta, self.bread, self.power)
         rows = slice(0, prob.n_obs)
         if isinstance(prob.exog, StructuredDesign):
             return Meat(_structured_meat(prob.exog, _residuals(prob, eta, rows), scale), full)
@@ -188,17 +182,16 @@ class _ClusterMeat:
                            pd.Series(f, index=labels).groupby(level=0, sort=False).sum())
 
 
-def meat_function(cov_type: str, bread: FloatArray, categorical: bool,
-                  schur: SchurFactor | None = None) -> Any:
-    """What each partition adds for ``cov_type`` (a picklable callable); ``schur``
-    is the bread's factorization when the information is an arrow."""
+def meat_function(cov_type: str, bread: FloatArray, categorical: bool) -> Any:
+    """What each partition adds for ``cov_type`` (a picklable callable), given the
+    dense bread (an arrow's sandwich is by pieces: :mod:`.dask_robust_arrow`)."""
     if cov_type == "cluster":
         return _ClusterMeat(bread.shape[0])
     power = {"HC0": 0.0, "HC1": 0.0, "HC2": 1.0, "HC3": 2.0}[cov_type]
     if power and categorical:
         raise InputError(f"cov_type={cov_type!r} needs hat values, which a categorical "
                          "model does not have per row; use 'HC0', 'HC1' or 'cluster'")
-    return _HCMeat(bread, power, schur if power else None)
+    return _HCMeat(bread, power)
 
 
 def finish_covariance(total: Meat | ClusterSums, bread: FloatArray, cov_type: str, n: float,

@@ -237,8 +237,8 @@ def robust_plan(hessian: FloatArray | ArrowGram, cov_type: str, categorical: boo
             return None, finish_arrow(total, factor, cov_type, n, small_sample)
 
         return RobustPlan(meat, finish_pieces, factor)
-    bread, schur = bread_of(hessian)
-    dense_meat = meat_function(cov_type, bread, categorical, schur)
+    bread = bread_of(hessian)
+    dense_meat = meat_function(cov_type, bread, categorical)
 
     def finish_dense(total: Any, n: float, k: int, small_sample: str
                      ) -> tuple[FloatArray | None, ArrowSandwich | None]:
