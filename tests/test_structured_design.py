@@ -244,3 +244,21 @@ def test_many_level_factor_agrees_with_r():
     _close(res.llf, r_stats.loglik[0], 1e-10)
     _close(res.deviance, r_stats.deviance[0], 1e-10)
     assert res.df_resid == r_stats.df_resid[0]
+
+
+def test_sparse_row_blocks_share_the_matrix_and_keep_its_flags():
+    """A block of CSR rows is a view (no copy of the stored values per pass) and
+    says what the whole matrix says about its index order."""
+    from expfam.design.parts import SparseColumns
+
+    x = sp.random(60, 7, density=0.3, format="csr", random_state=0)
+    for rows in (slice(0, 60), slice(3, 20), slice(59, 60), slice(10, 10)):
+        block = SparseColumns(x).rows(rows).matrix
+        assert (block != x[rows]).nnz == 0 and block.shape == x[rows].shape
+        if block.nnz:
+            assert np.shares_memory(block.data, x.data)
+    unsorted = sp.csr_matrix((np.array([1.0, 2, 3, 4]), np.array([2, 0, 1, 0]),
+                              np.array([0, 2, 4])), shape=(2, 3))
+    block = SparseColumns(unsorted).rows(slice(1, 2)).matrix
+    assert not block.has_sorted_indices
+    np.testing.assert_array_equal(block.toarray(), [[4.0, 3.0, 0.0]])

@@ -257,6 +257,10 @@ class SparseColumns:
         # view smaller than half of the array it views (scipy's _prune_array).
         block.data, block.indices = x.data[lo:hi], x.indices[lo:hi]
         block.indptr = (x.indptr[start:stop + 1] - lo).astype(x.indices.dtype, copy=False)
+        # The empty matrix's cached flags would claim sorted, duplicate-free indices:
+        # take the whole matrix's (computed once, cached on it) instead.
+        block.has_sorted_indices = bool(x.has_sorted_indices)
+        block.has_canonical_format = bool(x.has_canonical_format)
         return SparseColumns(block)
 
     def take(self, idx: np.ndarray) -> SparseColumns:
