@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -170,19 +171,28 @@ def theta_ml(y: FloatArray, mu: FloatArray, weights: FloatArray,
     if start is None:
         spread = float(np.sum(weights * (y / mu - 1.0) ** 2))
         start = float(np.sum(weights)) / spread if spread > 0 else 1e6
+    theta, converged = theta_newton(
+        lambda t: theta_score_info(t, y, mu, weights), start, max_iter)
+    return theta, theta_score_info(theta, y, mu, weights)[1], converged
+
+
+def theta_newton(score_info: Callable[[float], tuple[float, float]], start: float,
+                 max_iter: int = 100) -> tuple[float, bool]:
+    """Newton's method for θ given its log-likelihood score and observed information
+    at any θ (``score_info``: sums over rows in memory, a pass on Dask), from
+    ``start``; stops when a step is below 1e-12 relative.  Returns θ and whether it
+    converged (False when θ runs off to infinity or the information is not
+    positive)."""
     theta = start
-    converged = False
     for _ in range(max_iter):
         theta = abs(theta)  # R's theta.ml: a step past zero is reflected
-        score, info = theta_score_info(theta, y, mu, weights)
+        score, info = score_info(theta)
         if not (np.isfinite(score) and np.isfinite(info)) or info <= 0:
             break
         step = score / info
         theta += step
         if abs(step) <= 1e-12 * abs(theta):
-            converged = True
-            break
+            return abs(theta), True
         if theta > 1e12:
             break
-    theta = abs(theta)
-    return theta, theta_score_info(theta, y, mu, weights)[1], converged
+    return abs(theta), False

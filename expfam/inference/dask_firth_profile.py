@@ -25,8 +25,7 @@ from scipy import stats
 
 from expfam.backend.dask_backend import DaskBackend
 from expfam.engine.solvers.dask_firth import dask_firth
-from expfam.errors import InputError
-from expfam.inference.hypotheses import _end
+from expfam.inference.hypotheses import _end, chosen_terms
 
 if TYPE_CHECKING:
     from expfam.inference.dask_results import DaskGLMResults
@@ -38,11 +37,7 @@ def dask_firth_profile_conf_int(res: DaskGLMResults, alpha: float,
                                 terms: Any = None) -> pd.DataFrame:
     """Profile penalized-likelihood intervals for ``terms`` (default every coefficient)."""
     names = list(res.model.exog_names)
-    wanted = names if terms is None else [str(t) for t in np.atleast_1d(terms)]
-    unknown = [n for n in wanted if n not in names]
-    if unknown:
-        raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
-                         f"{', '.join(names)}")
+    wanted = chosen_terms(names, terms)
     loss_min = res.solver.penalized_loss
     assert loss_min is not None
     backend = DaskBackend(res._parts)

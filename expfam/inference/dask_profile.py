@@ -37,7 +37,7 @@ from expfam.engine.schur import SchurFactor
 from expfam.engine.solvers.dask_newton import dask_newton
 from expfam.errors import ExpfamError, InputError
 from expfam.families import ExponentialFamily
-from expfam.inference.hypotheses import _end
+from expfam.inference.hypotheses import _end, chosen_terms
 
 if TYPE_CHECKING:
     from expfam.inference.dask_results import DaskGLMResults
@@ -58,11 +58,7 @@ def dask_profile_conf_int(res: DaskGLMResults, alpha: float,
         raise InputError("profile intervals are for single-response families; use "
                          "conf_int() (Wald) for a categorical model")
     names = list(res.model.exog_names)
-    wanted = names if terms is None else [str(t) for t in np.atleast_1d(terms)]
-    unknown = [n for n in wanted if n not in names]
-    if unknown:
-        raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
-                         f"{', '.join(names)}")
+    wanted = chosen_terms(names, terms)
     backend = DaskBackend(res._parts)
     beta = np.asarray(res.solver.coef, dtype=np.float64)
     bse = np.asarray(res.bse, dtype=np.float64)

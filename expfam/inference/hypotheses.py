@@ -6,7 +6,7 @@ profile-likelihood confidence intervals (as R's ``confint`` for ``glm``).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from scipy import optimize, stats
 from expfam.design.matrix import StructuredDesign, as_matrix, is_structured
 from expfam.engine.problem import GLMProblem
 from expfam.engine.solvers import firth, irls
-from expfam.errors import InputError, RankDeficientError
+from expfam.errors import InputError, RankDeficientError, describe_levels
 from expfam.inference.cov_blocks import covariance_block
 from expfam.inference.hypothesis_text import parse_hypotheses
 
@@ -196,6 +196,17 @@ def lr_test(restricted: GLMResults, full: GLMResults) -> TestResult:
                       "the restricted model")
 
 
+def chosen_terms(names: Sequence[str], terms: ArrayLike | None) -> list[str]:
+    """The coefficient labels ``terms`` names (one label or several; None: every
+    one of ``names``), checked: an unknown label is an error listing the others."""
+    wanted = list(names) if terms is None else [str(t) for t in np.atleast_1d(terms)]
+    unknown = [t for t in wanted if t not in names]
+    if unknown:
+        raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
+                         f"{describe_levels(list(names))}")
+    return wanted
+
+
 def profile_conf_int(res: GLMResults, alpha: float = 0.05,
                      terms: ArrayLike | None = None) -> pd.DataFrame:
     """Profile-likelihood confidence intervals, as R's ``confint`` for ``glm``.
@@ -214,11 +225,7 @@ def profile_conf_int(res: GLMResults, alpha: float = 0.05,
         raise InputError("the outcomes are separated, so the estimates do not exist and the "
                          "profile likelihood has no finite ends; fit with penalty='firth'")
     all_names = res.model.exog_names
-    wanted = all_names if terms is None else [str(t) for t in np.atleast_1d(terms)]
-    unknown = [n for n in wanted if n not in all_names]
-    if unknown:
-        raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
-                         f"{', '.join(all_names)}")
+    wanted = chosen_terms(all_names, terms)
     # Aliased columns are not estimable: profile the others on the reduced design.
     kept = np.flatnonzero(res._kept)
     exog = res._problem.exog

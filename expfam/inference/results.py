@@ -34,7 +34,7 @@ from expfam.inference import cov_blocks
 from expfam.inference.aliasing import pad_estimable
 from expfam.inference.diagnostics import information_factor
 from expfam.inference.dispersion import check_scale
-from expfam.inference.hypotheses import profile_conf_int, wald_test
+from expfam.inference.hypotheses import chosen_terms, profile_conf_int, wald_test
 from expfam.inference.plotting import plot_convergence
 from expfam.inference.reference import change_reference
 from expfam.inference.robust import COV_TYPES, SMALL_SAMPLE, robust_covariance
@@ -310,13 +310,8 @@ class GLMResults:
         table = pd.DataFrame({"lower": params - half, "upper": params + half})
         if terms is None:
             return table
-        wanted = [str(t) for t in np.atleast_1d(terms)]
         labels = [str(v) for v in table.index]
-        unknown = [t for t in wanted if t not in labels]
-        if unknown:
-            raise InputError(f"{', '.join(map(repr, unknown))} is not a coefficient; they are "
-                             f"{describe_levels(labels)}")
-        return table.iloc[[labels.index(t) for t in wanted]]
+        return table.iloc[[labels.index(t) for t in chosen_terms(labels, terms)]]
 
     def wald_test(self, restriction: Any) -> Any:
         """Wald χ² test of a term, coefficients or R·β = q: see

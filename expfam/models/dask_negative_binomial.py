@@ -23,6 +23,7 @@ from expfam.backend.dask_backend import DaskBackend
 from expfam.engine.dask_passes import ThetaSums, theta_part
 from expfam.engine.solvers.dask_newton import DaskFit
 from expfam.families import ExponentialFamily, NegativeBinomial, Poisson, with_link
+from expfam.families.negative_binomial import theta_newton
 from expfam.models.negative_binomial import MAX_ALTERNATIONS, THETA_TOL, warn_unsettled
 
 __all__ = ["ThetaFit", "alternate_theta", "theta_se"]
@@ -96,19 +97,13 @@ def _theta_ml(backend: DaskBackend, coef: FloatArray, start: float | None
     if start is None:  # the moment estimate Σf / Σf·(y/μ − 1)²
         first: ThetaSums = backend.map_sum(theta_part, coef, 1.0, what="θ's moment start")
         start = first.weight / first.spread if first.spread > 0 else 1e6
-    theta, saturated, converged = start, float("nan"), False
-    for _ in range(THETA_MAX_ITER):
-        theta = abs(theta)  # R's theta.ml: a step past zero is reflected
+    saturated = [float("nan")]  # at the last θ evaluated
+
+    def score_info(theta: float) -> tuple[float, float]:
         sums: ThetaSums = backend.map_sum(theta_part, coef, theta,
                                           what="θ's score and information")
-        saturated = sums.saturated
-        if not (np.isfinite(sums.score) and np.isfinite(sums.info)) or sums.info <= 0:
-            break
-        step = sums.score / sums.info
-        theta += step
-        if abs(step) <= 1e-12 * abs(theta):
-            converged = True
-            break
-        if theta > 1e12:
-            break
-    return abs(theta), saturated, converged
+        saturated[0] = sums.saturated
+        return sums.score, sums.info
+
+    theta, converged = theta_newton(score_info, start, THETA_MAX_ITER)
+    return theta, saturated[0], converged
